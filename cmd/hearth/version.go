@@ -1,0 +1,29 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+	"runtime/debug"
+)
+
+// hearthVersion is the release this source tree is. It is a constant, raised
+// by hand at each release; the module and VCS details of a particular build
+// come from the build information the Go toolchain embeds.
+const hearthVersion = "0.1.0-dev"
+
+func runVersion(args []string, stdout, stderr io.Writer) int {
+	if len(args) != 0 {
+		fmt.Fprintln(stderr, "hearth version: takes no arguments")
+		return exitUsage
+	}
+	fmt.Fprintf(stdout, "hearth %s (%s, %s/%s)\n", hearthVersion, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" {
+				fmt.Fprintf(stdout, "revision %s\n", s.Value)
+			}
+		}
+	}
+	return exitOK
+}
