@@ -147,8 +147,16 @@ func decodeSealed(r *reader, kind crypto.SecretKind, max int) []SealedSecret {
 	return out
 }
 
-// MaxChanges is the most changes one commit may carry.
-const MaxChanges = 64
+// MaxChanges is the most changes one commit may carry. With MaxMembers it
+// bounds a commit to maxCommitSize bytes, which fits in one envelope.
+const MaxChanges = 32
+
+// maxCommitSize is the largest encoded commit: the fixed fields, MaxChanges
+// adds with the longest pseudonyms, MaxMembers sealed secrets and the
+// signature.
+const maxCommitSize = 1 + crypto.GroupIDSize + 32 + 8 + crypto.MemberIDSize +
+	2 + MaxChanges*(1+crypto.MemberPublicSize+2+MaxPseudonymBytes+1) +
+	2 + MaxMembers*sealedSecretSize + crypto.SignatureSize
 
 // commitVersion is the first byte of an encoded commit.
 const commitVersion = 1
