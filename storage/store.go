@@ -403,6 +403,11 @@ func (s *Store) update(fn func(txn *badger.Txn) error) error {
 		return err
 	}
 	defer s.mu.RUnlock()
+	return s.write(fn)
+}
+
+// write is update for a caller that already holds the shared lock.
+func (s *Store) write(fn func(txn *badger.Txn) error) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	return s.updateLocked(fn)
@@ -456,7 +461,8 @@ func (s *Store) openItem(item *badger.Item) ([]byte, error) {
 
 // deletePrefix deletes every key that begins with prefix, in transactions
 // of bounded size. It is used for whole-group and whole-epoch deletion,
-// which need not be atomic: each is safe to run again.
+// which need not be atomic: each is safe to run again. The caller holds the
+// shared lock, not s.wmu.
 func (s *Store) deletePrefix(prefix []byte) (int, error) {
 	const chunk = 1000
 	total := 0
@@ -476,7 +482,7 @@ func (s *Store) deletePrefix(prefix []byte) (int, error) {
 		if len(keys) == 0 {
 			return total, nil
 		}
-		err = s.updateLocked(func(txn *badger.Txn) error {
+		err = s.write(func(txn *badger.Txn) error {
 			for _, k := range keys {
 				if err := txn.Delete(k); err != nil {
 					return err

@@ -1,0 +1,73 @@
+// Package storage is Hearth's only way to disk: one Badger v4 database per
+// node, in which nothing is readable without the member's passphrase.
+//
+// # What it promises
+//
+// Two layers of encryption. Badger is opened with StorageKeys.Badger
+// (AES-256-CTR over every file: keys, values, indexes, logs). That layer
+// does not authenticate, so on top of it every value that carries content,
+// pseudonyms, group names or keys is sealed by Hearth with
+// XChaCha20-Poly1305 under StorageKeys.Records, with the value's full
+// Badger key as associated data: a changed byte is reported as ErrCorrupt
+// on read, never returned, and a value moved to another key does not open.
+// Both keys come from the keystore (crypto.DeriveStorageKeys) and are never
+// written to disk. Keys are not sealed by Hearth: they hold only random IDs,
+// counters and times (the layout is in keys.go and docs/PROTOCOL.md).
+//
+// The store knows nothing of protocol types. It stores the bytes the node
+// gives it, keyed by what the node tells it: an envelope's ID is the
+// SHA-256 of its bytes, and its epoch, sender index, generation and
+// receive time are passed in by the node, which learns them by opening it.
+//
+// # Durability
+//
+// A write is acknowledged when the call that makes it returns nil. Every
+// acknowledged write survives the process being killed at any moment
+// (kill -9, a crash, the OOM killer): Badger has copied it into its
+// memory-mapped log files before the call returns, and the kernel writes
+// those out even after the process is gone. With Options.SyncWrites, an
+// acknowledged write also survives power loss and kernel crashes, because
+// Badger fsyncs before acknowledging; without it, the last writes before
+// such a failure may be lost (call Sync to narrow the window). Envelopes
+// lost that way are fetched again from other members by sync.
+//
+// Each call is atomic: a PutEnvelopes batch, an envelope with its index
+// entries, an expired envelope with its local copy, are all stored or all
+// absent after a crash, never half. The calls that are documented as
+// running in several transactions (DeleteGroup, the epoch part of Expire)
+// can each be run again after an interruption.
+//
+// TestKillDurability shows the contract: a child process stores envelopes
+// and reports each one only after PutEnvelope returns, it is killed with
+// SIGKILL at a random moment, and every reported envelope is found intact
+// on reopening, with no partial batch.
+//
+// # Memory budget
+//
+// Badger's defaults are for servers (five 64 MB memtables, a 256 MB block
+// cache, an unbounded index cache). Hearth runs on members' own machines,
+// so options.go bounds Badger at about 56 MB however large the store
+// grows: three 8 MB memtables, a 16 MB block cache (Badger requires one
+// when encryption is on), a 16 MB index cache (unbounded if left at zero),
+// 64 MB value-log files and two compactors. Envelopes and local copies are
+// stored in the value log (values of 256 bytes or more), so the LSM tree
+// holds only keys and small records and stays small enough for those
+// caches. docs/PERFORMANCE.md records the resident memory of an idle store
+// and of one holding 1,000,000 envelopes of 1 KiB.
+//
+// # Lifetime of data
+//
+// Retention (SetRetention, Expire) deletes envelopes together with their
+// local copies, and the secrets and chain state of ended epochs once
+// nothing in them is left. A deleted record stays deleted through
+// compaction and value-log garbage collection (Reclaim), which is what
+// finally removes its bytes. Wipe crypto-shreds the whole store: it destroys
+// the key registry first, so every file is unreadable at once, and then
+// removes the files.
+//
+// # Schema
+//
+// The database holds its schema version. Open refuses a newer one
+// (ErrSchema) and upgrades an older one through the migration table in
+// store.go, one version at a time, before it returns.
+package storage
