@@ -307,17 +307,27 @@ func (e *Envelope) OpenContent(group GroupID, sender SenderData, key *MessageKey
 	}
 	content := pt[12 : 12+n : 12+n]
 	sig := pt[12+n : 12+n+SignatureSize]
-	var nonzero byte
-	for _, b := range pt[12+n+SignatureSize:] {
-		nonzero |= b
-	}
-	if nonzero != 0 {
+	if !envAllZero(pt[12+n+SignatureSize:]) {
 		return Plaintext{}, fmt.Errorf("%w: padding is not zero", ErrMalformedEnvelope)
 	}
 	if !author.Verify(envSignPurpose, envSignedMessage(group, binary.BigEndian.Uint64(e.raw[envEpochOffset:]), sender, timestamp, content), sig) {
 		return Plaintext{}, fmt.Errorf("%w: member %d generation %d", ErrBadSignature, sender.Index, sender.Generation)
 	}
 	return Plaintext{Timestamp: timestamp, Content: content}, nil
+}
+
+// envAllZero reports whether every byte of b is zero, eight bytes at a time
+// (padding can be 64 KiB).
+func envAllZero(b []byte) bool {
+	var acc uint64
+	for len(b) >= 8 {
+		acc |= binary.LittleEndian.Uint64(b)
+		b = b[8:]
+	}
+	for _, c := range b {
+		acc |= uint64(c)
+	}
+	return acc == 0
 }
 
 // EnvelopeID returns the SHA-256 of an envelope's bytes. It is the gossipsub

@@ -693,3 +693,19 @@ func BenchmarkChainStep(b *testing.B) {
 		}
 	}
 }
+
+func TestEnvelopePaddingCheckEveryPosition(t *testing.T) {
+	for n := range 20 {
+		b := make([]byte, n)
+		if !envAllZero(b) {
+			t.Fatalf("%d zero bytes reported non-zero", n)
+		}
+		for i := range n {
+			b[i] = 0x80
+			if envAllZero(b) {
+				t.Fatalf("a non-zero byte at %d of %d went unnoticed", i, n)
+			}
+			b[i] = 0
+		}
+	}
+}
