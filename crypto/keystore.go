@@ -381,7 +381,9 @@ func OpenKeystore(path string, passphrase []byte) (*Keystore, error) {
 func (k *Keystore) ChangePassphrase(newPassphrase []byte, params KDFParams, r io.Reader) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.closed {
+	// A zero Keystore (not from CreateKeystore or OpenKeystore) holds no
+	// secrets and is treated as closed.
+	if k.closed || k.device == nil || k.root == nil {
 		return errKsClosed
 	}
 	if len(newPassphrase) == 0 {

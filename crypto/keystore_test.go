@@ -619,6 +619,11 @@ func TestKeystoreClose(t *testing.T) {
 		t.Error("ChangePassphrase worked after Close")
 	}
 	k.Close() // a second Close is harmless
+	var unset Keystore
+	if err := unset.ChangePassphrase([]byte("new"), ksTestParams(), nil); err == nil {
+		t.Error("ChangePassphrase worked on a zero Keystore")
+	}
+	unset.Close()
 	// Close leaves the file alone.
 	k2, err := OpenKeystore(k.Path(), []byte("pass"))
 	if err != nil {
