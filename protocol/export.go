@@ -1,0 +1,254 @@
+package protocol
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/hearthnet/hearth/crypto"
+)
+
+// sessionVersion is the first byte of an exported session.
+const sessionVersion = 1
+
+// Bounds on the exported chain states. crypto's encodings are at most a
+// format byte, a generation, a key, a count and MaxSkippedKeys skipped
+// (generation, key) pairs.
+const (
+	maxSendChainSize = 1 + 4 + crypto.KeySize
+	maxRecvChainSize = 1 + 4 + crypto.KeySize + 2 + crypto.MaxSkippedKeys*(4+crypto.KeySize)
+	maxStateSize     = 1 + crypto.GroupIDSize + 2 + MaxGroupNameBytes + 8 + 8 + 32 + 4 + 2 + MaxMembers*(memberMinSize+MaxPseudonymBytes)
+)
+
+// Session export flags.
+const (
+	flagPrev    = 1 << 0
+	flagRemoved = 1 << 1
+)
+
+// Export encodes everything the session holds, for the node to persist
+// sealed (see docs/PROTOCOL.md, "Session export"): the member's credential,
+// the current epoch and, during its grace period, the previous one, each
+// with its secret and chain states. The result holds secrets: seal it, and
+// wipe it (crypto.Wipe) when written.
+func (s *Session) Export() ([]byte, error) {
+	var w writer
+	w.u8(sessionVersion)
+	cred := s.cred.Marshal()
+	defer crypto.Wipe(cred)
+	w.fixed(cred)
+	var flags uint8
+	if s.prev != nil {
+		flags |= flagPrev
+	}
+	if s.removal != nil {
+		flags |= flagRemoved
+	}
+	w.u8(flags)
+	w.u64(uint64(s.prevUntil))
+	s.cur.export(&w)
+	if s.prev != nil {
+		s.prev.export(&w)
+	}
+	if s.removal != nil {
+		b, err := s.removal.Marshal()
+		if err != nil {
+			return nil, err
+		}
+		w.bytes32("removal commit", b, maxCommitSize)
+	}
+	return w.finish()
+}
+
+func (e *epoch) export(w *writer) {
+	st, err := e.state.Marshal()
+	if err != nil {
+		w.fail(err)
+		return
+	}
+	w.bytes32("group state", st, maxStateSize)
+	if e.commit == nil {
+		w.bytes32("commit", nil, 0)
+	} else {
+		b, err := e.commit.Marshal()
+		if err != nil {
+			w.fail(err)
+			return
+		}
+		w.bytes32("commit", b, maxCommitSize)
+	}
+	w.fixed(e.secret[:])
+	send, _ := e.send.MarshalBinary()
+	w.bytes16("send chain", send, maxSendChainSize)
+	crypto.Wipe(send)
+	// Receive chains in roster order, so the encoding is deterministic.
+	n := 0
+	for _, m := range e.state.Roster {
+		if e.recv[m.Index] != nil {
+			n++
+		}
+	}
+	w.count16("receive chains", n, MaxMembers)
+	for _, m := range e.state.Roster {
+		rc := e.recv[m.Index]
+		if rc == nil {
+			continue
+		}
+		b, _ := rc.MarshalBinary()
+		w.u32(m.Index)
+		w.bytes32("receive chain", b, maxRecvChainSize)
+		crypto.Wipe(b)
+	}
+}
+
+// ErrBadSessionExport is returned (wrapped, with the reason) by
+// ImportSession when the bytes decode but do not describe a consistent
+// session.
+var ErrBadSessionExport = errors.New("hearth/protocol: exported session is inconsistent")
+
+// ImportSession rebuilds a session from what Export produced. It is strict:
+// it returns an error wrapping ErrMalformed for bytes that are not exactly
+// one export, and ErrBadSessionExport (wrapped) when they decode to an
+// inconsistent session (the member not in the current roster, a previous
+// epoch that is not the one before, a commit that did not make its epoch, a
+// receive chain for a non-member or for the member itself).
+func ImportSession(b []byte) (*Session, error) {
+	r := newReader(b)
+	if v := r.u8("session version"); r.err == nil && v != sessionVersion {
+		r.failf("session version", "%d is not supported", v)
+	}
+	credBytes := r.take("credential", crypto.MemberCredentialSize)
+	flags := r.u8("flags")
+	if r.err == nil && flags&^(flagPrev|flagRemoved) != 0 {
+		r.failf("flags", "unknown bits %#x", flags)
+	}
+	prevUntil := int64(r.u64("grace deadline"))
+	cur := importEpoch(r)
+	var prev *epoch
+	if flags&flagPrev != 0 {
+		prev = importEpoch(r)
+	}
+	var removal *Commit
+	if flags&flagRemoved != 0 {
+		if cb := r.bytes32("removal commit", maxCommitSize); r.err == nil {
+			var err error
+			removal, err = UnmarshalCommit(cb)
+			r.check("removal commit", err)
+		}
+	}
+	if err := r.finish(); err != nil {
+		return nil, err
+	}
+	cred, err := crypto.UnmarshalMemberCredential(credBytes)
+	if err != nil {
+		return nil, fmt.Errorf("%w: credential: %w", ErrMalformed, err)
+	}
+	s := &Session{cred: cred, cur: cur, prev: prev, prevUntil: prevUntil, removal: removal}
+	if err := s.consistent(); err != nil {
+		s.Wipe()
+		return nil, err
+	}
+	return s, nil
+}
+
+func importEpoch(r *reader) *epoch {
+	stBytes := r.bytes32("group state", maxStateSize)
+	cBytes := r.bytes32("commit", maxCommitSize)
+	var secret crypto.EpochSecret
+	r.fixed("epoch secret", secret[:])
+	sendBytes := r.bytes16("send chain", maxSendChainSize)
+	n := r.count16("receive chains", MaxMembers, 4+4)
+	type rc struct {
+		index uint32
+		b     []byte
+	}
+	var recv []rc
+	for range n {
+		idx := r.u32("receive chain index")
+		recv = append(recv, rc{idx, r.bytes32("receive chain", maxRecvChainSize)})
+	}
+	defer func() {
+		secret.Wipe()
+		crypto.Wipe(sendBytes)
+		for _, x := range recv {
+			crypto.Wipe(x.b)
+		}
+	}()
+	if r.err != nil {
+		return nil
+	}
+	state, err := UnmarshalGroupState(stBytes)
+	r.check("group state", err)
+	var commit *Commit
+	if len(cBytes) > 0 {
+		commit, err = UnmarshalCommit(cBytes)
+		r.check("commit", err)
+	}
+	if r.err != nil {
+		return nil
+	}
+	e := newEpoch(state, commit, &secret)
+	e.send, err = crypto.UnmarshalSendChain(sendBytes)
+	r.check("send chain", err)
+	last := int64(-1)
+	for _, x := range recv {
+		if int64(x.index) <= last {
+			r.failf("receive chains", "not in increasing index order")
+			break
+		}
+		last = int64(x.index)
+		c, err := crypto.UnmarshalRecvChain(x.b)
+		r.check("receive chain", err)
+		if err != nil {
+			break
+		}
+		e.recv[x.index] = c
+	}
+	if r.err != nil {
+		e.wipe()
+		return nil
+	}
+	return e
+}
+
+// consistent checks the relations between the parts of an imported
+// session.
+func (s *Session) consistent() error {
+	me := s.cred.ID()
+	for _, ep := range []*epoch{s.cur, s.prev} {
+		if ep == nil {
+			continue
+		}
+		if _, ok := ep.state.MemberByID(me); !ok {
+			return fmt.Errorf("%w: the member is not in epoch %d", ErrBadSessionExport, ep.state.Epoch)
+		}
+		if (ep.commit == nil) != (ep.state.Epoch == 0) {
+			return fmt.Errorf("%w: epoch %d without the commit that made it", ErrBadSessionExport, ep.state.Epoch)
+		}
+		if ep.commit != nil {
+			if id, err := ep.commit.ID(); err != nil || id != ep.state.LastCommit || ep.commit.Epoch != ep.state.Epoch || ep.commit.Group != ep.state.ID {
+				return fmt.Errorf("%w: epoch %d's commit did not make it", ErrBadSessionExport, ep.state.Epoch)
+			}
+		}
+		for idx := range ep.recv {
+			m, ok := ep.state.MemberByIndex(idx)
+			if !ok || m.ID == me {
+				return fmt.Errorf("%w: a receive chain for index %d", ErrBadSessionExport, idx)
+			}
+		}
+	}
+	if s.prev != nil {
+		if s.prev.state.ID != s.cur.state.ID || s.prev.state.Epoch+1 != s.cur.state.Epoch || s.cur.commit.Parent != s.prev.state.LastCommit {
+			return fmt.Errorf("%w: the previous epoch is not the current one's parent", ErrBadSessionExport)
+		}
+	}
+	if s.removal != nil {
+		next, err := s.cur.state.ApplyCommit(s.removal)
+		if err != nil {
+			return fmt.Errorf("%w: the removal commit does not apply to the current epoch: %w", ErrBadSessionExport, err)
+		}
+		if _, ok := next.MemberByID(me); ok {
+			return fmt.Errorf("%w: the removal commit does not remove the member", ErrBadSessionExport)
+		}
+	}
+	return nil
+}

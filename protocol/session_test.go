@@ -1,0 +1,418 @@
+package protocol
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/hearthnet/hearth/crypto"
+)
+
+// simNode is one member's node in the in-memory simulation: its session,
+// what it has shown the user, and what it holds for later.
+type simNode struct {
+	name    string
+	s       *Session
+	got     map[[16]byte]int    // post ID -> times delivered
+	authors map[[16]byte]string // post ID -> pseudonym shown
+	held    [][]byte
+	removed bool
+}
+
+// sim is a group of nodes and a broadcast bus, with no network.
+type sim struct {
+	t     *testing.T
+	r     *rand.ChaCha8
+	now   int64
+	nodes map[string]*simNode
+	queue []simMsg
+	// expect records, per post, the members who must read it.
+	expect map[[16]byte]postExpect
+	// envs keeps each post's envelope for replay tests.
+	envs map[[16]byte][]byte
+}
+
+type simMsg struct {
+	from string
+	env  []byte
+}
+
+type postExpect struct {
+	author  string
+	readers []string
+	epoch   uint64
+}
+
+func newSim(t *testing.T, seed uint64) *sim {
+	m := &sim{t: t, r: testRand(seed), now: 1_700_000_000_000, nodes: map[string]*simNode{},
+		expect: map[[16]byte]postExpect{}, envs: map[[16]byte][]byte{}}
+	s, err := NewGroup("Thursday circle", "Ann", 30*86400, m.r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.nodes["Ann"] = m.node("Ann", s)
+	return m
+}
+
+func (m *sim) node(name string, s *Session) *simNode {
+	return &simNode{name: name, s: s, got: map[[16]byte]int{}, authors: map[[16]byte]string{}}
+}
+
+func (m *sim) members() []string {
+	var out []string
+	for name, n := range m.nodes {
+		if !n.removed {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (m *sim) publish(from string, env []byte) {
+	if env != nil {
+		m.queue = append(m.queue, simMsg{from, env})
+	}
+}
+
+// run delivers everything queued to every node but its sender, in order.
+func (m *sim) run() {
+	m.t.Helper()
+	for len(m.queue) > 0 {
+		msg := m.queue[0]
+		m.queue = m.queue[1:]
+		names := make([]string, 0, len(m.nodes))
+		for name := range m.nodes {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		for _, name := range names {
+			if name != msg.from {
+				m.deliver(m.nodes[name], msg.env)
+			}
+		}
+	}
+}
+
+func (m *sim) deliver(n *simNode, env []byte) {
+	m.t.Helper()
+	rec, err := n.s.Open(env, m.now, m.r)
+	switch {
+	case err == nil:
+		m.handle(n, rec)
+		m.retryHeld(n)
+	case errors.Is(err, ErrNoChainKey), errors.Is(err, ErrFutureEpoch):
+		n.held = append(n.held, env)
+	case errors.Is(err, ErrPastEpoch):
+		// A commit that made the epoch a newcomer joined in, or anything
+		// a newcomer was never meant to read.
+	default:
+		m.t.Fatalf("%s: Open: %v", n.name, err)
+	}
+}
+
+func (m *sim) retryHeld(n *simNode) {
+	for progress := true; progress; {
+		progress = false
+		held := n.held
+		n.held = nil
+		for _, env := range held {
+			rec, err := n.s.Open(env, m.now, m.r)
+			switch {
+			case err == nil:
+				progress = true
+				m.handle(n, rec)
+			case errors.Is(err, ErrNoChainKey), errors.Is(err, ErrFutureEpoch):
+				n.held = append(n.held, env)
+			case errors.Is(err, ErrPastEpoch), errors.Is(err, ErrDuplicate):
+			default:
+				m.t.Fatalf("%s: Open held: %v", n.name, err)
+			}
+		}
+	}
+}
+
+func (m *sim) handle(n *simNode, rec *Received) {
+	if p, ok := rec.Content.(Post); ok {
+		n.got[p.ID]++
+		n.authors[p.ID] = rec.Pseudonym
+	}
+	if rec.Removed {
+		n.removed = true
+	}
+	if rec.NewEpoch != nil {
+		if rec.NewEpoch.Topic != n.s.Topic() {
+			m.t.Errorf("%s: event topic is not the session's", n.name)
+		}
+		m.publish(n.name, rec.NewEpoch.Announcement)
+	}
+}
+
+// commit makes by commit changes and delivers everything that follows.
+func (m *sim) commit(by string, changes ...Change) *CommitResult {
+	m.t.Helper()
+	m.now += 1000
+	res, err := m.nodes[by].s.Commit(changes, m.now, m.r)
+	if err != nil {
+		m.t.Fatalf("%s commits: %v", by, err)
+	}
+	m.publish(by, res.Envelope)
+	if res.NewEpoch != nil {
+		m.publish(by, res.NewEpoch.Announcement)
+	} else {
+		m.nodes[by].removed = true
+	}
+	m.run()
+	return res
+}
+
+// add has by add a new member called name, and welcomes it.
+func (m *sim) add(by, name string, role Role) {
+	m.t.Helper()
+	cred, err := crypto.NewMemberCredential(m.r)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	m.now += 1000
+	res, err := m.nodes[by].s.Commit([]Change{Add{Public: cred.Public(), Pseudonym: name, Role: role}}, m.now, m.r)
+	if err != nil {
+		m.t.Fatalf("%s adds %s: %v", by, name, err)
+	}
+	m.publish(by, res.Envelope)
+	m.publish(by, res.NewEpoch.Announcement)
+	w, err := m.nodes[by].s.Welcome(res.Commit, cred.ID())
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	wb, err := w.Marshal()
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	w2, err := UnmarshalWelcome(wb)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	s, change, err := JoinFromWelcome(w2, cred, m.now, m.r)
+	if err != nil {
+		m.t.Fatalf("%s joins: %v", name, err)
+	}
+	if change.Topic != m.nodes[by].s.Topic() {
+		m.t.Fatalf("%s joined topic %s, the group is on %s", name, change.Topic, m.nodes[by].s.Topic())
+	}
+	m.nodes[name] = m.node(name, s)
+	m.publish(name, change.Announcement)
+	m.run()
+}
+
+// post has name post text and records who must read it.
+func (m *sim) post(name, text string) [16]byte {
+	m.t.Helper()
+	m.now += 10
+	n := m.nodes[name]
+	env, p, err := n.s.SealPost(text, [16]byte{}, m.now, m.r)
+	if err != nil {
+		m.t.Fatalf("%s posts: %v", name, err)
+	}
+	var readers []string
+	for _, other := range m.members() {
+		if other != name {
+			readers = append(readers, other)
+		}
+	}
+	m.expect[p.ID] = postExpect{author: name, readers: readers, epoch: n.s.GroupState().Epoch}
+	m.envs[p.ID] = env
+	m.publish(name, env)
+	m.run()
+	return p.ID
+}
+
+// check asserts that every post was read exactly once, under its author's
+// pseudonym, by exactly the members of its epoch other than its author.
+func (m *sim) check() {
+	m.t.Helper()
+	for id, e := range m.expect {
+		for name, n := range m.nodes {
+			want := 0
+			if slices.Contains(e.readers, name) {
+				want = 1
+			}
+			if n.got[id] != want {
+				m.t.Errorf("%s read %s's post (epoch %d) %d times, want %d", name, e.author, e.epoch, n.got[id], want)
+			}
+			if want == 1 && n.authors[id] != e.author {
+				m.t.Errorf("%s saw %s's post as from %q", name, e.author, n.authors[id])
+			}
+		}
+	}
+}
+
+// fiveMembers builds a group of Ann (host), Bo (moderator), Cy, Di and Eve.
+func fiveMembers(t *testing.T, seed uint64) *sim {
+	m := newSim(t, seed)
+	m.add("Ann", "Bo", RoleModerator)
+	m.add("Bo", "Cy", RoleMember)
+	m.add("Ann", "Di", RoleMember)
+	m.add("Bo", "Eve", RoleMember)
+	return m
+}
+
+func TestSessionFiveMembers(t *testing.T) {
+	m := fiveMembers(t, 1)
+	epoch := m.nodes["Ann"].s.GroupState().Epoch
+	for _, name := range m.members() {
+		if n := m.nodes[name]; n.s.GroupState().Epoch != epoch || n.s.Topic() != m.nodes["Ann"].s.Topic() || len(n.held) != 0 {
+			t.Fatalf("%s is at epoch %d with %d held envelopes; Ann at %d", name, n.s.GroupState().Epoch, len(n.held), epoch)
+		}
+	}
+	var ids [][16]byte
+	for round := range 3 {
+		for _, name := range m.members() {
+			ids = append(ids, m.post(name, fmt.Sprintf("%s says hello, round %d", name, round)))
+		}
+	}
+	m.check()
+
+	// A replayed envelope is reported as a duplicate and shown no more.
+	for _, id := range ids[:5] {
+		e := m.expect[id]
+		reader := m.nodes[e.readers[0]]
+		if _, err := reader.s.Open(m.envs[id], m.now, m.r); !errors.Is(err, ErrDuplicate) {
+			t.Fatalf("replay to %s: %v, want ErrDuplicate", reader.name, err)
+		}
+		// The author's own envelope coming back is a duplicate too.
+		if _, err := m.nodes[e.author].s.Open(m.envs[id], m.now, m.r); !errors.Is(err, ErrDuplicate) {
+			t.Fatalf("echo to %s: %v, want ErrDuplicate", e.author, err)
+		}
+	}
+
+	// A tampered envelope is reported as invalid and changes nothing: the
+	// genuine one still opens afterwards.
+	fresh, _, err := m.nodes["Ann"].s.SealPost("not yet delivered", [16]byte{}, m.now, m.r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := bytes.Clone(fresh)
+	bad[len(bad)-1] ^= 1
+	cy := m.nodes["Cy"].s
+	before, err := cy.Export()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cy.Open(bad, m.now, m.r); !errors.Is(err, ErrInvalidEnvelope) {
+		t.Fatalf("tampered: %v, want ErrInvalidEnvelope", err)
+	}
+	if _, err := cy.Open([]byte("not an envelope"), m.now, m.r); !errors.Is(err, ErrInvalidEnvelope) {
+		t.Fatalf("garbage: %v, want ErrInvalidEnvelope", err)
+	}
+	after, _ := cy.Export()
+	if !bytes.Equal(before, after) {
+		t.Fatal("a failed Open changed the session")
+	}
+	if rec, err := cy.Open(fresh, m.now, m.r); err != nil || rec.Pseudonym != "Ann" {
+		t.Fatalf("genuine envelope after a tampered copy: %v", err)
+	}
+
+	// Di is removed: she learns it, and reads nothing sealed afterwards.
+	m.commit("Bo", Remove{Member: m.nodes["Di"].s.Me().ID})
+	if !m.nodes["Di"].removed || !m.nodes["Di"].s.Removed() {
+		t.Fatal("Di was not told she was removed")
+	}
+	if _, _, err := m.nodes["Di"].s.SealPost("still here?", [16]byte{}, m.now, m.r); !errors.Is(err, ErrRemoved) {
+		t.Fatalf("removed member posts: %v", err)
+	}
+	if m.nodes["Di"].s.Topic() == m.nodes["Ann"].s.Topic() {
+		t.Fatal("the removed member still knows the group's topic")
+	}
+	after1 := m.post("Ann", "after Di left")
+	m.post("Eve", "me too")
+	if _, err := m.nodes["Di"].s.Open(m.envs[after1], m.now, m.r); !errors.Is(err, ErrUnknownEpoch) {
+		t.Fatalf("removed member opened a later envelope: %v", err)
+	}
+
+	// Fay joins later: she reads from her join on, nothing before.
+	before1 := m.post("Cy", "before Fay")
+	m.add("Ann", "Fay", RoleMember)
+	if _, err := m.nodes["Fay"].s.Open(m.envs[before1], m.now, m.r); !errors.Is(err, ErrPastEpoch) {
+		t.Fatalf("newcomer opened an earlier post: %v", err)
+	}
+	for _, name := range m.members() {
+		m.post(name, "welcome Fay")
+	}
+	m.check()
+}
+
+func TestSessionWaitsForChainKey(t *testing.T) {
+	m := fiveMembers(t, 2)
+	// Cy enters a new epoch (Ann adds Gus) and posts before Eve has Cy's
+	// announcement: Eve is told to wait, then reads it.
+	cred, _ := crypto.NewMemberCredential(m.r)
+	res, err := m.nodes["Ann"].s.Commit([]Change{Add{Public: cred.Public(), Pseudonym: "Gus", Role: RoleMember}}, m.now, m.r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cyRec, err := m.nodes["Cy"].s.Open(res.Envelope, m.now, m.r)
+	if err != nil || cyRec.NewEpoch == nil {
+		t.Fatalf("Cy applies the commit: %v", err)
+	}
+	eve := m.nodes["Eve"].s
+	if _, err := eve.Open(res.Envelope, m.now, m.r); err != nil {
+		t.Fatal(err)
+	}
+	post, _, err := m.nodes["Cy"].s.SealPost("hi Gus", [16]byte{}, m.now, m.r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eve.Open(post, m.now, m.r); !errors.Is(err, ErrNoChainKey) {
+		t.Fatalf("before the announcement: %v, want ErrNoChainKey", err)
+	}
+	if _, err := eve.Open(cyRec.NewEpoch.Announcement, m.now, m.r); err != nil {
+		t.Fatalf("announcement: %v", err)
+	}
+	if _, err := eve.Open(cyRec.NewEpoch.Announcement, m.now, m.r); !errors.Is(err, ErrDuplicate) {
+		t.Fatalf("second announcement: %v, want ErrDuplicate", err)
+	}
+	rec, err := eve.Open(post, m.now, m.r)
+	if err != nil || rec.Pseudonym != "Cy" || rec.Content.(Post).Text != "hi Gus" || rec.Timestamp != m.now {
+		t.Fatalf("after the announcement: %+v, %v", rec, err)
+	}
+	// A commit Eve has already applied is a duplicate.
+	if _, err := eve.Open(res.Envelope, m.now, m.r); !errors.Is(err, ErrDuplicate) {
+		t.Fatalf("commit again: %v, want ErrDuplicate", err)
+	}
+}
+
+func TestSessionGracePeriod(t *testing.T) {
+	m := fiveMembers(t, 3)
+	// Eve seals a post in the old epoch, then Bo's commit moves everyone on.
+	old, _, err := m.nodes["Eve"].s.SealPost("sent just before the change", [16]byte{}, m.now, m.r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.commit("Bo", Remove{Member: m.nodes["Cy"].s.Me().ID})
+	start := m.now
+	ann := m.nodes["Ann"].s
+	oldEpoch := ann.GroupState().Epoch - 1
+	if _, err := ann.Keys(oldEpoch); err != nil {
+		t.Fatalf("old keys gone during grace: %v", err)
+	}
+	if roster, err := ann.RosterAt(oldEpoch); err != nil || len(roster) != 5 {
+		t.Fatalf("RosterAt(old) = %d members, %v", len(roster), err)
+	}
+	rec, err := ann.Open(old, start+EpochGrace-1, m.r)
+	if err != nil || rec.Pseudonym != "Eve" || rec.Epoch != oldEpoch {
+		t.Fatalf("old-epoch post within grace: %v", err)
+	}
+	bo := m.nodes["Bo"].s
+	if _, err := bo.Open(old, start+EpochGrace, m.r); !errors.Is(err, ErrPastEpoch) {
+		t.Fatalf("old-epoch post after grace: %v, want ErrPastEpoch", err)
+	}
+	if _, err := bo.Keys(oldEpoch); !errors.Is(err, ErrPastEpoch) {
+		t.Fatalf("old keys kept after grace: %v", err)
+	}
+	if _, err := bo.RosterAt(oldEpoch + 5); !errors.Is(err, ErrFutureEpoch) {
+		t.Fatalf("RosterAt(future): %v", err)
+	}
+}
