@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
@@ -75,6 +76,10 @@ func encodeEnvelopeRecord(meta EnvelopeMeta, arrival uint64, raw []byte) []byte 
 func decodeEnvelopeRecord(id EnvelopeID, b []byte) (Envelope, error) {
 	if len(b) <= envelopeHeaderSize || b[0] != envelopeRecordVersion {
 		return Envelope{}, fmt.Errorf("storage: malformed envelope record: %w", ErrCorrupt)
+	}
+	// PutEnvelopes writes only times after 1970 (see unixNanos).
+	if r := binary.BigEndian.Uint64(b[17:25]); r == 0 || r > math.MaxInt64 {
+		return Envelope{}, fmt.Errorf("storage: envelope record with an impossible receive time: %w", ErrCorrupt)
 	}
 	e := Envelope{
 		ID: id,

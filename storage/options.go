@@ -107,7 +107,12 @@ func badgerOptions(dir string, badgerKey []byte, opts Options) badger.Options {
 		// Every write transaction runs under Store.wmu, so Badger's
 		// conflict tracking would only cost memory.
 		WithDetectConflicts(false).
-		WithMetricsEnabled(false)
+		WithMetricsEnabled(false).
+		// Compaction is what tells value-log GC which files hold deleted
+		// values; a quiet desktop store may never fill L0 enough to
+		// compact on its own, so Close pushes L0 down. That lets Reclaim
+		// physically remove expired envelopes after the next restart.
+		WithCompactL0OnClose(true)
 }
 
 // badgerLogger routes Badger's log to slog: errors and warnings at their
