@@ -3,7 +3,7 @@ package storage
 import (
 	"bytes"
 	"errors"
-		"path/filepath"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"testing"
