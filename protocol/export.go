@@ -23,6 +23,7 @@ const (
 const (
 	flagPrev    = 1 << 0
 	flagRemoved = 1 << 1
+	flagForked  = 1 << 2
 )
 
 // Export encodes everything the session holds, for the node to persist
@@ -42,6 +43,9 @@ func (s *Session) Export() ([]byte, error) {
 	}
 	if s.removal != nil {
 		flags |= flagRemoved
+	}
+	if s.forked {
+		flags |= flagForked
 	}
 	w.u8(flags)
 	w.u64(uint64(s.prevUntil))
@@ -118,7 +122,7 @@ func ImportSession(b []byte) (*Session, error) {
 	}
 	credBytes := r.take("credential", crypto.MemberCredentialSize)
 	flags := r.u8("flags")
-	if r.err == nil && flags&^(flagPrev|flagRemoved) != 0 {
+	if r.err == nil && flags&^(flagPrev|flagRemoved|flagForked) != 0 {
 		r.failf("flags", "unknown bits %#x", flags)
 	}
 	prevUntil := int64(r.u64("grace deadline"))
@@ -142,7 +146,7 @@ func ImportSession(b []byte) (*Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: credential: %w", ErrMalformed, err)
 	}
-	s := &Session{cred: cred, cur: cur, prev: prev, prevUntil: prevUntil, removal: removal}
+	s := &Session{cred: cred, cur: cur, prev: prev, prevUntil: prevUntil, removal: removal, forked: flags&flagForked != 0}
 	if err := s.consistent(); err != nil {
 		s.Wipe()
 		return nil, err
@@ -235,6 +239,9 @@ func (s *Session) consistent() error {
 				return fmt.Errorf("%w: a receive chain for index %d", ErrBadSessionExport, idx)
 			}
 		}
+	}
+	if s.forked && s.prev == nil {
+		return fmt.Errorf("%w: a fork mark without the previous epoch", ErrBadSessionExport)
 	}
 	if s.prev != nil {
 		if s.prev.state.ID != s.cur.state.ID || s.prev.state.Epoch+1 != s.cur.state.Epoch || s.cur.commit.Parent != s.prev.state.LastCommit {

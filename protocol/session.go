@@ -109,6 +109,12 @@ type Session struct {
 	// removal is the commit that removed this member, nil while a member.
 	// cur is then the last epoch the member belonged to.
 	removal *Commit
+	// forked is set while prev is kept, when a rival commit for the current
+	// epoch's number has been seen (won or lost): members who entered the
+	// losing epoch seal envelopes with its keys until they learn of the
+	// winner, and those envelopes must be dropped as stale, not taken for
+	// forgeries that penalise the honest peers forwarding them.
+	forked bool
 }
 
 // Received is what Open returns for an authentic envelope.
@@ -354,6 +360,7 @@ func (s *Session) moveTo(ep *epoch, now int64) {
 	if s.prev != nil {
 		s.prev.wipe()
 	}
+	s.forked = false
 	s.prev, s.prevUntil, s.cur = s.cur, now+EpochGrace, ep
 }
 
@@ -365,6 +372,7 @@ func (s *Session) Expire(now int64) {
 	if s.prev != nil && now >= s.prevUntil {
 		s.prev.wipe()
 		s.prev = nil
+		s.forked = false
 	}
 }
 
@@ -423,6 +431,9 @@ func (s *Session) Open(b []byte, now int64, r io.Reader) (*Received, error) {
 	}
 	sd, err := env.OpenSender(&ep.keys.SenderData)
 	if err != nil {
+		if ep == s.cur && s.forked {
+			return nil, fmt.Errorf("%w: probably sealed in the epoch that lost a fork: %w", ErrPastEpoch, err)
+		}
 		return nil, invalid(err)
 	}
 	author, ok := ep.state.MemberByIndex(sd.Index)
@@ -572,6 +583,7 @@ func (s *Session) acceptCommit(ep *epoch, author Member, c *Commit, rec *Receive
 		}
 		loser := s.cur.commit
 		if ForkWinner(loser, c) == loser {
+			s.forked = true
 			return rec, nil
 		}
 		change := &EpochChange{Forked: true}
@@ -596,6 +608,9 @@ func (s *Session) advance(next *GroupState, c *Commit, rec *Received, now int64,
 	}
 	s.removal = nil
 	s.moveTo(ep, now)
+	// A rival of the commit that removed this member won: those who
+	// applied the removing commit sealed in its epoch, of the same number.
+	s.forked = change != nil && change.Forked
 	rec.NewEpoch = fillChange(change, ep, ann)
 	return rec, nil
 }
@@ -608,6 +623,7 @@ func (s *Session) switchFork(next *GroupState, c *Commit, rec *Received, now int
 		// the last this member belongs to.
 		s.cur.wipe()
 		s.cur, s.prev = s.prev, nil
+		s.forked = false
 		s.removal = c
 		rec.Removed = true
 		return rec, nil
@@ -616,6 +632,7 @@ func (s *Session) switchFork(next *GroupState, c *Commit, rec *Received, now int
 	if err != nil {
 		return nil, err
 	}
+	s.forked = true
 	s.cur.wipe()
 	s.cur = ep
 	s.removal = nil
@@ -719,15 +736,18 @@ func UnmarshalWelcome(b []byte) (*Welcome, error) {
 // cred (the credential whose public keys it asked to join with). It checks
 // that the state is valid, that the commit made it (its ID is the state's
 // last commit, for the same group and epoch) and is signed by its
-// committer's key in the state's roster, that cred is in the roster, and
+// committer's key in the state's roster, that the roster lists exactly the
+// members the commit seals the epoch secret to, that cred is in it, and
 // that the epoch secret sealed to cred opens. It then enters the epoch,
 // drawing a chain key from r (crypto/rand when nil), and returns the
 // session and the epoch change whose announcement the node publishes. It
 // returns ErrBadWelcome (wrapped) when the parts do not fit.
 //
-// Security: a joiner cannot check the group's history, only that the state
-// it is given is consistent and signed by a member of it; it trusts the
-// admin it reached with the invite, which it already trusted to let it in.
+// Security: a joiner cannot check the group's history. It can check who
+// holds the epoch secret (the commit's signed list of recipients), but not
+// the group's name, retention or the other members' pseudonyms and roles,
+// which the commit does not sign; for those it trusts the admin it reached
+// with the invite, which it already trusted to let it in.
 func JoinFromWelcome(w *Welcome, cred *crypto.MemberCredential, now int64, r io.Reader) (*Session, *EpochChange, error) {
 	if w.State == nil || w.Commit == nil {
 		return nil, nil, fmt.Errorf("%w: incomplete", ErrBadWelcome)
@@ -747,6 +767,17 @@ func JoinFromWelcome(w *Welcome, cred *crypto.MemberCredential, now int64, r io.
 	body, err := c.body()
 	if err != nil || !committer.Public.Verify(commitPurpose, body, c.Signature) {
 		return nil, nil, fmt.Errorf("%w: %w", ErrBadWelcome, ErrBadCommitSignature)
+	}
+	// The commit's sealed secrets name every member of the epoch it made,
+	// in roster order, under the committer's signature: the roster must
+	// list exactly them, so the joiner knows exactly who can read.
+	if len(c.Secrets) != len(state.Roster) {
+		return nil, nil, fmt.Errorf("%w: the roster is not the one the commit seals to", ErrBadWelcome)
+	}
+	for i, m := range state.Roster {
+		if c.Secrets[i].To != m.ID {
+			return nil, nil, fmt.Errorf("%w: the roster is not the one the commit seals to", ErrBadWelcome)
+		}
 	}
 	me, ok := state.MemberByID(cred.ID())
 	if !ok || me.Public != cred.Public() {

@@ -20,6 +20,7 @@ type simNode struct {
 	authors map[[16]byte]string // post ID -> pseudonym shown
 	held    [][]byte
 	removed bool
+	rebase  []Change
 }
 
 // sim is a group of nodes and a broadcast bus, with no network.
@@ -148,6 +149,7 @@ func (m *sim) handle(n *simNode, rec *Received) {
 			m.t.Errorf("%s: event topic is not the session's", n.name)
 		}
 		m.publish(n.name, rec.NewEpoch.Announcement)
+		n.rebase = rec.NewEpoch.Rebase
 	}
 }
 
@@ -414,5 +416,284 @@ func TestSessionGracePeriod(t *testing.T) {
 	}
 	if _, err := bo.RosterAt(oldEpoch + 5); !errors.Is(err, ErrFutureEpoch) {
 		t.Fatalf("RosterAt(future): %v", err)
+	}
+}
+
+// TestSessionFork has a host and a moderator commit at the same time on the
+// same parent. Whatever order the commits reach each member in, all settle
+// on the winner; the loser's committer gets its changes back, commits them
+// again, and the group converges with both changes.
+func TestSessionFork(t *testing.T) {
+	for seed := range uint64(6) {
+		m := fiveMembers(t, 10+seed)
+		ann, bo := m.nodes["Ann"], m.nodes["Bo"]
+		eve := m.nodes["Eve"].s.Me().ID
+		cy := m.nodes["Cy"].s.Me().ID
+		m.now += 1000
+		resA, err := ann.s.Commit([]Change{SetRole{Member: cy, Role: RoleModerator}}, m.now, m.r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resB, err := bo.s.Commit([]Change{Remove{Member: eve}}, m.now, m.r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Alternate which commit arrives first, by seed.
+		if seed%2 == 0 {
+			m.publish("Ann", resA.Envelope)
+			m.publish("Bo", resB.Envelope)
+		} else {
+			m.publish("Bo", resB.Envelope)
+			m.publish("Ann", resA.Envelope)
+		}
+		m.publish("Ann", resA.NewEpoch.Announcement)
+		m.publish("Bo", resB.NewEpoch.Announcement)
+		m.run()
+
+		winner := ForkWinner(resA.Commit, resB.Commit)
+		wid, _ := winner.ID()
+		loserName := "Bo"
+		if winner == resB.Commit {
+			loserName = "Ann"
+		}
+		for _, name := range m.members() {
+			if got := m.nodes[name].s.GroupState().LastCommit; got != wid {
+				t.Fatalf("seed %d: %s is on another chain", seed, name)
+			}
+		}
+		if winner == resB.Commit && !m.nodes["Eve"].removed {
+			t.Fatalf("seed %d: Eve was not told the winning commit removed her", seed)
+		}
+		rebase := m.nodes[loserName].rebase
+		if len(rebase) != 1 {
+			t.Fatalf("seed %d: %s got %d changes back, want 1", seed, loserName, len(rebase))
+		}
+		m.commit(loserName, rebase...)
+		st := m.nodes["Ann"].s.GroupState()
+		if c, _ := st.MemberByID(cy); c.Role != RoleModerator {
+			t.Fatalf("seed %d: Cy's promotion was lost", seed)
+		}
+		if _, ok := st.MemberByID(eve); ok {
+			t.Fatalf("seed %d: Eve's removal was lost", seed)
+		}
+		for _, name := range m.members() {
+			if m.nodes[name].s.GroupState().LastCommit != st.LastCommit {
+				t.Fatalf("seed %d: %s did not converge", seed, name)
+			}
+			m.post(name, "after the fork")
+		}
+		m.check()
+	}
+}
+
+func TestSessionLeave(t *testing.T) {
+	m := fiveMembers(t, 4)
+	cy := m.nodes["Cy"]
+	res := m.commit("Cy", Remove{Member: cy.s.Me().ID})
+	if res.NewEpoch != nil || !cy.s.Removed() {
+		t.Fatal("leaving did not end Cy's membership")
+	}
+	if _, err := cy.s.Leave(m.now, m.r); !errors.Is(err, ErrRemoved) {
+		t.Fatalf("leaving twice: %v", err)
+	}
+	for _, name := range m.members() {
+		if _, ok := m.nodes[name].s.GroupState().MemberByID(cy.s.Me().ID); ok {
+			t.Fatalf("%s still lists Cy", name)
+		}
+	}
+	id := m.post("Ann", "bye Cy")
+	if _, err := cy.s.Open(m.envs[id], m.now, m.r); !errors.Is(err, ErrFutureEpoch) {
+		t.Fatalf("Cy opened a post after leaving: %v", err)
+	}
+	m.check()
+}
+
+func TestSessionExportImport(t *testing.T) {
+	m := fiveMembers(t, 5)
+	m.post("Ann", "one")
+	m.commit("Ann", Remove{Member: m.nodes["Eve"].s.Me().ID}) // Bo now has a previous epoch
+	m.post("Cy", "two")
+	for _, name := range []string{"Bo", "Eve"} {
+		n := m.nodes[name]
+		b, err := n.s.Export()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s2, err := ImportSession(b)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		b2, err := s2.Export()
+		if err != nil || !bytes.Equal(b, b2) {
+			t.Fatalf("%s: re-export differs (%v)", name, err)
+		}
+		for cut := 0; cut < len(b); cut += 1 + cut/8 {
+			if _, err := ImportSession(b[:cut]); !errors.Is(err, ErrMalformed) {
+				t.Fatalf("%s: truncated to %d: %v", name, cut, err)
+			}
+		}
+		if _, err := ImportSession(append(bytes.Clone(b), 0)); !errors.Is(err, ErrMalformed) {
+			t.Fatalf("%s: trailing byte accepted", name)
+		}
+		if s2.Removed() != n.s.Removed() || s2.Topic() != n.s.Topic() {
+			t.Fatalf("%s: imported session differs", name)
+		}
+		n.s = s2 // carry on with the imported session
+	}
+	m.post("Di", "three")
+	m.post("Bo", "four")
+	m.check()
+}
+
+func TestImportSessionRejectsInconsistent(t *testing.T) {
+	m := fiveMembers(t, 6)
+	ann, _ := m.nodes["Ann"].s.Export()
+	bo, _ := m.nodes["Bo"].s.Export()
+	// Ann's epoch material with Bo's credential: Bo is in the roster, but
+	// swap in a credential that is not.
+	stranger := newCred(t, m.r)
+	forged := bytes.Clone(ann)
+	copy(forged[1:], stranger.Marshal())
+	if _, err := ImportSession(forged); !errors.Is(err, ErrBadSessionExport) {
+		t.Fatalf("credential of a non-member: %v", err)
+	}
+	bad := bytes.Clone(bo)
+	bad[0] = 2
+	if _, err := ImportSession(bad); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("unknown version: %v", err)
+	}
+	bad = bytes.Clone(bo)
+	bad[1+crypto.MemberCredentialSize] |= 0x80
+	if _, err := ImportSession(bad); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("unknown flag: %v", err)
+	}
+}
+
+func TestWelcomeChecks(t *testing.T) {
+	m := fiveMembers(t, 7)
+	ann := m.nodes["Ann"].s
+	cred := newCred(t, m.r)
+	res, err := ann.Commit([]Change{Add{Public: cred.Public(), Pseudonym: "Gus", Role: RoleMember}}, m.now, m.r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := ann.Welcome(res.Commit, cred.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ann.Welcome(res.Commit, newCred(t, m.r).ID()); !errors.Is(err, ErrBadWelcome) {
+		t.Fatalf("welcome for a non-member: %v", err)
+	}
+	b, err := w.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := range len(b) {
+		if _, err := UnmarshalWelcome(b[:n]); !errors.Is(err, ErrMalformed) {
+			t.Fatalf("truncated welcome %d: %v", n, err)
+		}
+	}
+	// Someone else's credential is not admitted.
+	if _, _, err := JoinFromWelcome(w, newCred(t, m.r), m.now, m.r); !errors.Is(err, ErrBadWelcome) {
+		t.Fatalf("wrong credential: %v", err)
+	}
+	// A roster other than the one the commit seals to is refused.
+	w2 := &Welcome{State: w.State.Clone(), Commit: w.Commit}
+	w2.State.Roster = slices.DeleteFunc(w2.State.Roster, func(x Member) bool { return x.Pseudonym == "Eve" })
+	if _, _, err := JoinFromWelcome(w2, cred, m.now, m.r); !errors.Is(err, ErrBadWelcome) {
+		t.Fatalf("roster without Eve: %v", err)
+	}
+	w3 := &Welcome{State: w.State.Clone(), Commit: w.Commit}
+	w3.State.LastCommit[0] ^= 1
+	if _, _, err := JoinFromWelcome(w3, cred, m.now, m.r); !errors.Is(err, ErrBadWelcome) {
+		t.Fatalf("state from another commit: %v", err)
+	}
+	forged := *w.Commit
+	forged.Signature = bytes.Clone(w.Commit.Signature)
+	forged.Signature[3] ^= 1
+	w4 := &Welcome{State: w.State.Clone(), Commit: &forged}
+	w4.State.LastCommit, _ = forged.ID()
+	if _, _, err := JoinFromWelcome(w4, cred, m.now, m.r); !errors.Is(err, ErrBadWelcome) {
+		t.Fatalf("forged commit signature: %v", err)
+	}
+	s, change, err := JoinFromWelcome(w, cred, m.now, m.r)
+	if err != nil || change.Topic != ann.Topic() || s.Me().Pseudonym != "Gus" || change.Announcement == nil {
+		t.Fatalf("genuine welcome: %v", err)
+	}
+}
+
+// TestSessionUnknownContent checks that authentic content of a type this
+// version does not know is reported as unreadable (not an attack) and is
+// consumed, so a replay is a duplicate.
+func TestSessionUnknownContent(t *testing.T) {
+	m := fiveMembers(t, 8)
+	ann := m.nodes["Ann"].s
+	ep := ann.cur
+	gen, key, err := ep.send.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := crypto.SealEnvelope(crypto.SealInput{
+		Group: ep.state.ID, Epoch: ep.state.Epoch, SenderDataKey: &ep.keys.SenderData,
+		Sender:     crypto.SenderData{Index: ann.Me().Index, Generation: gen},
+		MessageKey: &key, Author: ann.cred, Timestamp: m.now,
+		Content: []byte{0x10, 1, 2, 3}, // a reaction, from a newer Hearth
+	}, m.r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bo := m.nodes["Bo"].s
+	if _, err := bo.Open(env, m.now, m.r); !errors.Is(err, ErrUnreadable) || !errors.Is(err, ErrUnknownContent) {
+		t.Fatalf("unknown content: %v", err)
+	}
+	if _, err := bo.Open(env, m.now, m.r); !errors.Is(err, ErrDuplicate) {
+		t.Fatalf("unknown content again: %v", err)
+	}
+	// Control content smuggled under a sender chain is an attack.
+	gen, key, _ = ep.send.Next()
+	ann2, _ := MarshalContent(ChainKeyAnnouncement{Epoch: ep.state.Epoch})
+	env, _ = crypto.SealEnvelope(crypto.SealInput{
+		Group: ep.state.ID, Epoch: ep.state.Epoch, SenderDataKey: &ep.keys.SenderData,
+		Sender:     crypto.SenderData{Index: ann.Me().Index, Generation: gen},
+		MessageKey: &key, Author: ann.cred, Timestamp: m.now, Content: ann2,
+	}, m.r)
+	if _, err := bo.Open(env, m.now, m.r); !errors.Is(err, ErrInvalidEnvelope) {
+		t.Fatalf("control content under a chain: %v", err)
+	}
+	if _, err := ann.SealContent(CommitContent{}, m.now, m.r); err == nil {
+		t.Fatal("SealContent sealed control content")
+	}
+}
+
+// TestSessionImpersonation checks that a member cannot pass a post off as
+// another's: sealing with someone else's sender index fails the signature.
+func TestSessionImpersonation(t *testing.T) {
+	m := fiveMembers(t, 9)
+	cy := m.nodes["Cy"].s
+	bo := m.nodes["Bo"].s
+	ep := cy.cur
+	// Cy holds Di's chain key (every member does) and claims to be Di.
+	di := m.nodes["Di"].s.Me()
+	rc := ep.recv[di.Index]
+	key, err := rc.Peek(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	content, _ := MarshalContent(Post{ID: [16]byte{7}, Text: "I am Di"})
+	env, err := crypto.SealEnvelope(crypto.SealInput{
+		Group: ep.state.ID, Epoch: ep.state.Epoch, SenderDataKey: &ep.keys.SenderData,
+		Sender:     crypto.SenderData{Index: di.Index, Generation: 0},
+		MessageKey: &key, Author: cy.cred, Timestamp: m.now, Content: content,
+	}, m.r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bo.Open(env, m.now, m.r); !errors.Is(err, ErrInvalidEnvelope) || !errors.Is(err, crypto.ErrBadSignature) {
+		t.Fatalf("impersonation: %v", err)
+	}
+	// Di's genuine generation 0 still opens for Bo afterwards.
+	id := m.post("Di", "the real Di")
+	if m.nodes["Bo"].got[id] != 1 || m.nodes["Bo"].authors[id] != "Di" {
+		t.Fatal("Di's real post was not read after the forgery")
 	}
 }
