@@ -42,8 +42,8 @@ const (
 // benchmarkTransportRun collects one benchmark run's timings.
 type benchmarkTransportRun struct {
 	published []time.Time
-	received  [][]time.Time    // [receiver][message]
-	remaining []atomic.Int32   // receivers still to receive each message
+	received  [][]time.Time   // [receiver][message]
+	remaining []atomic.Int32  // receivers still to receive each message
 	sig       transportSignal // fires when a message reaches its last receiver
 }
 
