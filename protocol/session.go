@@ -551,6 +551,8 @@ func (s *Session) acceptAnnouncement(ep *epoch, author Member, a ChainKeyAnnounc
 // this member); a commit for the current epoch's parent is either the one
 // already applied (a duplicate) or a rival, settled by ForkWinner; after
 // removal, a rival of the removing commit may win and readmit the member.
+// A rival that loses is returned as a Received event with no NewEpoch each
+// time it arrives (the node stores envelopes by ID, so that is harmless).
 func (s *Session) acceptCommit(ep *epoch, author Member, c *Commit, rec *Received, now int64, r io.Reader) (*Received, error) {
 	if c.Committer != author.ID {
 		return nil, invalid(errors.New("commit carried by a member other than its committer"))
@@ -810,9 +812,10 @@ func (s *Session) Removed() bool { return s.removal != nil }
 // Topic returns the current epoch's gossipsub topic.
 func (s *Session) Topic() string { return s.cur.keys.Topic() }
 
-// Keys returns the keys of epoch n, while the session holds them: the
-// current epoch, or the previous one during its grace period. It returns
-// ErrFutureEpoch or ErrPastEpoch (wrapped) otherwise.
+// Keys returns a copy of the keys of epoch n (for the topic, history sync
+// and rendezvous), while the session holds them: the current epoch, or the
+// previous one during its grace period. The caller wipes the copy when
+// done. It returns ErrFutureEpoch or ErrPastEpoch (wrapped) otherwise.
 func (s *Session) Keys(n uint64) (crypto.EpochKeys, error) {
 	ep, err := s.epochFor(n)
 	if err != nil {
