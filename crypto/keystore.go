@@ -375,6 +375,9 @@ func OpenKeystore(path string, passphrase []byte) (*Keystore, error) {
 // not survive a power loss. In every case calling ChangePassphrase again
 // with the same new passphrase is safe.
 //
+// It holds the Keystore's lock while Argon2id runs, so DeviceKey,
+// StorageRoot and Params called meanwhile wait for it.
+//
 // Changing the passphrase does not change the secrets: a copy of the old file
 // (a backup, or blocks the storage device has not yet erased) still opens
 // with the old passphrase.
