@@ -1,7 +1,6 @@
 package crypto
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base32"
 	"encoding/binary"
@@ -460,14 +459,9 @@ func (t *JoinTranscript) Bytes() []byte {
 // HMAC-SHA256 is a PRF under the auth key, so the proof reveals nothing
 // about the key, and without the key nobody can make a proof for any
 // transcript, including one that differs from a seen transcript in a single
-// field. (It lives here rather than in primitives.go because this is its
-// only use.)
+// field.
 func JoinProof(authKey *[KeySize]byte, t *JoinTranscript) [32]byte {
-	m := hmac.New(sha256.New, authKey[:])
-	m.Write(t.Bytes())
-	var p [32]byte
-	copy(p[:], m.Sum(nil))
-	return p
+	return mac(authKey, t.Bytes())
 }
 
 // VerifyJoinProof checks proof against the transcript the admin itself

@@ -2,6 +2,7 @@ package crypto
 
 import (
 	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -169,6 +170,18 @@ func Open(key *[KeySize]byte, sealed, ad []byte) ([]byte, error) {
 		return nil, ErrDecrypt
 	}
 	return openWithNonce(nil, key, sealed[:NonceSize], sealed[NonceSize:], ad)
+}
+
+// mac computes HMAC-SHA256 of msg under key. HMAC-SHA256 is a PRF keyed by a
+// uniformly random key: its output reveals nothing about the key, and nobody
+// without the key can produce the MAC of any message they have not seen
+// MACed. Compare MACs only with Equal.
+func mac(key *[KeySize]byte, msg []byte) [32]byte {
+	m := hmac.New(sha256.New, key[:])
+	m.Write(msg)
+	var out [32]byte
+	copy(out[:], m.Sum(nil))
+	return out
 }
 
 // Equal reports whether a and b hold the same bytes, in time that depends
