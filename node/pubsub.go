@@ -134,8 +134,12 @@ func newPubSub(ctx context.Context, h host.Host, cfg pubsubConfig) (*pubsub.PubS
 	}
 
 	opts := []pubsub.Option{
-		pubsub.WithLogger(logger.With("system", "pubsub")),
-		pubsub.WithRPCLogger(logger.With("system", "pubsub/rpc")),
+		// Gossipsub logs topic names, and its RPC logger dumps whole RPCs
+		// (topics and the first bytes of every payload) at debug level.
+		// Topic names are redacted from both; the RPC logger passes only
+		// warnings (a peer sending malformed RPCs).
+		pubsub.WithLogger(slog.New(pubsubLogHandler{next: logger.Handler(), min: slog.LevelDebug}).With("system", "pubsub")),
+		pubsub.WithRPCLogger(slog.New(pubsubLogHandler{next: logger.Handler(), min: slog.LevelWarn}).With("system", "pubsub/rpc")),
 
 		// Sender hiding; see the top of this file. The order matters:
 		// WithNoAuthor after a signing policy would fail at construction.
@@ -185,6 +189,59 @@ func newPubSub(ctx context.Context, h host.Host, cfg pubsubConfig) (*pubsub.PubS
 		return nil, fmt.Errorf("node: starting gossipsub: %w", err)
 	}
 	return ps, nil
+}
+
+// pubsubLogHandler is the slog handler gossipsub logs through. It drops
+// records below min and replaces the value of every attribute named
+// "topic", at any depth, with "redacted": a topic name is derived from a
+// group's epoch secret, and a log that links it to peers and times is a
+// record of who met in which group.
+type pubsubLogHandler struct {
+	next slog.Handler
+	min  slog.Level
+}
+
+func (h pubsubLogHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.next.Enabled(ctx, l)
+}
+
+func (h pubsubLogHandler) Handle(ctx context.Context, r slog.Record) error {
+	out := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+	r.Attrs(func(a slog.Attr) bool {
+		out.AddAttrs(redactTopics(a))
+		return true
+	})
+	return h.next.Handle(ctx, out)
+}
+
+func (h pubsubLogHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	red := make([]slog.Attr, len(as))
+	for i, a := range as {
+		red[i] = redactTopics(a)
+	}
+	return pubsubLogHandler{next: h.next.WithAttrs(red), min: h.min}
+}
+
+func (h pubsubLogHandler) WithGroup(name string) slog.Handler {
+	return pubsubLogHandler{next: h.next.WithGroup(name), min: h.min}
+}
+
+// redactTopics returns a with every "topic" attribute in it redacted,
+// resolving LogValuers (gossipsub's RPCs are one) first.
+func redactTopics(a slog.Attr) slog.Attr {
+	v := a.Value.Resolve()
+	if a.Key == "topic" {
+		return slog.String(a.Key, "redacted")
+	}
+	if v.Kind() != slog.KindGroup {
+		return slog.Attr{Key: a.Key, Value: v}
+	}
+	group := v.Group()
+	red := make([]slog.Attr, len(group))
+	for i, g := range group {
+		red[i] = redactTopics(g)
+	}
+	return slog.Attr{Key: a.Key, Value: slog.GroupValue(red...)}
 }
 
 // topicValidator decides what happens to one message on a group topic. It

@@ -7,7 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -714,30 +717,36 @@ func TestTransportLeave(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer events.Cancel()
-	b.waitMesh(t, topic, a.h.ID())
+	ctx, cancel := context.WithTimeout(context.Background(), transportWait)
+	defer cancel()
+	// The event log folds a join and a leave not yet read into nothing, so
+	// read the join first.
+	waitEvent := func(typ pubsub.EventType) {
+		t.Helper()
+		for {
+			ev, err := events.NextPeerEvent(ctx)
+			if err != nil {
+				t.Fatalf("waiting for peer event %v: %v", typ, err)
+			}
+			if ev.Peer == a.h.ID() && ev.Type == typ {
+				return
+			}
+		}
+	}
+	waitEvent(pubsub.PeerJoin)
 
 	if err := gtA.publish(context.Background(), []byte("hello"), nil); err != nil {
 		t.Fatal(err)
 	}
 	hctx := <-handlerCtx
 
-	ctx, cancel := context.WithTimeout(context.Background(), transportWait)
-	defer cancel()
 	if err := gtA.leave(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if hctx.Err() == nil {
 		t.Error("handler context still live after leave")
 	}
-	for {
-		ev, err := events.NextPeerEvent(ctx)
-		if err != nil {
-			t.Fatalf("waiting for the peer to see the leave: %v", err)
-		}
-		if ev.Peer == a.h.ID() && ev.Type == pubsub.PeerLeave {
-			break
-		}
-	}
+	waitEvent(pubsub.PeerLeave)
 	if err := gtA.publish(context.Background(), []byte("after leave"), nil); !errors.Is(err, pubsub.ErrTopicClosed) {
 		t.Errorf("publish after leave: got %v, want ErrTopicClosed", err)
 	}
@@ -745,4 +754,64 @@ func TestTransportLeave(t *testing.T) {
 		t.Errorf("second leave: %v", err)
 	}
 	a.join(t, topic, transportAccept, (&transportInbox{}).handle, 0)
+}
+
+// transportLockedBuffer is an io.Writer safe for gossipsub's goroutines.
+type transportLockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *transportLockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *transportLockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestTransportLogsRedactTopics runs gossipsub with a debug-level logger
+// through joining, meshing, publishing and leaving, and checks the topic
+// name never reaches the log while gossipsub did log about the topic.
+func TestTransportLogsRedactTopics(t *testing.T) {
+	topic := transportTopicName(t)
+	var logs transportLockedBuffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	a := newTransportNode(t, func(c *pubsubConfig) { c.logger = logger })
+	b := newTransportNode(t)
+	transportConnect(t, a.h, b.h)
+	inbox := &transportInbox{}
+	gtA, err := joinGroupTopic(context.Background(), a.h, a.ps, topicConfig{name: topic, validate: transportAccept, handle: inbox.handle, logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gtB := b.join(t, topic, transportAccept, (&transportInbox{}).handle, 0)
+	a.waitMesh(t, topic, b.h.ID())
+	b.waitMesh(t, topic, a.h.ID())
+	msg := []byte("logged?")
+	if err := gtB.publish(context.Background(), msg, nil); err != nil {
+		t.Fatal(err)
+	}
+	inbox.waitFor(t, msg)
+	ctx, cancel := context.WithTimeout(context.Background(), transportWait)
+	defer cancel()
+	if err := gtA.leave(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	out := logs.String()
+	name := strings.TrimPrefix(topic, crypto.TopicPrefix)
+	if strings.Contains(out, name) {
+		t.Errorf("topic name in the log:\n%s", out)
+	}
+	if !strings.Contains(out, "topic=redacted") {
+		t.Errorf("no redacted topic attribute in the log; the test shows nothing:\n%s", out)
+	}
+	if strings.Contains(out, string(msg)) {
+		t.Errorf("payload in the log:\n%s", out)
+	}
 }
