@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +14,8 @@ import (
 	pb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/hearthnet/hearth/crypto"
 )
 
 // This file is Hearth's gossipsub: the router configuration that hides who
@@ -30,10 +31,10 @@ import (
 // ciphertext, where only members can see them.
 
 // maxEnvelopeSize is the largest gossipsub payload Hearth sends or accepts:
-// the largest envelope (crypto.MaxEnvelopeSize, 65609 bytes: header 57,
-// largest padding bucket 65536, tag 16). Anything longer is not an envelope
-// and is rejected before the group engine sees it.
-const maxEnvelopeSize = 65609
+// the largest envelope (65609 bytes: header 57, largest padding bucket
+// 65536, tag 16). Anything longer is not an envelope and is rejected before
+// the group engine sees it.
+const maxEnvelopeSize = crypto.MaxEnvelopeSize
 
 // rpcOverhead is the room allowed on top of one envelope for the protobuf
 // framing of a gossipsub RPC that carries it: the RPC and Message field
@@ -100,15 +101,15 @@ type pubsubConfig struct {
 	rawTracer pubsub.RawTracer
 }
 
-// messageID is gossipsub's message ID function: the SHA-256 of the
-// payload, as raw bytes. It is the same value as crypto.EnvelopeID, so the
-// ID gossipsub deduplicates on is the ID storage files the envelope under.
-// With no author and no sequence number there is nothing else to hash; and
-// because every envelope carries a fresh random nonce, two distinct
-// envelopes never share an ID, while a replayed one always does.
+// messageID is gossipsub's message ID function: crypto.EnvelopeID (the
+// SHA-256 of the payload) as a 32-byte string, so the ID gossipsub
+// deduplicates on is the ID storage files the envelope under. With no
+// author and no sequence number there is nothing else to hash; and because
+// every envelope carries a fresh random nonce, two distinct envelopes never
+// share an ID, while a replayed one always does.
 func messageID(m *pb.Message) string {
-	sum := sha256.Sum256(m.GetData())
-	return string(sum[:])
+	id := crypto.EnvelopeID(m.GetData())
+	return string(id[:])
 }
 
 // newPubSub starts a gossipsub router on h configured for Hearth: no
@@ -142,7 +143,9 @@ func newPubSub(ctx context.Context, h host.Host, cfg pubsubConfig) (*pubsub.PubS
 		pubsub.WithRPCLogger(slog.New(pubsubLogHandler{next: logger.Handler(), min: slog.LevelWarn}).With("system", "pubsub/rpc")),
 
 		// Sender hiding; see the top of this file. The order matters:
-		// WithNoAuthor after a signing policy would fail at construction.
+		// WithNoAuthor clears the signing bit of the policy set before it,
+		// whereas a signing policy set after WithNoAuthor would demand
+		// signatures with no author to sign as, and fail at construction.
 		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
 		pubsub.WithNoAuthor(),
 		pubsub.WithMessageIdFn(messageID),
@@ -350,7 +353,9 @@ type groupTopic struct {
 // joinGroupTopic registers cfg.validate for the topic, joins it, gives it
 // Hearth's topic score parameters, subscribes, and starts delivering to
 // cfg.handle. The validator is registered first, so no message of the
-// topic is ever forwarded or delivered unvalidated.
+// topic is ever forwarded or delivered unvalidated. ctx bounds delivery
+// (the handler's context derives from it); the caller must still call
+// leave, which is what unsubscribes.
 //
 // It returns errTopicConfig for an incomplete config, and an error if the
 // node already has a validator or a handle for this topic.

@@ -50,9 +50,8 @@ const (
 	// a stranger chose, revealing its IP address to them.
 	scoreAcceptPXThreshold = 1000
 	// scoreOpportunisticGraft: when the median score of the mesh falls
-	// below this, gossipsub grafts better-scoring peers. A peer that has
-	// been in the mesh for a few minutes and relayed a message or two
-	// scores above it.
+	// below this, gossipsub grafts better-scoring peers. A peer that was
+	// first to relay two messages recently scores at least this.
 	scoreOpportunisticGraft = 1
 	// scoreTopicCap caps the positive part of the topic scores summed over
 	// all topics.
@@ -164,9 +163,11 @@ func hearthTopicScoreParams() *pubsub.TopicScoreParams {
 		MeshFailurePenaltyWeight:    0,
 
 		// P4: invalid messages. Squared, so one costs 1000, two 4000 (past
-		// the graylist), ten 100000. Decays over an hour: a peer that sent
-		// one bad message by accident recovers within minutes, a peer that
-		// sent ten stays graylisted for about twenty.
+		// the graylist), ten 100000. Decays to zero over an hour (the
+		// counter shrinks by 0.128% a second): a peer that sent one bad
+		// message by accident is back above the gossip threshold in about
+		// five minutes; one that sent two is graylisted for about three,
+		// one that sent ten for about twenty-five.
 		InvalidMessageDeliveriesWeight: scoreInvalidWeight,
 		InvalidMessageDeliveriesDecay:  pubsub.ScoreParameterDecayWithBase(time.Hour, scoreDecayInterval, scoreDecayToZero),
 	}

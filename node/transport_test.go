@@ -480,14 +480,14 @@ func transportHostileOptions(extra ...pubsub.Option) []pubsub.Option {
 
 // transportOKPrefix marks payloads the test validators accept; everything
 // else is garbage to them.
-var transportOKPrefix = []byte("ok:")
+const transportOKPrefix = "ok:"
 
 // transportPrefixValidator accepts payloads that start with
 // transportOKPrefix and rejects the rest, counting its calls.
 func transportPrefixValidator(calls *atomic.Int64) topicValidator {
 	return func(_ context.Context, _ peer.ID, data []byte) (pubsub.ValidationResult, any) {
 		calls.Add(1)
-		if bytes.HasPrefix(data, transportOKPrefix) {
+		if bytes.HasPrefix(data, []byte(transportOKPrefix)) {
 			return pubsub.ValidationAccept, nil
 		}
 		return pubsub.ValidationReject, nil
@@ -550,7 +550,7 @@ func TestTransportGarbageGraylistsPeer(t *testing.T) {
 		t.Errorf("a graylisted peer's message was delivered %d times", n)
 	}
 	for _, d := range inboxA.datas() {
-		if !bytes.HasPrefix([]byte(d), transportOKPrefix) {
+		if !strings.HasPrefix(d, transportOKPrefix) {
 			t.Errorf("garbage delivered: %q", d)
 		}
 	}
