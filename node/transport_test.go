@@ -372,7 +372,7 @@ func TestTransportGossipCarriesNoSender(t *testing.T) {
 // one node and once more from another: every node delivers it once. A
 // different payload still arrives.
 func TestTransportContentHashDeduplicates(t *testing.T) {
-	_, nodes, inboxes, topics := transportTriangle(t)
+	_, _, inboxes, topics := transportTriangle(t)
 	ctx := context.Background()
 
 	same := []byte("identical bytes")
@@ -405,7 +405,6 @@ func TestTransportContentHashDeduplicates(t *testing.T) {
 			t.Errorf("node %d delivered the distinct payload %d times, want 1", i, n)
 		}
 	}
-	_ = nodes
 }
 
 // transportCountingAccept returns a validator that accepts everything and
