@@ -174,6 +174,26 @@ func BenchmarkHistoryPage(b *testing.B) {
 			}
 		}
 	})
+	b.Run("since100/floor", func(b *testing.B) {
+		// 100 values read by key, in order: what the page must at least do.
+		for b.Loop() {
+			err := floor.View(func(txn *badger.Txn) error {
+				for i := 5000; i < 5100; i++ {
+					item, err := txn.Get(binary.BigEndian.AppendUint64([]byte{0x20}, uint64(i)))
+					if err != nil {
+						return err
+					}
+					if _, err := item.ValueCopy(nil); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 // BenchmarkGenerationVector computes the vector of a group holding 100,000

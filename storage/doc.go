@@ -46,14 +46,18 @@
 //
 // Badger's defaults are for servers (five 64 MB memtables, a 256 MB block
 // cache, an unbounded index cache). Hearth runs on members' own machines,
-// so options.go bounds Badger at about 56 MB however large the store
-// grows: three 8 MB memtables, a 16 MB block cache (Badger requires one
-// when encryption is on), a 16 MB index cache (unbounded if left at zero),
-// 64 MB value-log files and two compactors. Envelopes and local copies are
-// stored in the value log (values of 256 bytes or more), so the LSM tree
-// holds only keys and small records and stays small enough for those
-// caches. docs/PERFORMANCE.md records the resident memory of an idle store
-// and of one holding 1,000,000 envelopes of 1 KiB.
+// so options.go bounds Badger's standing memory at about 65 MB however
+// large the store grows: three 8 MB memtables (about 10.5 MB of arena
+// each), a 16 MB block cache (Badger requires one when encryption is on), a
+// 16 MB index cache (unbounded if left at zero), 64 MB value-log files and
+// two compactors. Envelopes and local copies are stored in the value log
+// (values of 256 bytes or more), so the LSM tree holds only keys and small
+// records and stays small enough for those caches. Compaction has a
+// working set of its own while a bulk import (a long-absent member's sync)
+// is being merged, and the value log is memory-mapped, so pages of it
+// recently written or read count as resident file pages, which the kernel
+// reclaims under pressure. docs/PERFORMANCE.md records the resident memory
+// of an idle store and of one holding 1,000,000 envelopes of 1 KiB.
 //
 // # Lifetime of data
 //
@@ -61,7 +65,8 @@
 // local copies, and the secrets and chain state of ended epochs once
 // nothing in them is left. A deleted record stays deleted through
 // compaction and value-log garbage collection (Reclaim), which is what
-// finally removes its bytes. Wipe crypto-shreds the whole store: it destroys
+// finally removes its bytes; a node runs Expire and then Reclaim at
+// start-up and periodically. Wipe crypto-shreds the whole store: it destroys
 // the key registry first, so every file is unreadable at once, and then
 // removes the files.
 //

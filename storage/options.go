@@ -43,9 +43,10 @@ const hearthMagic = 0x4854 // "HT"
 // memtables, a 256 MB block cache, every table index in memory, 1 GB value
 // log files). Hearth runs as a desktop daemon beside a browser and must stay
 // small whether it holds a week of one group or years of many; the numbers
-// below bound Badger's own memory at about 56 MB however large the store
-// grows, and docs/PERFORMANCE.md records what a store of 1,000,000 envelopes
-// actually uses.
+// below bound Badger's standing memory at about 65 MB however large the
+// store grows (compaction adds a transient working set during bulk
+// imports), and docs/PERFORMANCE.md records what a store of 1,000,000
+// envelopes actually uses.
 const (
 	// Memtables: one being written, up to two waiting to be flushed, 8 MB
 	// each. The largest transaction is 15% of a memtable (1.2 MB of keys
