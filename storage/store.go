@@ -64,9 +64,12 @@ type Store struct {
 //   - ErrLocked when another Store has it open;
 //   - ErrSchema when the store is from a newer Hearth or cannot be migrated.
 //
-// On ErrNotFound, ErrWrongKey, ErrLocked and the ErrCorrupt cases found
-// while inspecting the directory, Open has only read files, never written
-// them. Keys remain the caller's to wipe.
+// Open inspects the directory by reading only before Badger opens it for
+// writing, so a missing directory, a wrong Badger key, a store in use, and
+// a foreign or damaged key registry, MANIFEST or table set fail without a
+// byte changed. Only faults Badger alone can see (damaged logs, a Records
+// key that is not the Badger key's pair) are found after Badger has opened
+// the files. Keys remain the caller's to wipe.
 func Open(dir string, keys crypto.StorageKeys, opts Options) (*Store, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("storage: empty directory name: %w", ErrInvalid)
