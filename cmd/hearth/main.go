@@ -3,44 +3,94 @@
 //
 // Everything that talks to a person lives here: prompts, messages on stderr,
 // exit codes, --json output. The packages below it never print or exit.
+//
+// The files are split by concern: home.go finds and checks the home
+// directory, passphrase.go reads the passphrase, config.go reads config.toml
+// and the environment, flags.go parses and validates the command line,
+// logging.go builds the log handler, lock.go keeps a second daemon off a home,
+// signals.go turns SIGINT and SIGTERM into a cancelled context, init.go is
+// `hearth init`, and up.go is `hearth up`.
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
+	"time"
+
+	"github.com/hearthnet/hearth/crypto"
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	ctx, stop := shutdownOnSignal(context.Background())
+	code := run(ctx, osEnv(), os.Args[1:])
+	stop()
+	os.Exit(code)
 }
 
 // Exit codes. Scripts can rely on these.
 const (
 	exitOK    = 0
 	exitError = 1 // the command failed; stderr says why and what to do
-	exitUsage = 2 // the command line itself was wrong
+	exitUsage = 2 // the command line, the environment or config.toml was wrong
 )
+
+// env is everything a command takes from the process it runs in. main fills
+// it from the operating system; tests fill it with buffers, a fixed
+// environment and a fake terminal, so no command reads a global.
+type env struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	// getenv returns the value of an environment variable, "" when unset.
+	getenv func(string) string
+	// now is the clock.
+	now func() time.Time
+	// terminal reads a passphrase without echo. Nil when standard input
+	// is not a terminal, in which case the passphrase must come from a file.
+	terminal passwordReader
+	// kdf are the Argon2id parameters a new home's keystore is sealed with.
+	// Always crypto.DefaultKDFParams in the real binary; the tests use cheap
+	// ones so that scripts creating many homes stay fast.
+	kdf crypto.KDFParams
+}
+
+// osEnv returns the env of the real process.
+func osEnv() *env {
+	return &env{
+		stdin:    os.Stdin,
+		stdout:   os.Stdout,
+		stderr:   os.Stderr,
+		getenv:   os.Getenv,
+		now:      time.Now,
+		terminal: stdinTerminal(os.Stdin, os.Stderr),
+		kdf:      crypto.DefaultKDFParams(),
+	}
+}
 
 // command is one `hearth` subcommand.
 type command struct {
 	name    string
 	summary string
-	run     func(args []string, stdout, stderr io.Writer) int
+	run     func(ctx context.Context, e *env, args []string) int
 }
 
 // commands lists the subcommands in the order `hearth help` shows them.
 func commands() []command {
 	return []command{
+		{"init", "create a new Hearth home (identity, keystore and database)", runInit},
 		{"up", "start the node and its web UI on 127.0.0.1", runUp},
 		{"version", "print the version of this build", runVersion},
 		{"help", "show this help, or help for one command", runHelp},
 	}
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
+// run runs the command named by args[0] and returns the process's exit
+// code. ctx is cancelled when the process is asked to stop.
+func run(ctx context.Context, e *env, args []string) int {
 	if len(args) == 0 {
-		printUsage(stderr)
+		printUsage(e.stderr)
 		return exitUsage
 	}
 	name := args[0]
@@ -52,10 +102,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	for _, c := range commands() {
 		if c.name == name {
-			return c.run(args[1:], stdout, stderr)
+			return c.run(ctx, e, args[1:])
 		}
 	}
-	fmt.Fprintf(stderr, "hearth: unknown command %q; run 'hearth help' to see the commands\n", name)
+	fmt.Fprintf(e.stderr, "hearth: unknown command %q; run 'hearth help' to see the commands\n", name)
 	return exitUsage
 }
 
@@ -74,27 +124,21 @@ Run 'hearth help <command>' for more about a command.
 `)
 }
 
-func runHelp(args []string, stdout, stderr io.Writer) int {
+func runHelp(ctx context.Context, e *env, args []string) int {
 	if len(args) == 0 {
-		printUsage(stdout)
+		printUsage(e.stdout)
 		return exitOK
 	}
 	if len(args) > 1 {
-		fmt.Fprintln(stderr, "hearth help: give one command name, for example 'hearth help up'")
+		fmt.Fprintln(e.stderr, "hearth help: give one command name, for example 'hearth help up'")
 		return exitUsage
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
-			fmt.Fprintf(stdout, "hearth %s: %s\n", c.name, c.summary)
+			printCommandHelp(e.stdout, c.name)
 			return exitOK
 		}
 	}
-	fmt.Fprintf(stderr, "hearth help: unknown command %q; run 'hearth help' to see the commands\n", args[0])
+	fmt.Fprintf(e.stderr, "hearth help: unknown command %q; run 'hearth help' to see the commands\n", args[0])
 	return exitUsage
-}
-
-func runUp(args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "hearth up: the daemon is not built yet in this version; "+
-		"'hearth version' and 'hearth help' work, and 'go test ./...' runs what is built")
-	return exitError
 }

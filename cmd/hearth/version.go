@@ -1,8 +1,8 @@
 package main
 
 import (
+	"context"
 	"fmt"
-	"io"
 	"runtime"
 	"runtime/debug"
 )
@@ -12,16 +12,16 @@ import (
 // come from the build information the Go toolchain embeds.
 const hearthVersion = "0.1.0-dev"
 
-func runVersion(args []string, stdout, stderr io.Writer) int {
+func runVersion(_ context.Context, e *env, args []string) int {
 	if len(args) != 0 {
-		fmt.Fprintln(stderr, "hearth version: takes no arguments")
+		fmt.Fprintln(e.stderr, "hearth version: takes no arguments")
 		return exitUsage
 	}
-	fmt.Fprintf(stdout, "hearth %s (%s, %s/%s)\n", hearthVersion, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintf(e.stdout, "hearth %s (%s, %s/%s)\n", hearthVersion, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	if info, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range info.Settings {
 			if s.Key == "vcs.revision" {
-				fmt.Fprintf(stdout, "revision %s\n", s.Value)
+				fmt.Fprintf(e.stdout, "revision %s\n", s.Value)
 			}
 		}
 	}

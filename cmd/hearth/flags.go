@@ -1,0 +1,160 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// cmdFlags holds the flags of `hearth init` and `hearth up` once parsed.
+// init takes only home and passphraseFile.
+type cmdFlags struct {
+	home           string
+	passphraseFile string
+
+	listen         listFlag
+	api            string
+	apiAllowRemote bool
+	logLevel       string
+	logFormat      string
+	metrics        string
+
+	// set holds the names of the flags given on the command line, so that
+	// only those override config.toml and the environment.
+	set map[string]bool
+}
+
+// listFlag is a flag that may be given several times; each adds a value.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(v string) error {
+	*l = append(*l, v)
+	return nil
+}
+
+// newFlagSet returns the flag set of the command name ("init" or "up")
+// writing into f, or nil for a command that takes no flags.
+func newFlagSet(name string, f *cmdFlags) *flag.FlagSet {
+	if name != "init" && name != "up" {
+		return nil
+	}
+	fs := flag.NewFlagSet("hearth "+name, flag.ContinueOnError)
+	fs.StringVar(&f.home, "home", "", "the home `DIR` (default $HEARTH_HOME, else $XDG_DATA_HOME/hearth, else ~/.local/share/hearth)")
+	fs.StringVar(&f.passphraseFile, "passphrase-file", "", "read the passphrase from the first line of `FILE` instead of asking (default $HEARTH_PASSPHRASE_FILE)")
+	if name == "up" {
+		fs.Var(&f.listen, "listen", "listen for peers on `MULTIADDR`; repeat for several (default "+defaultListenTCP+" and "+defaultListenQUIC+")")
+		fs.StringVar(&f.api, "api", "", "serve the API and web UI on `ADDR` (default "+defaultAPI+")")
+		fs.BoolVar(&f.apiAllowRemote, "api-allow-remote", false, "allow --api to be an address other than loopback")
+		fs.StringVar(&f.logLevel, "log-level", "", "log `LEVEL`: debug, info, warn or error (default info)")
+		fs.StringVar(&f.logFormat, "log-format", "", "log `FORMAT`: text or json (default text)")
+		fs.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics on the loopback `ADDR` (default off)")
+	}
+	return fs
+}
+
+// commandFlags returns the flag set of the command name for `hearth help`,
+// or nil when it takes no flags.
+func commandFlags(name string) *flag.FlagSet {
+	return newFlagSet(name, &cmdFlags{})
+}
+
+// errHelp is returned by parseFlags when the person asked for help with
+// -h or --help; the command prints its help and succeeds.
+var errHelp = errors.New("help requested")
+
+// parseFlags parses the arguments of the command name. Errors are usage
+// errors of one line; flag's own multi-line usage output is suppressed.
+func parseFlags(name string, args []string) (*cmdFlags, error) {
+	f := &cmdFlags{set: make(map[string]bool)}
+	fs := newFlagSet(name, f)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, errHelp
+		}
+		return nil, usagef("%v; run 'hearth help %s' to see the flags", err, name)
+	}
+	if fs.NArg() > 0 {
+		return nil, usagef("unexpected argument %q; 'hearth %s' takes only flags (run 'hearth help %s')", fs.Arg(0), name, name)
+	}
+	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
+	if f.set["home"] && f.home == "" {
+		return nil, usagef("--home needs a directory")
+	}
+	if f.set["passphrase-file"] && f.passphraseFile == "" {
+		return nil, usagef("--passphrase-file needs a file name")
+	}
+	return f, nil
+}
+
+// applyFlags applies the flags given on the command line to s.
+func applyFlags(s *settings, f *cmdFlags) error {
+	if f.set["listen"] {
+		if err := s.setListen(f.listen, "--listen"); err != nil {
+			return err
+		}
+	}
+	if f.set["api"] {
+		if err := s.setAPI(f.api, "--api"); err != nil {
+			return err
+		}
+	}
+	if f.set["api-allow-remote"] {
+		s.apiAllowRemote = f.apiAllowRemote
+	}
+	if f.set["log-level"] {
+		if err := s.setLogLevel(f.logLevel, "--log-level"); err != nil {
+			return err
+		}
+	}
+	if f.set["log-format"] {
+		if err := s.setLogFormat(f.logFormat, "--log-format"); err != nil {
+			return err
+		}
+	}
+	if f.set["metrics"] {
+		if err := s.setMetrics(f.metrics, "--metrics"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// resolveSettings builds the daemon's settings for the home in dir:
+// defaults, then config.toml, then the environment, then the flags.
+func resolveSettings(e *env, dir string, f *cmdFlags) (settings, error) {
+	s := defaultSettings()
+	if err := applyConfigFile(&s, dir); err != nil {
+		return settings{}, err
+	}
+	if err := applyEnv(&s, e.getenv); err != nil {
+		return settings{}, err
+	}
+	if err := applyFlags(&s, f); err != nil {
+		return settings{}, err
+	}
+	if err := s.check(); err != nil {
+		return settings{}, err
+	}
+	return s, nil
+}
+
+// printCommandHelp prints the summary and flags of the command name.
+func printCommandHelp(w io.Writer, name string) {
+	for _, c := range commands() {
+		if c.name != name {
+			continue
+		}
+		fmt.Fprintf(w, "hearth %s: %s\n", c.name, c.summary)
+		if fs := commandFlags(c.name); fs != nil {
+			fmt.Fprintf(w, "\nUsage: hearth %s [flags]\n\nFlags:\n", c.name)
+			fs.SetOutput(w)
+			fs.PrintDefaults()
+		}
+	}
+}
