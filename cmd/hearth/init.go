@@ -77,10 +77,3 @@ func shellQuote(s string) string {
 	}
 	return s
 }
-
-// createHome creates the identity, keystore and database of the new home
-// in dir, sealed under pass. The caller holds the home's lock and has
-// checked that the home is new.
-func createHome(e *env, dir string, pass []byte) error {
-	return errors.New("creating a home needs the node package, which is not built yet in this version")
-}

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/libp2p/go-libp2p/gologshim"
 )
 
 func TestLogHandlerFormatAndLevel(t *testing.T) {
@@ -68,5 +70,25 @@ func TestLibp2pLogsFiltered(t *testing.T) {
 	h := minLevelHandler{next: newLogHandler(&buf, s), min: libp2pLogLevel(s)}
 	if h.Enabled(context.Background(), slog.LevelWarn) {
 		t.Fatal("libp2p warning enabled at log level error")
+	}
+}
+
+// TestRouteLibp2pLogs checks that go-libp2p's loggers, created the way its
+// subsystems create them, write into the daemon's handler and are held to
+// warnings. It sets gologshim's process-wide handler, which only this test
+// in the package does.
+func TestRouteLibp2pLogs(t *testing.T) {
+	var buf bytes.Buffer
+	s := defaultSettings()
+	routeLibp2pLogs(newLogHandler(&buf, s), s)
+	lib := gologshim.Logger("hearth-test-subsystem")
+	lib.Info("libp2p chatter")
+	lib.Warn("libp2p trouble", "n", 1)
+	out := buf.String()
+	if strings.Contains(out, "libp2p chatter") {
+		t.Errorf("libp2p info reached the log: %q", out)
+	}
+	if !strings.Contains(out, `level=WARN msg="libp2p trouble" system=libp2p logger=hearth-test-subsystem n=1`) {
+		t.Errorf("libp2p warning not in the daemon's format: %q", out)
 	}
 }

@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"time"
 
+	"github.com/hearthnet/hearth/api"
 	"github.com/hearthnet/hearth/crypto"
 )
 
@@ -56,5 +59,34 @@ func runUp(ctx context.Context, e *env, args []string) int {
 		}
 		logger.Info("created a new home", "home", dir)
 	}
-	return fail(e, "up", errors.New("the daemon needs the node package, which is not built yet in this version"))
+	ks, err := unlockHome(dir, pass)
+	crypto.Wipe(pass)
+	if err != nil {
+		return fail(e, "up", err)
+	}
+	defer ks.Close()
+
+	d, err := startDaemon(ctx, e, logger, dir, s, ks)
+	if err != nil {
+		return fail(e, "up", err)
+	}
+	logger.Info("node started", "listen", listenAddrs(d.node))
+	logger.Debug("node identity", "peer", d.node.PeerID().String())
+	loginURL, err := d.api.NewLoginURL()
+	if err != nil {
+		d.close()
+		return fail(e, "up", fmt.Errorf("cannot make a login link: %v", err))
+	}
+	// The link goes to stdout, never to the log: it is a credential for
+	// one login, and logs are often kept and shipped elsewhere.
+	fmt.Fprintf(e.stdout, "Hearth is running. To open it, visit this link in your browser (it works once, for %d minutes):\n\n    %s\n\nPress Ctrl-C to stop.\n",
+		int(api.DefaultLoginCodeTTL/time.Minute), loginURL)
+
+	werr := d.wait(ctx)
+	cerr := d.close()
+	if err := errors.Join(werr, cerr); err != nil {
+		return fail(e, "up", err)
+	}
+	logger.Info("stopped; everything is saved")
+	return exitOK
 }
