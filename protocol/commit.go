@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 
 	"github.com/hearthnet/hearth/crypto"
 )
@@ -309,6 +310,11 @@ func (c *Commit) ID() ([32]byte, error) {
 func applyChanges(s *GroupState, committer Member, changes []Change) (*GroupState, error) {
 	if len(changes) == 0 || len(changes) > MaxChanges {
 		return nil, fmt.Errorf("%w: a commit carries 1 to %d changes, this one %d", ErrBadChange, MaxChanges, len(changes))
+	}
+	if s.Epoch == math.MaxUint64 {
+		// Unreachable by honest use, but an imported state can claim it:
+		// the next epoch number would wrap around to 0.
+		return nil, fmt.Errorf("%w: the group has used up its epoch numbers", ErrWrongParent)
 	}
 	next := s.Clone()
 	next.Epoch = s.Epoch + 1

@@ -244,7 +244,11 @@ func (s *Session) consistent() error {
 		return fmt.Errorf("%w: a fork mark without the previous epoch", ErrBadSessionExport)
 	}
 	if s.prev != nil {
-		if s.prev.state.ID != s.cur.state.ID || s.prev.state.Epoch+1 != s.cur.state.Epoch || s.cur.commit.Parent != s.prev.state.LastCommit {
+		// The epoch numbers are compared without adding to them: a hostile
+		// export with a previous epoch of 2^64-1 must not wrap around to a
+		// current epoch 0, which has no commit to compare parents with.
+		if s.cur.commit == nil || s.cur.state.Epoch == 0 || s.prev.state.ID != s.cur.state.ID ||
+			s.prev.state.Epoch != s.cur.state.Epoch-1 || s.cur.commit.Parent != s.prev.state.LastCommit {
 			return fmt.Errorf("%w: the previous epoch is not the current one's parent", ErrBadSessionExport)
 		}
 	}

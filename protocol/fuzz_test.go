@@ -82,6 +82,7 @@ func FuzzWelcome(f *testing.F) {
 }
 
 func FuzzSessionExport(f *testing.F) {
+	f.Add(wrappedEpochExport(f))
 	fuzzRoundTrip(f, "session export", func(b []byte) ([]byte, error) {
 		s, err := ImportSession(b)
 		if err != nil {

@@ -23,11 +23,16 @@ import (
 
 // Errors CheckJoin returns (wrapped), and JoinResponse.Err maps codes to.
 var (
-	ErrInviteUnknown = errors.New("this invite is not known to the group (it may be for another group or admin)")
+	// ErrInviteUnknown: the admin has no record of the invite. The joiner
+	// is also told it when its proof does not verify (see JoinCodeFor).
+	ErrInviteUnknown = errors.New("this invite is not valid for this group (it may be mistyped, or for another group or admin)")
 	ErrInviteExpired = errors.New("this invite has expired; ask for a new one")
 	ErrInviteRevoked = errors.New("this invite was withdrawn by the group's hosts; ask for a new one")
 	ErrInviteUsedUp  = errors.New("this invite has been used as many times as it allows; ask for a new one")
-	ErrBadJoinProof  = errors.New("the join request does not prove it holds this invite")
+	// ErrBadJoinProof: the request does not prove it holds the invite.
+	// The admin sees it; the joiner is told ErrInviteUnknown (see
+	// JoinCodeFor).
+	ErrBadJoinProof = errors.New("the join request does not prove it holds this invite")
 	// ErrJoinDenied: a host declined the request in the waiting room.
 	ErrJoinDenied = errors.New("a host of the group declined the request to join")
 	// ErrJoinFailed: the admin could not complete the join (for example the
@@ -266,9 +271,15 @@ func UnmarshalInviteState(b []byte) (*InviteState, error) {
 //
 // Security: the proof is checked before the invite's status, so someone
 // who knows an invite ID but not its secret learns nothing about whether
-// it is still valid. CheckJoin does not count the use: call Use.
+// it is still valid. An unknown invite costs the same proof check (under a
+// key nobody holds) and is reported to the joiner with the same wire code
+// as a bad proof (JoinCodeFor), so invite IDs cannot be probed either;
+// ErrInviteUnknown stays distinct here for the admin's own logs. CheckJoin
+// does not count the use: call Use.
 func CheckJoin(inv *InviteState, req *JoinRequest, t *crypto.JoinTranscript, now time.Time) error {
 	if inv == nil || req.Invite != inv.ID || t.Invite != inv.ID {
+		var none [crypto.KeySize]byte
+		_ = crypto.VerifyJoinProof(&none, t, req.Proof[:])
 		return ErrInviteUnknown
 	}
 	if t.Joiner != req.Public || t.Pseudonym != req.Pseudonym {
@@ -322,9 +333,11 @@ const (
 	CodeInviteExpired JoinCode = 2
 	CodeInviteRevoked JoinCode = 3
 	CodeInviteUsedUp  JoinCode = 4
-	CodeBadProof      JoinCode = 5
-	CodeBadPseudonym  JoinCode = 6
-	CodeFailed        JoinCode = 7
+	// CodeBadProof is never sent (see JoinCodeFor); it is decoded as
+	// ErrBadJoinProof.
+	CodeBadProof     JoinCode = 5
+	CodeBadPseudonym JoinCode = 6
+	CodeFailed       JoinCode = 7
 )
 
 // codeError returns the sentinel for a refusal code, nil for CodeNone and
@@ -351,8 +364,14 @@ func codeError(c JoinCode) error {
 
 // JoinCodeFor returns the refusal code for an error CheckJoin (or the
 // admin's attempt to add the joiner) returned: CodeFailed for anything not
-// listed.
+// listed. ErrBadJoinProof gets CodeInviteUnknown, like an invite the admin
+// does not know: were they told apart on the wire, anyone could probe which
+// invite IDs an admin has issued. CodeBadProof is never sent; a response
+// carrying it (from an older admin) still decodes as ErrBadJoinProof.
 func JoinCodeFor(err error) JoinCode {
+	if errors.Is(err, ErrBadJoinProof) {
+		return CodeInviteUnknown
+	}
 	for c := CodeInviteUnknown; c < CodeFailed; c++ {
 		if errors.Is(err, codeError(c)) {
 			return c

@@ -750,9 +750,26 @@ func UnmarshalWelcome(b []byte) (*Welcome, error) {
 // the group's name, retention or the other members' pseudonyms and roles,
 // which the commit does not sign; for those it trusts the admin it reached
 // with the invite, which it already trusted to let it in.
+//
+// JoinFromWelcome does not know which group the joiner meant to join:
+// prefer JoinFromWelcomeFor with the group ID of the invite.
 func JoinFromWelcome(w *Welcome, cred *crypto.MemberCredential, now int64, r io.Reader) (*Session, *EpochChange, error) {
-	if w.State == nil || w.Commit == nil {
+	if w == nil || w.State == nil {
 		return nil, nil, fmt.Errorf("%w: incomplete", ErrBadWelcome)
+	}
+	return JoinFromWelcomeFor(w, w.State.ID, cred, now, r)
+}
+
+// JoinFromWelcomeFor is JoinFromWelcome for a joiner who knows which group
+// it asked to join (the group ID in the invite): it also returns
+// ErrBadWelcome (wrapped) when the welcome is for any other group, so an
+// admin of one group cannot answer an invite of another with its own.
+func JoinFromWelcomeFor(w *Welcome, group crypto.GroupID, cred *crypto.MemberCredential, now int64, r io.Reader) (*Session, *EpochChange, error) {
+	if w == nil || w.State == nil || w.Commit == nil {
+		return nil, nil, fmt.Errorf("%w: incomplete", ErrBadWelcome)
+	}
+	if w.State.ID != group {
+		return nil, nil, fmt.Errorf("%w: it is for group %s, not %s", ErrBadWelcome, w.State.ID, group)
 	}
 	if err := w.State.Validate(); err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrBadWelcome, err)

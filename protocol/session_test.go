@@ -616,7 +616,11 @@ func TestWelcomeChecks(t *testing.T) {
 	if _, _, err := JoinFromWelcome(w4, cred, m.now, m.r); !errors.Is(err, ErrBadWelcome) {
 		t.Fatalf("forged commit signature: %v", err)
 	}
-	s, change, err := JoinFromWelcome(w, cred, m.now, m.r)
+	// A welcome for another group than the invite's is refused.
+	if _, _, err := JoinFromWelcomeFor(w, crypto.GroupID{1, 2, 3}, cred, m.now, m.r); !errors.Is(err, ErrBadWelcome) {
+		t.Fatalf("welcome for another group: %v", err)
+	}
+	s, change, err := JoinFromWelcomeFor(w, ann.GroupState().ID, cred, m.now, m.r)
 	if err != nil || change.Topic != ann.Topic() || s.Me().Pseudonym != "Gus" || change.Announcement == nil {
 		t.Fatalf("genuine welcome: %v", err)
 	}
