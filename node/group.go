@@ -1,0 +1,462 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/hearthnet/hearth/crypto"
+	"github.com/hearthnet/hearth/protocol"
+	"github.com/hearthnet/hearth/storage"
+)
+
+// Group is the node's handle on one group. Its methods are safe for
+// concurrent use.
+//
+// Locking: mu guards sess and every field listed after it. It is held while
+// the session changes and while that change is persisted, so the stored
+// session never lags behind one that has answered a caller or accepted an
+// envelope. It is never held while publishing (gossipsub runs validators
+// synchronously on a publish) or while waiting on the network. topicMu
+// serialises joining and leaving the group's topics and is taken before mu.
+type Group struct {
+	n  *Node
+	id crypto.GroupID
+	// rate limits each member's envelopes (see RateLimit); it has its own
+	// lock.
+	rate *limiter[crypto.MemberID]
+
+	topicMu sync.Mutex
+
+	mu   sync.Mutex
+	sess *protocol.Session
+	// closed is set by close; the session is wiped then.
+	closed bool
+	// topics are the joined topics by name: the current epoch's and,
+	// during its grace period, the previous one's.
+	topics map[string]*epochTopic
+	// announce is this member's chain-key announcement for the current
+	// epoch while it waits for the topic's mesh (see tick).
+	announce *pendingAnnounce
+	// held are envelopes that could not be opened yet (the sender's chain
+	// key or the commit leading to their epoch has not arrived); see
+	// hold.
+	held map[[32]byte]*heldEnvelope
+	// peers are the peers that forwarded accepted envelopes of the group,
+	// with when; peersDirty says they changed since last persisted.
+	peers      map[peer.ID]time.Time
+	peersDirty bool
+	// needReconcile asks tick to move the group's topics.
+	needReconcile bool
+	// rebase holds changes of this member's commit that lost a fork and
+	// must be committed again (see maintain).
+	rebase []protocol.Change
+}
+
+// epochTopic is one joined topic of the group.
+type epochTopic struct {
+	epoch uint64
+	t     *groupTopic
+}
+
+func newGroup(n *Node, id crypto.GroupID, sess *protocol.Session) *Group {
+	return &Group{
+		n:      n,
+		id:     id,
+		rate:   newLimiter[crypto.MemberID](n.rate.PerMinute, n.rate.Burst, protocol.MaxMembers*2),
+		sess:   sess,
+		topics: make(map[string]*epochTopic),
+		held:   make(map[[32]byte]*heldEnvelope),
+		peers:  make(map[peer.ID]time.Time),
+	}
+}
+
+// loadGroup rebuilds a group from the store: its session, the announcement
+// it had not yet published, and the peers seen in it.
+func (n *Node) loadGroup(id crypto.GroupID) (*Group, error) {
+	b, err := n.store.Get(storage.KindGroup, id, keySession)
+	if err != nil {
+		return nil, fmt.Errorf("reading session: %w", err)
+	}
+	sess, err := protocol.ImportSession(b)
+	crypto.Wipe(b)
+	if err != nil {
+		return nil, fmt.Errorf("importing session: %w", err)
+	}
+	g := newGroup(n, id, sess)
+	if b, err := n.store.Get(storage.KindGroup, id, keyAnnounce); err == nil {
+		if a, err := decodeAnnounce(b); err == nil {
+			g.announce = a
+		} else {
+			n.log.Warn("dropping an unreadable stored announcement", "err", err)
+		}
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return nil, fmt.Errorf("reading announcement: %w", err)
+	}
+	if b, err := n.store.Get(storage.KindGroup, id, keyPeers); err == nil {
+		if ps, err := decodePeers(b); err == nil {
+			for _, ai := range ps {
+				g.peers[ai.ID] = time.Time{}
+				n.host.Peerstore().AddAddrs(ai.ID, ai.Addrs, peerAddrTTL)
+			}
+		}
+	}
+	return g, nil
+}
+
+// persistLocked stores the session sealed (storage seals every record) and
+// wipes the export. The caller holds g.mu.
+func (g *Group) persistLocked() error {
+	b, err := g.sess.Export()
+	if err != nil {
+		return fmt.Errorf("node: exporting session: %w", err)
+	}
+	defer crypto.Wipe(b)
+	if err := g.n.store.Put(storage.KindGroup, g.id, keySession, b); err != nil {
+		return fmt.Errorf("node: storing session: %w", err)
+	}
+	return nil
+}
+
+// close leaves the group's topics and wipes its session. The node is
+// closing; nothing is persisted that was not already.
+func (g *Group) close() {
+	g.topicMu.Lock()
+	defer g.topicMu.Unlock()
+	g.mu.Lock()
+	g.closed = true
+	topics := g.topics
+	g.topics = make(map[string]*epochTopic)
+	g.mu.Unlock()
+	g.leaveTopics(topics)
+	g.mu.Lock()
+	if g.sess != nil {
+		g.sess.Wipe()
+	}
+	g.mu.Unlock()
+}
+
+// Info describes the group now.
+func (g *Group) Info() GroupInfo {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return GroupInfo{ID: g.id}
+	}
+	st := g.sess.GroupState()
+	me := g.sess.Me()
+	return GroupInfo{
+		ID:        g.id,
+		Name:      st.Name,
+		Role:      me.Role,
+		Members:   len(st.Roster),
+		Epoch:     st.Epoch,
+		Me:        memberInfo(me),
+		Retention: time.Duration(st.Retention) * time.Second,
+		Removed:   g.sess.Removed(),
+	}
+}
+
+// Members returns the current roster (the last one this member belonged to,
+// once removed), in the order members were added.
+func (g *Group) Members() []MemberInfo {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return nil
+	}
+	st := g.sess.GroupState()
+	out := make([]MemberInfo, len(st.Roster))
+	for i, m := range st.Roster {
+		out[i] = memberInfo(m)
+	}
+	return out
+}
+
+// ownPublish marks this node's own publishes: gossipsub hands it to the
+// topic's handler as the decoded form, and the transport accepts the
+// publish without running the validator (the session sealed the envelope
+// and could not open it again). Everything the envelope causes locally (the
+// stored envelope, the local copy, the event) was done before publishing,
+// exactly once.
+type ownPublish struct{}
+
+// Post seals text (a reply to replyTo unless it is zero) into an envelope,
+// stores it and its local copy, emits EventMessage for it, and publishes it
+// on the group's topic. The post is in History when Post returns, even if no
+// other member is online.
+//
+// It returns ErrRemoved (wrapped) after this member was removed or left,
+// protocol.ErrBadPost (wrapped) for text that breaks the rules of a post
+// (empty, longer than protocol.MaxPostText, not UTF-8), and ErrClosed after
+// Close. A publishing error is returned after the post was stored.
+func (g *Group) Post(ctx context.Context, text string, replyTo MessageID) (*Message, error) {
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return nil, ErrClosed
+	}
+	now := g.n.now()
+	env, post, err := g.sess.SealPost(text, replyTo, now.UnixMilli(), g.n.rand)
+	if err != nil {
+		g.mu.Unlock()
+		return nil, fmt.Errorf("node: posting: %w", err)
+	}
+	me := g.sess.Me()
+	epoch := g.sess.GroupState().Epoch
+	meta := storage.EnvelopeMeta{Epoch: epoch, Sender: me.Index, Generation: envelopeGeneration(env, g.sess), Received: now}
+	msg := &Message{
+		ID: post.ID, Group: g.id, Author: me.ID, Pseudonym: me.Pseudonym, Text: post.Text,
+		ReplyTo: post.ReplyTo, Sent: time.UnixMilli(now.UnixMilli()), Received: now, Epoch: epoch,
+	}
+	err = g.storeMessageLocked(env, meta, msg)
+	if err == nil {
+		err = g.persistLocked()
+	}
+	topic := g.currentTopicLocked()
+	g.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	g.n.events.emit(Event{Kind: EventMessage, Group: g.id, Message: msg})
+	if topic == nil {
+		return msg, fmt.Errorf("node: posting: the group's topic is not joined yet")
+	}
+	if err := topic.publish(ctx, env, ownPublish{}); err != nil {
+		return msg, err
+	}
+	return msg, nil
+}
+
+// envelopeGeneration reads the sender generation of an envelope this
+// session just sealed, for the store's index. It returns 0 if it cannot
+// (which only costs the index precision, never correctness).
+func envelopeGeneration(env []byte, sess *protocol.Session) uint32 {
+	_, gen, ok := peekSender(env, sess)
+	if !ok {
+		return 0
+	}
+	return gen
+}
+
+// peekSender opens the sender data of env with its epoch's sender-data key,
+// without changing the session: the sender's index and generation. The
+// sender data is authenticated only by a key every member holds, so the
+// answer is a claim that Session.Open later proves or refutes.
+func peekSender(env []byte, sess *protocol.Session) (index, gen uint32, ok bool) {
+	e, err := crypto.ParseEnvelope(env)
+	if err != nil {
+		return 0, 0, false
+	}
+	keys, err := sess.Keys(e.Epoch)
+	if err != nil {
+		return 0, 0, false
+	}
+	defer keys.Wipe()
+	sd, err := e.OpenSender(&keys.SenderData)
+	if err != nil {
+		return 0, 0, false
+	}
+	return sd.Index, sd.Generation, true
+}
+
+// currentTopicLocked returns the topic of the current epoch, or nil. The
+// caller holds g.mu.
+func (g *Group) currentTopicLocked() *groupTopic {
+	if g.sess.Removed() {
+		return nil
+	}
+	epoch := g.sess.GroupState().Epoch
+	for _, et := range g.topics {
+		if et.epoch == epoch && et.t.name == g.currentTopicNameLocked() {
+			return et.t
+		}
+	}
+	return nil
+}
+
+// currentTopicNameLocked returns the current epoch's topic name. The caller
+// holds g.mu.
+func (g *Group) currentTopicNameLocked() string { return g.sess.Topic() }
+
+// Promote sets member's role. It returns ErrNotAdmin (wrapped) unless this
+// member is a host, ErrNoMember for someone not in the group, and the
+// protocol's errors (protocol.ErrLastHost when the change would leave no
+// host, protocol.ErrBadChange when it changes nothing).
+func (g *Group) Promote(ctx context.Context, member crypto.MemberID, role protocol.Role) error {
+	if !role.Valid() {
+		return fmt.Errorf("node: promoting: %w", protocol.ErrBadRole)
+	}
+	_, err := g.commit(ctx, []protocol.Change{protocol.SetRole{Member: member, Role: role}}, requireHost, member)
+	return err
+}
+
+// Remove removes member from the group: a new epoch whose secrets are
+// sealed to the remaining members only, on a new topic. It returns
+// ErrNotAdmin (wrapped) unless this member may remove them, ErrNoMember for
+// someone not in the group, and the protocol's errors. To remove oneself,
+// use Leave.
+func (g *Group) Remove(ctx context.Context, member crypto.MemberID) error {
+	_, err := g.commit(ctx, []protocol.Change{protocol.Remove{Member: member}}, requireAdmin, member)
+	return err
+}
+
+// Leave removes this member from the group. The group's history stays
+// readable on this node; it can no longer post. It returns ErrRemoved after
+// an earlier removal, and protocol.ErrLastHost when this member is the last
+// host (promote another first).
+func (g *Group) Leave(ctx context.Context) error {
+	_, err := g.commit(ctx, nil, requireNone, crypto.MemberID{})
+	return err
+}
+
+// Role requirements of commit.
+type roleRequirement int
+
+const (
+	requireNone roleRequirement = iota
+	requireAdmin
+	requireHost
+)
+
+// commit commits changes (nil: leave), persists the new state, publishes the
+// commit on the old epoch's topic, then moves to the new epoch's topic,
+// where the announcement follows once the mesh is ready. subject is the
+// member the changes touch (checked to be in the roster), zero for none.
+func (g *Group) commit(ctx context.Context, changes []protocol.Change, need roleRequirement, subject crypto.MemberID) (*protocol.CommitResult, error) {
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if g.sess.Removed() {
+		g.mu.Unlock()
+		return nil, fmt.Errorf("node: %w", ErrRemoved)
+	}
+	me := g.sess.Me()
+	switch {
+	case need == requireAdmin && !me.Role.IsAdmin(), need == requireHost && me.Role != protocol.RoleHost:
+		g.mu.Unlock()
+		return nil, fmt.Errorf("node: %w", ErrNotAdmin)
+	}
+	before := g.sess.GroupState()
+	if subject != (crypto.MemberID{}) {
+		if _, ok := before.MemberByID(subject); !ok {
+			g.mu.Unlock()
+			return nil, fmt.Errorf("node: member %s: %w", subject, ErrNoMember)
+		}
+	}
+	oldTopic := g.currentTopicLocked()
+	now := g.n.now()
+	var res *protocol.CommitResult
+	var err error
+	if changes == nil {
+		res, err = g.sess.Leave(now.UnixMilli(), g.n.rand)
+	} else {
+		res, err = g.sess.Commit(changes, now.UnixMilli(), g.n.rand)
+	}
+	if err != nil {
+		g.mu.Unlock()
+		return nil, fmt.Errorf("node: committing: %w", err)
+	}
+	meta := storage.EnvelopeMeta{Epoch: before.Epoch, Sender: me.Index, Generation: crypto.ControlGeneration, Received: now}
+	events, err := g.afterCommitLocked(before, res.Commit, res.NewEpoch, meta, res.Envelope)
+	g.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	// The commit goes out on the old topic first, so that every member of
+	// the old epoch (the removed one included) learns of it; only then does
+	// this node move on.
+	if oldTopic != nil {
+		if err := oldTopic.publish(ctx, res.Envelope, ownPublish{}); err != nil {
+			g.n.log.Warn("publishing a commit failed", "err", err)
+		}
+	}
+	for _, e := range events {
+		g.n.events.emit(e)
+	}
+	if err := g.reconcileTopics(); err != nil {
+		g.n.log.Warn("moving to the new epoch's topic failed; retrying later", "err", err)
+	}
+	g.n.kick()
+	return res, nil
+}
+
+// afterCommitLocked records a commit this session has applied (its own, or
+// received with env): it stores the commit envelope and the commit, marks
+// the old epoch ended, keeps the new epoch's announcement for publishing,
+// persists the session, and returns the events to emit. The caller holds
+// g.mu.
+func (g *Group) afterCommitLocked(before *protocol.GroupState, c *protocol.Commit, change *protocol.EpochChange, meta storage.EnvelopeMeta, env []byte) ([]Event, error) {
+	st := g.n.store
+	if _, err := st.PutEnvelope(g.id, meta, env); err != nil {
+		return nil, fmt.Errorf("node: storing commit envelope: %w", err)
+	}
+	if cb, err := c.Marshal(); err == nil {
+		if err := st.Put(storage.KindCommit, g.id, epochKey(c.Epoch), cb); err != nil {
+			return nil, fmt.Errorf("node: storing commit: %w", err)
+		}
+	}
+	if err := st.MarkEpochEnded(g.id, before.Epoch, meta.Received); err != nil {
+		return nil, fmt.Errorf("node: marking epoch ended: %w", err)
+	}
+	if change != nil {
+		if err := g.setAnnounceLocked(change); err != nil {
+			return nil, err
+		}
+		if len(change.Rebase) > 0 {
+			g.rebase = append(g.rebase, change.Rebase...)
+		}
+	}
+	if err := g.persistLocked(); err != nil {
+		return nil, err
+	}
+	after := g.sess.GroupState()
+	events := commitEvents(g.id, before, after, c)
+	switch {
+	case g.sess.Removed():
+		events = append(events, Event{Kind: EventRemoved, Group: g.id})
+	case change != nil:
+		events = append(events, Event{Kind: EventEpochChanged, Group: g.id, Epoch: change.Epoch})
+	}
+	return events, nil
+}
+
+// commitEvents lists what a commit changed, as events: members added, left
+// (removed themself), removed, or given another role.
+func commitEvents(id crypto.GroupID, before, after *protocol.GroupState, c *protocol.Commit) []Event {
+	var out []Event
+	for _, ch := range c.Changes {
+		switch ch := ch.(type) {
+		case protocol.Add:
+			m := memberInfo(protocol.Member{ID: ch.Public.ID(), Pseudonym: ch.Pseudonym, Role: ch.Role})
+			out = append(out, Event{Kind: EventMemberJoined, Group: id, Member: &m})
+		case protocol.Remove:
+			old, _ := before.MemberByID(ch.Member)
+			m := memberInfo(old)
+			kind := EventMemberRemoved
+			if ch.Member == c.Committer {
+				kind = EventMemberLeft
+			}
+			out = append(out, Event{Kind: kind, Group: id, Member: &m})
+		case protocol.SetRole:
+			cur, _ := after.MemberByID(ch.Member)
+			m := memberInfo(cur)
+			m.Role = ch.Role
+			out = append(out, Event{Kind: EventRoleChanged, Group: id, Member: &m})
+		}
+	}
+	return out
+}
+
+// epochKey is the key of a KindCommit record: the epoch the commit made,
+// big-endian.
+func epochKey(epoch uint64) []byte { return storage.EpochKey(epoch, nil) }
+
+// ID returns the group's ID.
+func (g *Group) ID() crypto.GroupID { return g.id }

@@ -1,0 +1,369 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/hearthnet/hearth/crypto"
+	"github.com/hearthnet/hearth/protocol"
+	"github.com/hearthnet/hearth/storage"
+)
+
+// This file receives envelopes: the topic validator, which is the single
+// place where received envelopes change a group's state, the set of
+// envelopes held until they can be opened, and the local copies of posts.
+//
+// Deviation from a validator that only checks and a handler that stores:
+// the validator opens the envelope (that is the check), and opening
+// consumes the sender's generation, so the envelope can never be opened
+// again. If storing were left to the handler, a message dropped from the
+// delivery queue under load would be lost for good. So the validator stores
+// the envelope and its local copy, persists the session and emits the event
+// before it accepts, in that order: a crash between any two steps leaves a
+// session that has not consumed the generation, so the envelope opens again
+// when it comes back (storage inserts are idempotent).
+
+// validate is every group topic's validator. It maps Session.Open's answers
+// onto gossipsub's:
+//
+//   - accept: an authentic envelope, stored and delivered;
+//   - reject (the forwarder loses score): protocol.ErrInvalidEnvelope,
+//     anything that is not an envelope of this group from one of its members;
+//   - ignore (no penalty): duplicates, envelopes of epochs ended or not yet
+//     reached, envelopes whose sender's chain key has not arrived (held and
+//     retried, see hold), unreadable content, and members over their rate
+//     limit.
+func (g *Group) validate(_ context.Context, from peer.ID, data []byte) (pubsub.ValidationResult, any) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return pubsub.ValidationIgnore, nil
+	}
+	res, events := g.openLocked(from, data, true)
+	if res == pubsub.ValidationAccept {
+		events = append(events, g.retryHeldLocked()...)
+	}
+	for _, e := range events {
+		g.n.events.emit(e)
+	}
+	if len(events) > 0 {
+		// Epochs may have changed: the timer goroutine moves topics and
+		// publishes (never the validator, which runs inside gossipsub).
+		g.needReconcile = true
+		g.n.kick()
+	}
+	return res, nil
+}
+
+// openLocked opens one envelope and records what it brings. live is false
+// for a held envelope being retried: those are not held again and their
+// sender is not rate limited a second time. The caller holds g.mu.
+func (g *Group) openLocked(from peer.ID, data []byte, live bool) (pubsub.ValidationResult, []Event) {
+	now := g.n.now()
+	index, gen, peeked := peekSender(data, g.sess)
+	var author crypto.MemberID
+	if peeked && gen != crypto.ControlGeneration {
+		if e, err := crypto.ParseEnvelope(data); err == nil {
+			if roster, err := g.sess.RosterAt(e.Epoch); err == nil {
+				for _, m := range roster {
+					if m.Index == index {
+						author = m.ID
+					}
+				}
+			}
+		}
+		// Checked before opening, and the token taken only after: an
+		// envelope over the limit leaves the session untouched, and a
+		// forged one (which fails to open) costs the member it names
+		// nothing.
+		if live && author != (crypto.MemberID{}) && !g.rate.allow(author, now) {
+			g.n.log.Debug("member over rate limit; envelope ignored")
+			return pubsub.ValidationIgnore, nil
+		}
+	}
+	before := g.sess.GroupState()
+	rec, err := g.sess.Open(data, now.UnixMilli(), g.n.rand)
+	switch {
+	case err == nil:
+	case errors.Is(err, protocol.ErrInvalidEnvelope):
+		g.n.log.Debug("rejected an invalid envelope", "peer", from.String(), "err", err)
+		return pubsub.ValidationReject, nil
+	case errors.Is(err, protocol.ErrNoChainKey), errors.Is(err, protocol.ErrFutureEpoch):
+		if live {
+			g.holdLocked(from, data, now)
+		}
+		return pubsub.ValidationIgnore, nil
+	case errors.Is(err, protocol.ErrUnreadable):
+		// Unknown content is consumed: keep the session in step.
+		if perr := g.persistLocked(); perr != nil {
+			g.n.log.Warn("persisting a session", "err", perr)
+		}
+		return pubsub.ValidationIgnore, nil
+	default:
+		return pubsub.ValidationIgnore, nil
+	}
+	if gen != crypto.ControlGeneration && author != (crypto.MemberID{}) {
+		g.rate.take(author, now)
+	}
+	if !peeked {
+		// Open succeeded, so the sender data opened; this cannot happen.
+		// Index the envelope under its author's current index.
+		if m, ok := before.MemberByID(rec.Author); ok {
+			index = m.Index
+		}
+	}
+	meta := storage.EnvelopeMeta{Epoch: rec.Epoch, Sender: index, Generation: gen, Received: now}
+	var events []Event
+	switch c := rec.Content.(type) {
+	case protocol.Post:
+		msg := &Message{
+			ID: c.ID, Group: g.id, Author: rec.Author, Pseudonym: rec.Pseudonym, Text: c.Text,
+			ReplyTo: c.ReplyTo, Sent: time.UnixMilli(rec.Timestamp), Received: now, Epoch: rec.Epoch,
+		}
+		msg.Late = now.Sub(msg.Sent) > lateAfter || rec.Epoch < g.sess.GroupState().Epoch
+		if err := g.storeMessageLocked(data, meta, msg); err != nil {
+			g.n.log.Warn("storing a received message", "err", err)
+			return pubsub.ValidationIgnore, nil
+		}
+		events = append(events, Event{Kind: EventMessage, Group: g.id, Message: msg})
+	case protocol.CommitContent:
+		evs, err := g.afterCommitLocked(before, c.Commit, rec.NewEpoch, meta, data)
+		if err != nil {
+			g.n.log.Warn("recording a received commit", "err", err)
+			return pubsub.ValidationIgnore, nil
+		}
+		events = append(events, evs...)
+	default:
+		if _, err := g.n.store.PutEnvelope(g.id, meta, data); err != nil {
+			g.n.log.Warn("storing a received envelope", "err", err)
+		}
+	}
+	if err := g.persistLocked(); err != nil {
+		g.n.log.Warn("persisting a session", "err", err)
+	}
+	g.notePeerLocked(from, now)
+	return pubsub.ValidationAccept, events
+}
+
+// Held envelopes. An envelope whose sender's chain-key announcement (or the
+// commit that leads to its epoch) has not arrived is kept, up to maxHeld per
+// group and for at most heldFor, and opened again after every envelope of
+// the group that opens. The bound keeps a member (or a forwarder of
+// garbage that happens to look like a future epoch) from filling memory.
+const (
+	maxHeld = 256
+	heldFor = time.Duration(protocol.EpochGrace) * time.Millisecond
+)
+
+type heldEnvelope struct {
+	from peer.ID
+	data []byte
+	at   time.Time
+}
+
+// holdLocked keeps data for a later attempt, evicting the oldest held
+// envelope when full. The caller holds g.mu.
+func (g *Group) holdLocked(from peer.ID, data []byte, now time.Time) {
+	id := crypto.EnvelopeID(data)
+	if _, ok := g.held[id]; ok {
+		return
+	}
+	if len(g.held) >= maxHeld {
+		var oldest [32]byte
+		var at time.Time
+		first := true
+		for k, h := range g.held {
+			if first || h.at.Before(at) {
+				oldest, at, first = k, h.at, false
+			}
+		}
+		delete(g.held, oldest)
+	}
+	g.held[id] = &heldEnvelope{from: from, data: append([]byte(nil), data...), at: now}
+}
+
+// retryHeldLocked opens held envelopes again until none more opens, and
+// returns their events. The caller holds g.mu.
+func (g *Group) retryHeldLocked() []Event {
+	var events []Event
+	for progress := true; progress && len(g.held) > 0; {
+		progress = false
+		for id, h := range g.held {
+			res, evs := g.openLocked(h.from, h.data, false)
+			if res == pubsub.ValidationIgnore && !g.stillWaiting(h.data) {
+				delete(g.held, id)
+				continue
+			}
+			if res != pubsub.ValidationIgnore {
+				delete(g.held, id)
+				events = append(events, evs...)
+				progress = progress || res == pubsub.ValidationAccept
+			}
+		}
+	}
+	return events
+}
+
+// stillWaiting reports whether a held envelope still waits for something
+// that may arrive: its epoch is ahead, or its sender's chain key missing.
+// The caller holds g.mu.
+func (g *Group) stillWaiting(data []byte) bool {
+	e, err := crypto.ParseEnvelope(data)
+	if err != nil {
+		return false
+	}
+	cur := g.sess.GroupState().Epoch
+	if e.Epoch > cur {
+		return !g.sess.Removed()
+	}
+	_, _, ok := peekSender(data, g.sess)
+	return ok && e.Epoch >= cur-min(cur, 1)
+}
+
+// expireHeldLocked drops held envelopes older than heldFor. The caller holds
+// g.mu.
+func (g *Group) expireHeldLocked(now time.Time) {
+	for id, h := range g.held {
+		if now.Sub(h.at) > heldFor {
+			delete(g.held, id)
+		}
+	}
+}
+
+// storeMessageLocked stores a post's envelope, its local copy and the index
+// from its post ID to the copy. The caller holds g.mu.
+func (g *Group) storeMessageLocked(env []byte, meta storage.EnvelopeMeta, msg *Message) error {
+	st := g.n.store
+	if _, err := st.PutEnvelope(g.id, meta, env); err != nil {
+		return fmt.Errorf("node: storing envelope: %w", err)
+	}
+	eid := storage.EnvelopeIDOf(env)
+	sort := uint64(msg.Received.UnixNano())
+	if err := st.PutMessage(g.id, eid, sort, encodeMessage(msg)); err != nil {
+		return fmt.Errorf("node: storing local copy: %w", err)
+	}
+	e := newEnc()
+	e.fixed(eid[:])
+	e.u64(sort)
+	if err := st.Put(storage.KindLocal, g.id, withPrefix(prefixMsg, msg.ID[:]), e.bytes()); err != nil {
+		return fmt.Errorf("node: storing message index: %w", err)
+	}
+	return nil
+}
+
+// The local copy of a post (storage.Message.Content; storage seals it):
+//
+//	version u8 = 1 ‖ post ID [16] ‖ reply to [16] ‖ author [16]
+//	‖ pseudonym bytes32 ‖ text bytes32 ‖ sent u64 (unix ms)
+//	‖ received u64 (unix ns) ‖ epoch u64 ‖ late u8
+func encodeMessage(m *Message) []byte {
+	e := newEnc()
+	e.fixed(m.ID[:])
+	e.fixed(m.ReplyTo[:])
+	e.fixed(m.Author[:])
+	e.str(m.Pseudonym)
+	e.str(m.Text)
+	e.u64(uint64(m.Sent.UnixMilli()))
+	e.u64(uint64(m.Received.UnixNano()))
+	e.u64(m.Epoch)
+	e.bool(m.Late)
+	return e.bytes()
+}
+
+func decodeMessage(group crypto.GroupID, b []byte) (Message, error) {
+	d := newDec(b)
+	m := Message{Group: group}
+	d.fixed(m.ID[:])
+	d.fixed(m.ReplyTo[:])
+	d.fixed(m.Author[:])
+	m.Pseudonym = d.str(protocol.MaxPseudonymBytes)
+	m.Text = d.str(protocol.MaxPostText)
+	m.Sent = time.UnixMilli(int64(d.u64()))
+	m.Received = time.Unix(0, int64(d.u64()))
+	m.Epoch = d.u64()
+	m.Late = d.bool()
+	if err := d.finish(); err != nil {
+		return Message{}, err
+	}
+	return m, nil
+}
+
+// maxHistoryPage bounds one History page.
+const maxHistoryPage = 1000
+
+// History returns up to limit posts from this node's local copy, oldest
+// first: the newest page when before is zero, otherwise the posts received
+// before the post before. Pass the first message's ID of a page to get the
+// page before it. It returns ErrNoMessage (wrapped) when before is not held
+// (it may have expired), and ErrClosed after Close. limit is clamped to
+// 1..1000.
+func (g *Group) History(before MessageID, limit int) ([]Message, error) {
+	limit = max(1, min(limit, maxHistoryPage))
+	if g.n.isClosed() {
+		return nil, ErrClosed
+	}
+	st := g.n.store
+	var cursor *storage.MessageCursor
+	if !before.IsZero() {
+		b, err := st.Get(storage.KindLocal, g.id, withPrefix(prefixMsg, before[:]))
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, fmt.Errorf("node: message %s: %w", before, ErrNoMessage)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("node: reading history: %w", err)
+		}
+		d := newDec(b)
+		var c storage.MessageCursor
+		d.fixed(c.ID[:])
+		c.Sort = d.u64()
+		if err := d.finish(); err != nil {
+			return nil, err
+		}
+		cursor = &c
+	}
+	page, err := st.Messages(g.id, cursor, limit)
+	if err != nil {
+		return nil, fmt.Errorf("node: reading history: %w", err)
+	}
+	out := make([]Message, 0, len(page))
+	for i := len(page) - 1; i >= 0; i-- {
+		m, err := decodeMessage(g.id, page[i].Content)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// pruneMessageIndex deletes index entries whose local copy retention
+// removed, so no trace of an expired post's ID is left.
+func (g *Group) pruneMessageIndex() {
+	st := g.n.store
+	var stale [][]byte
+	err := st.Scan(storage.KindLocal, g.id, prefixMsg, func(key, value []byte) error {
+		d := newDec(value)
+		var id storage.EnvelopeID
+		d.fixed(id[:])
+		d.u64()
+		if d.finish() != nil {
+			stale = append(stale, key)
+			return nil
+		}
+		if _, err := st.GetMessage(g.id, id); errors.Is(err, storage.ErrNotFound) {
+			stale = append(stale, key)
+		}
+		return nil
+	})
+	if err != nil {
+		return
+	}
+	for _, k := range stale {
+		_ = st.Delete(storage.KindLocal, g.id, k)
+	}
+}
