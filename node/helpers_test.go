@@ -10,6 +10,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/hearthnet/hearth/crypto"
+	"github.com/hearthnet/hearth/storage"
 )
 
 // Helpers for the node tests: real nodes on 127.0.0.1 with real gossipsub
@@ -165,3 +166,6 @@ func goroutinesSettle(t testing.TB, limit int) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// kindInvite is storage.KindInvite, for tests that tamper with records.
+func kindInvite() storage.Kind { return storage.KindInvite }

@@ -34,8 +34,10 @@ type pendingJoin struct {
 	pseudonym string
 	requested time.Time
 	admin     peer.AddrInfo
-	// busy is set (under n.mu) while an exchange for this join runs.
-	busy bool
+	// busy is set (under n.mu) while an exchange for this join runs;
+	// settled once an answer completed it (a delivery and an answer to
+	// asking again can race, and only the first may act).
+	busy, settled bool
 }
 
 func (pj *pendingJoin) wipe() {
@@ -202,7 +204,7 @@ func (n *Node) Join(ctx context.Context, invite, pseudonym string) (*JoinResult,
 			n.mu.Unlock()
 		} else {
 			n.mu.Unlock()
-			n.dropPendingJoin(pj)
+			n.dropPendingJoin(pj, true)
 		}
 		return nil, err
 	}
@@ -290,27 +292,36 @@ func (n *Node) askJoin(ctx context.Context, pj *pendingJoin) (*protocol.JoinResp
 // either way, except when a welcome does not admit its credential.
 func (n *Node) settleJoin(pj *pendingJoin, resp *protocol.JoinResponse) (*Group, error) {
 	n.mu.Lock()
-	_, waited := n.joins[pj.group]
+	if pj.settled {
+		n.mu.Unlock()
+		return nil, errors.New("node: join already settled")
+	}
+	pj.settled = true
+	waited := n.joins[pj.group] == pj
 	n.mu.Unlock()
 	if resp.Status == protocol.JoinDenied {
-		n.dropPendingJoin(pj)
+		n.dropPendingJoin(pj, true)
 		if waited {
 			n.events.emit(Event{Kind: EventJoinDenied, Group: pj.group})
 		}
 		return nil, fmt.Errorf("node: %w", ErrJoinDenied)
 	}
-	if resp.Status != protocol.JoinJoined || resp.Welcome == nil || resp.Welcome.State.ID != pj.group {
-		return nil, fmt.Errorf("node: %w", ErrJoinFailed)
+	var sess *protocol.Session
+	var change *protocol.EpochChange
+	err := fmt.Errorf("node: %w", ErrJoinFailed)
+	if resp.Status == protocol.JoinJoined && resp.Welcome != nil {
+		sess, change, err = protocol.JoinFromWelcomeFor(resp.Welcome, pj.group, pj.cred, n.nowMillis(), n.rand)
 	}
-	sess, change, err := protocol.JoinFromWelcome(resp.Welcome, pj.cred, n.nowMillis(), n.rand)
 	if err != nil {
+		// Not a welcome for this join: it stays pending.
+		n.mu.Lock()
+		pj.settled = false
+		n.mu.Unlock()
 		return nil, fmt.Errorf("node: %w: %w", ErrJoinFailed, err)
 	}
-	// The session holds the credential itself from here on: the pending
-	// join must not wipe it.
-	pj.cred = nil
 	g, err := n.installJoined(sess, change, resp.Welcome.Commit, pj.admin)
-	n.dropPendingJoin(pj)
+	// The session holds the credential from here on: not wiped.
+	n.dropPendingJoin(pj, false)
 	if err != nil {
 		return nil, err
 	}
@@ -348,8 +359,8 @@ func (n *Node) installJoined(sess *protocol.Session, change *protocol.EpochChang
 	})
 }
 
-// dropPendingJoin forgets pj.
-func (n *Node) dropPendingJoin(pj *pendingJoin) {
+// dropPendingJoin forgets pj, wiping its credential if wipe is set.
+func (n *Node) dropPendingJoin(pj *pendingJoin, wipe bool) {
 	n.mu.Lock()
 	if n.joins[pj.group] == pj {
 		delete(n.joins, pj.group)
@@ -358,7 +369,9 @@ func (n *Node) dropPendingJoin(pj *pendingJoin) {
 	if err := n.store.Delete(storage.KindLocal, zeroGroup, withPrefix(prefixJoin, pj.group[:])); err != nil && !errors.Is(err, storage.ErrClosed) {
 		n.log.Warn("deleting a pending join", "err", err)
 	}
-	pj.wipe()
+	if wipe {
+		pj.wipe()
+	}
 }
 
 // retryPendingJoins asks again for every pending join not already being
@@ -395,8 +408,14 @@ func (n *Node) reask(pj *pendingJoin) {
 	case err != nil:
 		// Refused (the invite went away, or the admin no longer knows the
 		// request): the join will not complete.
-		n.dropPendingJoin(pj)
-		n.events.emit(Event{Kind: EventJoinDenied, Group: pj.group})
+		n.mu.Lock()
+		first := !pj.settled
+		pj.settled = true
+		n.mu.Unlock()
+		if first {
+			n.dropPendingJoin(pj, true)
+			n.events.emit(Event{Kind: EventJoinDenied, Group: pj.group})
+		}
 	case resp.Status == protocol.JoinWaiting:
 	default:
 		if _, err := n.settleJoin(pj, resp); err != nil && !errors.Is(err, ErrJoinDenied) {
