@@ -26,7 +26,10 @@ type Add struct {
 	Role      Role
 }
 
-// Remove removes a member. A member removing themself is leaving.
+// Remove removes a member. Nobody commits their own removal: a member who
+// leaves publishes a LeaveRequest (Session.Leave) and an admin commits the
+// Remove, drawing the next epoch's secret. A leaver who drew it would know
+// the keys of the epoch that was made to shut it out.
 type Remove struct {
 	Member crypto.MemberID
 }
@@ -295,7 +298,8 @@ func (c *Commit) ID() ([32]byte, error) {
 //
 //   - at least one and at most MaxChanges changes, each about a different
 //     member (ErrBadChange);
-//   - a plain member may only remove themself: leaving (ErrNotAllowed);
+//   - plain members make no commits, and no committer removes itself
+//     (ErrNotAllowed): leaving is a LeaveRequest that an admin answers;
 //   - moderators may add plain members and remove plain members; only
 //     hosts may add or remove moderators and hosts and change roles
 //     (ErrNotAllowed);
@@ -374,13 +378,14 @@ func applyChange(next *GroupState, committer Member, ch Change) error {
 			return fmt.Errorf("%w: %s is not a member", ErrBadChange, c.Member)
 		}
 		target := next.Roster[i]
-		if c.Member != committer.ID {
-			if !committer.Role.IsAdmin() {
-				return fmt.Errorf("%w: members may only remove themselves", ErrNotAllowed)
-			}
-			if target.Role != RoleMember && committer.Role != RoleHost {
-				return fmt.Errorf("%w: only hosts remove %ss", ErrNotAllowed, target.Role)
-			}
+		if c.Member == committer.ID {
+			return fmt.Errorf("%w: nobody commits their own removal; a member leaves with a leave request", ErrNotAllowed)
+		}
+		if !committer.Role.IsAdmin() {
+			return fmt.Errorf("%w: only hosts and moderators remove members", ErrNotAllowed)
+		}
+		if target.Role != RoleMember && committer.Role != RoleHost {
+			return fmt.Errorf("%w: only hosts remove %ss", ErrNotAllowed, target.Role)
 		}
 		next.Roster = append(next.Roster[:i:i], next.Roster[i+1:]...)
 	case SetRole:
@@ -484,6 +489,13 @@ func NewCommit(state *GroupState, committer *crypto.MemberCredential, changes []
 	if err != nil {
 		return nil, nil, err
 	}
+	return buildCommit(state, next, committer, changes, r)
+}
+
+// buildCommit draws an epoch secret and builds and signs the commit by
+// committer that takes state to next with changes, which the caller has
+// checked make next.
+func buildCommit(state, next *GroupState, committer *crypto.MemberCredential, changes []Change, r io.Reader) (*Commit, *crypto.EpochSecret, error) {
 	secret, err := crypto.NewEpochSecret(r)
 	if err != nil {
 		return nil, nil, err
@@ -492,11 +504,11 @@ func NewCommit(state *GroupState, committer *crypto.MemberCredential, changes []
 		Group:     state.ID,
 		Parent:    state.LastCommit,
 		Epoch:     next.Epoch,
-		Committer: me.ID,
+		Committer: committer.ID(),
 		Changes:   append([]Change(nil), changes...),
 	}
 	for _, m := range next.Roster {
-		sealed, err := crypto.SealToMember(m.Public, me.ID, crypto.SecretEpoch, state.ID, next.Epoch, secret[:])
+		sealed, err := crypto.SealToMember(m.Public, c.Committer, crypto.SecretEpoch, state.ID, next.Epoch, secret[:])
 		if err != nil {
 			secret.Wipe()
 			return nil, nil, err
@@ -538,17 +550,31 @@ func OpenCommitSecret(c *Commit, me *crypto.MemberCredential) (*crypto.EpochSecr
 	return nil, ErrNotRecipient
 }
 
-// ForkWinner decides between two valid commits with the same parent: the
-// commit whose CommitID is lexicographically smaller wins. Every member
-// applies the same rule to the same two commits, so all converge on one
-// chain whatever order the commits arrived in. A commit that cannot be
-// encoded (and so cannot be valid) always loses.
+// ForkWinnerIn decides between two valid commits a and b with the same
+// parent, whose state is parent. The first rule that tells them apart
+// decides:
 //
-// Security: the rule lets a committer who sees a rival commit grind its own
-// commit's ID (by re-drawing the epoch secret) to win the race. That gains
-// nothing an admin does not already have: its changes were valid on the
-// same parent, and the loser's changes are re-applied (RebaseChanges).
-func ForkWinner(a, b *Commit) *Commit {
+//  1. A commit that removes the other commit's committer, or lowers its
+//     role, wins. (When each does that to the other, the rule is a tie.)
+//  2. The commit whose committer has the higher role in the parent epoch
+//     wins: a host's beats a moderator's.
+//  3. The commit whose CommitID is lexicographically smaller wins.
+//
+// Every member applies the same rules to the same two commits and the same
+// parent, so all converge on one chain whatever order the commits arrived
+// in. A commit that cannot be encoded (and so cannot be valid) always
+// loses.
+//
+// Security: the CommitID is the only part a committer controls freely (by
+// re-drawing the epoch secret), so rules 1 and 2 come first. A member whom
+// a rival commit removes (or demotes) can no longer answer it with a
+// commit of its own that wins, however many IDs it grinds: it cannot stay
+// in the group, readmit itself, or choose the next epoch's secret. Only
+// between two committers of equal role, neither of whom demotes or removes
+// the other (or who remove each other), can grinding decide, and then the
+// winner was as entitled to its changes as the loser, whose still-valid
+// changes are re-applied (RebaseChanges).
+func ForkWinnerIn(parent *GroupState, a, b *Commit) *Commit {
 	ida, errA := a.ID()
 	idb, errB := b.ID()
 	switch {
@@ -556,10 +582,59 @@ func ForkWinner(a, b *Commit) *Commit {
 		return b
 	case errB != nil:
 		return a
+	}
+	ra, rb := committerRole(parent, a), committerRole(parent, b)
+	aOusts, bOusts := ousts(a, b.Committer, rb), ousts(b, a.Committer, ra)
+	switch {
+	case aOusts && !bOusts:
+		return a
+	case bOusts && !aOusts:
+		return b
+	case ra > rb:
+		return a
+	case rb > ra:
+		return b
 	case bytes.Compare(idb[:], ida[:]) < 0:
 		return b
 	}
 	return a
+}
+
+// ForkWinner is ForkWinnerIn without the parent state: it cannot rank the
+// committers by role, so it applies rules 1 (for removals only) and 3.
+//
+// Deprecated: a moderator's commit can beat a host's under it. Use
+// ForkWinnerIn, as Session does.
+func ForkWinner(a, b *Commit) *Commit { return ForkWinnerIn(nil, a, b) }
+
+// committerRole returns the role of c's committer in parent, 0 when parent
+// is nil or does not list it.
+func committerRole(parent *GroupState, c *Commit) Role {
+	if parent == nil {
+		return 0
+	}
+	m, ok := parent.MemberByID(c.Committer)
+	if !ok {
+		return 0
+	}
+	return m.Role
+}
+
+// ousts reports whether c removes member id, or sets its role below role.
+func ousts(c *Commit, id crypto.MemberID, role Role) bool {
+	for _, ch := range c.Changes {
+		switch ch := ch.(type) {
+		case Remove:
+			if ch.Member == id {
+				return true
+			}
+		case SetRole:
+			if ch.Member == id && role != 0 && ch.Role < role {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // RebaseChanges returns the changes of the losing commit of a fork that

@@ -127,36 +127,38 @@ func TestCommitPermissions(t *testing.T) {
 		want    error
 	}
 	cases := map[string]tc{
-		"host adds host":               {"Ann", func(g *testGroup) []Change { return []Change{g.newAdd("X", RoleHost)} }, nil},
-		"host removes host":            {"Ann", func(g *testGroup) []Change { return []Change{Remove{g.id("Hal")}} }, nil},
-		"host removes moderator":       {"Ann", func(g *testGroup) []Change { return []Change{Remove{g.id("Mo")}} }, nil},
-		"host promotes":                {"Hal", func(g *testGroup) []Change { return []Change{SetRole{g.id("Cy"), RoleModerator}} }, nil},
-		"host demotes self":            {"Hal", func(g *testGroup) []Change { return []Change{SetRole{g.id("Hal"), RoleMember}} }, nil},
-		"moderator adds member":        {"Mo", func(g *testGroup) []Change { return []Change{g.newAdd("X", RoleMember)} }, nil},
-		"moderator removes member":     {"Mo", func(g *testGroup) []Change { return []Change{Remove{g.id("Cy")}} }, nil},
-		"moderator leaves":             {"Mo", func(g *testGroup) []Change { return []Change{Remove{g.id("Mo")}} }, nil},
-		"member leaves":                {"Cy", func(g *testGroup) []Change { return []Change{Remove{g.id("Cy")}} }, nil},
-		"host leaves, another remains": {"Ann", func(g *testGroup) []Change { return []Change{Remove{g.id("Ann")}} }, nil},
-		"moderator adds moderator":     {"Mo", func(g *testGroup) []Change { return []Change{g.newAdd("X", RoleModerator)} }, ErrNotAllowed},
-		"moderator adds host":          {"Mo", func(g *testGroup) []Change { return []Change{g.newAdd("X", RoleHost)} }, ErrNotAllowed},
-		"moderator removes host":       {"Mo", func(g *testGroup) []Change { return []Change{Remove{g.id("Ann")}} }, ErrNotAllowed},
-		"moderator changes role":       {"Mo", func(g *testGroup) []Change { return []Change{SetRole{g.id("Cy"), RoleModerator}} }, ErrNotAllowed},
-		"moderator promotes self":      {"Mo", func(g *testGroup) []Change { return []Change{SetRole{g.id("Mo"), RoleHost}} }, ErrNotAllowed},
-		"member adds":                  {"Cy", func(g *testGroup) []Change { return []Change{g.newAdd("X", RoleMember)} }, ErrNotAllowed},
-		"member removes other":         {"Cy", func(g *testGroup) []Change { return []Change{Remove{g.id("Di")}} }, ErrNotAllowed},
-		"member leaves and removes":    {"Cy", func(g *testGroup) []Change { return []Change{Remove{g.id("Cy")}, Remove{g.id("Di")}} }, ErrNotAllowed},
-		"member promotes self":         {"Cy", func(g *testGroup) []Change { return []Change{SetRole{g.id("Cy"), RoleHost}} }, ErrNotAllowed},
-		"no changes":                   {"Ann", func(g *testGroup) []Change { return nil }, ErrBadChange},
-		"add existing":                 {"Ann", func(g *testGroup) []Change { return []Change{Add{g.creds["Cy"].Public(), "Cy2", RoleMember}} }, ErrBadChange},
-		"remove absent":                {"Ann", func(g *testGroup) []Change { return []Change{Remove{crypto.MemberID{7}}} }, ErrBadChange},
-		"role of absent":               {"Ann", func(g *testGroup) []Change { return []Change{SetRole{crypto.MemberID{7}, RoleHost}} }, ErrBadChange},
-		"role unchanged":               {"Ann", func(g *testGroup) []Change { return []Change{SetRole{g.id("Cy"), RoleMember}} }, ErrBadChange},
-		"bad role":                     {"Ann", func(g *testGroup) []Change { return []Change{SetRole{g.id("Cy"), 9}} }, ErrBadChange},
-		"bad pseudonym":                {"Ann", func(g *testGroup) []Change { return []Change{g.newAdd("a\u202Eb", RoleMember)} }, ErrBadChange},
-		"untrimmed pseudonym":          {"Ann", func(g *testGroup) []Change { return []Change{g.newAdd(" X", RoleMember)} }, ErrBadChange},
-		"same member twice":            {"Ann", func(g *testGroup) []Change { return []Change{SetRole{g.id("Cy"), RoleHost}, Remove{g.id("Cy")}} }, ErrBadChange},
-		"non-member commits":           {"Out", func(g *testGroup) []Change { return []Change{Remove{g.id("Cy")}} }, ErrNotAllowed},
-		"both hosts removed":           {"Ann", func(g *testGroup) []Change { return []Change{Remove{g.id("Hal")}, Remove{g.id("Ann")}} }, ErrLastHost},
+		"host adds host":           {"Ann", func(g *testGroup) []Change { return []Change{g.newAdd("X", RoleHost)} }, nil},
+		"host removes host":        {"Ann", func(g *testGroup) []Change { return []Change{Remove{g.id("Hal")}} }, nil},
+		"host removes moderator":   {"Ann", func(g *testGroup) []Change { return []Change{Remove{g.id("Mo")}} }, nil},
+		"host promotes":            {"Hal", func(g *testGroup) []Change { return []Change{SetRole{g.id("Cy"), RoleModerator}} }, nil},
+		"host demotes self":        {"Hal", func(g *testGroup) []Change { return []Change{SetRole{g.id("Hal"), RoleMember}} }, nil},
+		"moderator adds member":    {"Mo", func(g *testGroup) []Change { return []Change{g.newAdd("X", RoleMember)} }, nil},
+		"moderator removes member": {"Mo", func(g *testGroup) []Change { return []Change{Remove{g.id("Cy")}} }, nil},
+		// Nobody commits their own removal: the leaver would draw the
+		// secret of the epoch that shuts it out (LeaveRequest instead).
+		"moderator removes self":             {"Mo", func(g *testGroup) []Change { return []Change{Remove{g.id("Mo")}} }, ErrNotAllowed},
+		"member removes self":                {"Cy", func(g *testGroup) []Change { return []Change{Remove{g.id("Cy")}} }, ErrNotAllowed},
+		"host removes self, another remains": {"Ann", func(g *testGroup) []Change { return []Change{Remove{g.id("Ann")}} }, ErrNotAllowed},
+		"moderator adds moderator":           {"Mo", func(g *testGroup) []Change { return []Change{g.newAdd("X", RoleModerator)} }, ErrNotAllowed},
+		"moderator adds host":                {"Mo", func(g *testGroup) []Change { return []Change{g.newAdd("X", RoleHost)} }, ErrNotAllowed},
+		"moderator removes host":             {"Mo", func(g *testGroup) []Change { return []Change{Remove{g.id("Ann")}} }, ErrNotAllowed},
+		"moderator changes role":             {"Mo", func(g *testGroup) []Change { return []Change{SetRole{g.id("Cy"), RoleModerator}} }, ErrNotAllowed},
+		"moderator promotes self":            {"Mo", func(g *testGroup) []Change { return []Change{SetRole{g.id("Mo"), RoleHost}} }, ErrNotAllowed},
+		"member adds":                        {"Cy", func(g *testGroup) []Change { return []Change{g.newAdd("X", RoleMember)} }, ErrNotAllowed},
+		"member removes other":               {"Cy", func(g *testGroup) []Change { return []Change{Remove{g.id("Di")}} }, ErrNotAllowed},
+		"member leaves and removes":          {"Cy", func(g *testGroup) []Change { return []Change{Remove{g.id("Cy")}, Remove{g.id("Di")}} }, ErrNotAllowed},
+		"member promotes self":               {"Cy", func(g *testGroup) []Change { return []Change{SetRole{g.id("Cy"), RoleHost}} }, ErrNotAllowed},
+		"no changes":                         {"Ann", func(g *testGroup) []Change { return nil }, ErrBadChange},
+		"add existing":                       {"Ann", func(g *testGroup) []Change { return []Change{Add{g.creds["Cy"].Public(), "Cy2", RoleMember}} }, ErrBadChange},
+		"remove absent":                      {"Ann", func(g *testGroup) []Change { return []Change{Remove{crypto.MemberID{7}}} }, ErrBadChange},
+		"role of absent":                     {"Ann", func(g *testGroup) []Change { return []Change{SetRole{crypto.MemberID{7}, RoleHost}} }, ErrBadChange},
+		"role unchanged":                     {"Ann", func(g *testGroup) []Change { return []Change{SetRole{g.id("Cy"), RoleMember}} }, ErrBadChange},
+		"bad role":                           {"Ann", func(g *testGroup) []Change { return []Change{SetRole{g.id("Cy"), 9}} }, ErrBadChange},
+		"bad pseudonym":                      {"Ann", func(g *testGroup) []Change { return []Change{g.newAdd("a\u202Eb", RoleMember)} }, ErrBadChange},
+		"untrimmed pseudonym":                {"Ann", func(g *testGroup) []Change { return []Change{g.newAdd(" X", RoleMember)} }, ErrBadChange},
+		"same member twice":                  {"Ann", func(g *testGroup) []Change { return []Change{SetRole{g.id("Cy"), RoleHost}, Remove{g.id("Cy")}} }, ErrBadChange},
+		"non-member commits":                 {"Out", func(g *testGroup) []Change { return []Change{Remove{g.id("Cy")}} }, ErrNotAllowed},
+		"both hosts demoted by one":          {"Ann", func(g *testGroup) []Change { return []Change{Remove{g.id("Hal")}, SetRole{g.id("Ann"), RoleMember}} }, ErrLastHost},
 		"demote both hosts": {"Ann", func(g *testGroup) []Change {
 			return []Change{SetRole{g.id("Hal"), RoleMember}, SetRole{g.id("Ann"), RoleModerator}}
 		}, ErrLastHost},
@@ -306,9 +308,14 @@ func TestCommitRoundTrip(t *testing.T) {
 
 // TestForkRace plays every pair of rival commits from a fixed menu of
 // changes by two admins on the same parent, and checks that the fork rule
-// converges: both orders pick the same winner, the winner applies, and the
-// loser's rebased changes make a valid commit on top of the winner (or are
-// empty exactly when none of them still applies).
+// (ForkWinnerIn) converges and is the documented one: both orders pick the
+// same winner; a commit that removes or demotes the other's committer wins
+// unless the other does the same to it; then the higher committer role
+// wins; only then the smaller CommitID; a host's commit always beats a
+// moderator's; a committer removed by its rival never wins unless it
+// removed that rival's committer too. The winner applies, and the loser's
+// rebased changes make a valid commit on top of the winner (or are empty
+// exactly when none of them still applies).
 func TestForkRace(t *testing.T) {
 	base := fourRoles(t, 6)
 	eve := base.newAdd("Eve", RoleMember)
@@ -327,8 +334,7 @@ func TestForkRace(t *testing.T) {
 		"demote Ann":       {SetRole{base.id("Ann"), RoleMember}},
 		"Eve, remove Cy":   {eve, Remove{base.id("Cy")}},
 		"remove Cy and Di": {Remove{base.id("Cy")}, Remove{base.id("Di")}},
-		"Cy leaves":        {Remove{base.id("Cy")}},
-		"Mo leaves":        {Remove{base.id("Mo")}},
+		"Hal, remove Mo":   {SetRole{base.id("Hal"), RoleModerator}, Remove{base.id("Mo")}},
 	}
 	committers := []string{"Ann", "Hal", "Mo", "Cy"}
 	// Build each valid (changes, committer) commit once, with its state.
@@ -359,7 +365,7 @@ func TestForkRace(t *testing.T) {
 				continue
 			}
 			pairs++
-			w1, w2 := ForkWinner(a.c, b.c), ForkWinner(b.c, a.c)
+			w1, w2 := ForkWinnerIn(base.state, a.c, b.c), ForkWinnerIn(base.state, b.c, a.c)
 			if w1 != w2 {
 				t.Fatalf("%s vs %s: winner depends on order", a.name, b.name)
 			}
@@ -367,10 +373,15 @@ func TestForkRace(t *testing.T) {
 			if w1 == b.c {
 				winner, loser = b, a
 			}
-			wid, _ := winner.c.ID()
-			lid, _ := loser.c.ID()
-			if bytes.Compare(wid[:], lid[:]) >= 0 {
-				t.Fatal("winner does not have the smaller ID")
+			if want := restatedForkWinner(base.state, a.c, b.c); w1 != want {
+				t.Fatalf("%s vs %s: the rule picks the other commit", a.name, b.name)
+			}
+			wRole, lRole := committerRole(base.state, winner.c), committerRole(base.state, loser.c)
+			if wRole < lRole {
+				t.Fatalf("%s vs %s: a %s beat a %s", a.name, b.name, wRole, lRole)
+			}
+			if _, ok := loser.result.MemberByID(winner.c.Committer); !ok && !ousts(winner.c, loser.c.Committer, lRole) {
+				t.Fatalf("%s vs %s: a committer its rival removes won without ousting the rival", a.name, b.name)
 			}
 			ws := winner.result
 			re := RebaseChanges(loser.c, ws)
@@ -413,6 +424,41 @@ func TestForkRace(t *testing.T) {
 	if pairs < 500 || rebased < 100 || recommitted < 10 {
 		t.Fatalf("only %d races, %d rebases, %d recommits exercised", pairs, rebased, recommitted)
 	}
+}
+
+// restatedForkWinner is the fork rule as docs/PROTOCOL.md states it,
+// written out independently of ForkWinnerIn.
+func restatedForkWinner(parent *GroupState, a, b *Commit) *Commit {
+	role := func(c *Commit) Role { m, _ := parent.MemberByID(c.Committer); return m.Role }
+	hits := func(c, other *Commit) bool {
+		for _, ch := range c.Changes {
+			if r, ok := ch.(Remove); ok && r.Member == other.Committer {
+				return true
+			}
+			if r, ok := ch.(SetRole); ok && r.Member == other.Committer && r.Role < role(other) {
+				return true
+			}
+		}
+		return false
+	}
+	if ha, hb := hits(a, b), hits(b, a); ha != hb {
+		if ha {
+			return a
+		}
+		return b
+	}
+	if role(a) != role(b) {
+		if role(a) > role(b) {
+			return a
+		}
+		return b
+	}
+	ida, _ := a.ID()
+	idb, _ := b.ID()
+	if bytes.Compare(ida[:], idb[:]) < 0 {
+		return a
+	}
+	return b
 }
 
 func containsChange(list []Change, ch Change) bool {
@@ -486,8 +532,8 @@ func TestRandomCommitSequences(t *testing.T) {
 					if !self && (!committer.Role.IsAdmin() || (tm.Role != RoleMember && committer.Role != RoleHost)) {
 						t.Fatalf("step %d: %s removed a %s", step, committer.Role, tm.Role)
 					}
-					if self && committer.Role == RoleMember && len(changes) != 1 {
-						t.Fatalf("step %d: a member's leave carried other changes", step)
+					if self {
+						t.Fatalf("step %d: a %s committed its own removal", step, committer.Role)
 					}
 				case SetRole:
 					if committer.Role != RoleHost {

@@ -16,6 +16,7 @@ import (
 //	0x01 Post                  application
 //	0x02 ChainKeyAnnouncement  control
 //	0x03 CommitContent         control
+//	0x04 LeaveRequest          control
 //
 // Numbers reserved for content defined later (a decoder of this version
 // reports them as ErrUnknownContent):
@@ -36,15 +37,16 @@ const (
 	TypePost                 ContentType = 0x01
 	TypeChainKeyAnnouncement ContentType = 0x02
 	TypeCommit               ContentType = 0x03
+	TypeLeaveRequest         ContentType = 0x04
 )
 
 // Control reports whether content of type t travels in control envelopes.
 func (t ContentType) Control() bool {
-	return t == TypeChainKeyAnnouncement || t == TypeCommit
+	return t == TypeChainKeyAnnouncement || t == TypeCommit || t == TypeLeaveRequest
 }
 
-// Content is what an envelope carries: Post, ChainKeyAnnouncement or
-// CommitContent.
+// Content is what an envelope carries: Post, ChainKeyAnnouncement,
+// CommitContent or LeaveRequest.
 type Content interface {
 	// Type returns the content's type byte.
 	Type() ContentType
@@ -161,6 +163,21 @@ func (c CommitContent) encode(w *writer) {
 	w.fixed(b)
 }
 
+// LeaveRequest is a member's signed request to be removed from the group,
+// in a control envelope of the epoch it names (Session.Leave). It carries
+// no secret: a host or moderator who opens it commits the Remove, drawing
+// the next epoch's secret itself, so the leaver never learns it.
+type LeaveRequest struct {
+	// Epoch is the epoch the request is sealed in; a request is for the
+	// member's membership as that epoch's roster lists it.
+	Epoch uint64
+}
+
+// Type returns TypeLeaveRequest.
+func (LeaveRequest) Type() ContentType { return TypeLeaveRequest }
+
+func (l LeaveRequest) encode(w *writer) { w.u64(l.Epoch) }
+
 // MarshalContent encodes c: its type byte, then its fields (see
 // docs/PROTOCOL.md, "Content"). It returns ErrBadPost (wrapped) for a post
 // that breaks its rules, and an error for content over a size limit.
@@ -190,6 +207,8 @@ func UnmarshalContent(b []byte) (Content, error) {
 		c = decodeAnnouncement(r)
 	case t == TypeCommit:
 		c = CommitContent{Commit: decodeCommit(r)}
+	case t == TypeLeaveRequest:
+		c = LeaveRequest{Epoch: r.u64("leave request epoch")}
 	case t == 0:
 		r.failf("content type", "0 is never a content type")
 	default:

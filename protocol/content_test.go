@@ -26,6 +26,7 @@ func TestContentRoundTrip(t *testing.T) {
 		ann,
 		ChainKeyAnnouncement{Epoch: 0},
 		CommitContent{Commit: c},
+		LeaveRequest{Epoch: 41},
 	} {
 		b, err := MarshalContent(content)
 		if err != nil {
@@ -51,7 +52,7 @@ func TestContentRoundTrip(t *testing.T) {
 			t.Fatalf("%T with a trailing byte: %v", content, err)
 		}
 	}
-	if !TypeCommit.Control() || !TypeChainKeyAnnouncement.Control() || TypePost.Control() {
+	if !TypeCommit.Control() || !TypeChainKeyAnnouncement.Control() || !TypeLeaveRequest.Control() || TypePost.Control() {
 		t.Error("Control() is wrong")
 	}
 }
@@ -84,7 +85,7 @@ func TestPostRules(t *testing.T) {
 }
 
 func TestUnknownAndReservedContent(t *testing.T) {
-	for _, typ := range []byte{0x04, 0x10, 0x13, 0x21, 0x34, 0xFF} {
+	for _, typ := range []byte{0x05, 0x10, 0x13, 0x21, 0x34, 0xFF} {
 		if _, err := UnmarshalContent([]byte{typ, 1, 2, 3}); !errors.Is(err, ErrUnknownContent) {
 			t.Errorf("type %#x: %v, want ErrUnknownContent", typ, err)
 		}

@@ -24,6 +24,12 @@ const (
 	flagPrev    = 1 << 0
 	flagRemoved = 1 << 1
 	flagForked  = 1 << 2
+	// flagLeft: the member left (Session.Leave).
+	flagLeft = 1 << 3
+	// flagWiped: the current epoch's keys are erased; it is exported
+	// without secret and chains, and there is no previous epoch.
+	flagWiped = 1 << 4
+	flagsKnown = flagPrev | flagRemoved | flagForked | flagLeft | flagWiped
 )
 
 // Export encodes everything the session holds, for the node to persist
@@ -47,6 +53,12 @@ func (s *Session) Export() ([]byte, error) {
 	if s.forked {
 		flags |= flagForked
 	}
+	if s.left {
+		flags |= flagLeft
+	}
+	if s.cur.wiped {
+		flags |= flagWiped
+	}
 	w.u8(flags)
 	w.u64(uint64(s.prevUntil))
 	s.cur.export(&w)
@@ -59,6 +71,7 @@ func (s *Session) Export() ([]byte, error) {
 			return nil, err
 		}
 		w.bytes32("removal commit", b, maxCommitSize)
+		w.u64(uint64(s.keysUntil))
 	}
 	return w.finish()
 }
@@ -79,6 +92,9 @@ func (e *epoch) export(w *writer) {
 			return
 		}
 		w.bytes32("commit", b, maxCommitSize)
+	}
+	if e.wiped {
+		return
 	}
 	w.fixed(e.secret[:])
 	send, _ := e.send.MarshalBinary()
@@ -122,22 +138,24 @@ func ImportSession(b []byte) (*Session, error) {
 	}
 	credBytes := r.take("credential", crypto.MemberCredentialSize)
 	flags := r.u8("flags")
-	if r.err == nil && flags&^(flagPrev|flagRemoved|flagForked) != 0 {
+	if r.err == nil && flags&^flagsKnown != 0 {
 		r.failf("flags", "unknown bits %#x", flags)
 	}
 	prevUntil := int64(r.u64("grace deadline"))
-	cur := importEpoch(r)
+	cur := importEpoch(r, flags&flagWiped == 0)
 	var prev *epoch
 	if flags&flagPrev != 0 {
-		prev = importEpoch(r)
+		prev = importEpoch(r, true)
 	}
 	var removal *Commit
+	var keysUntil int64
 	if flags&flagRemoved != 0 {
 		if cb := r.bytes32("removal commit", maxCommitSize); r.err == nil {
 			var err error
 			removal, err = UnmarshalCommit(cb)
 			r.check("removal commit", err)
 		}
+		keysUntil = int64(r.u64("keys deadline"))
 	}
 	if err := r.finish(); err != nil {
 		return nil, err
@@ -146,7 +164,8 @@ func ImportSession(b []byte) (*Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: credential: %w", ErrMalformed, err)
 	}
-	s := &Session{cred: cred, cur: cur, prev: prev, prevUntil: prevUntil, removal: removal, forked: flags&flagForked != 0}
+	s := &Session{cred: cred, cur: cur, prev: prev, prevUntil: prevUntil, removal: removal, keysUntil: keysUntil,
+		forked: flags&flagForked != 0, left: flags&flagLeft != 0}
 	if err := s.consistent(); err != nil {
 		s.Wipe()
 		return nil, err
@@ -154,21 +173,26 @@ func ImportSession(b []byte) (*Session, error) {
 	return s, nil
 }
 
-func importEpoch(r *reader) *epoch {
+// importEpoch reads an epoch as epoch.export wrote it; keys is false for
+// a wiped epoch, exported without its keys.
+func importEpoch(r *reader, keys bool) *epoch {
 	stBytes := r.bytes32("group state", maxStateSize)
 	cBytes := r.bytes32("commit", maxCommitSize)
 	var secret crypto.EpochSecret
-	r.fixed("epoch secret", secret[:])
-	sendBytes := r.bytes16("send chain", maxSendChainSize)
-	n := r.count16("receive chains", MaxMembers, 4+4)
+	var sendBytes []byte
 	type rc struct {
 		index uint32
 		b     []byte
 	}
 	var recv []rc
-	for range n {
-		idx := r.u32("receive chain index")
-		recv = append(recv, rc{idx, r.bytes32("receive chain", maxRecvChainSize)})
+	if keys {
+		r.fixed("epoch secret", secret[:])
+		sendBytes = r.bytes16("send chain", maxSendChainSize)
+		n := r.count16("receive chains", MaxMembers, 4+4)
+		for range n {
+			idx := r.u32("receive chain index")
+			recv = append(recv, rc{idx, r.bytes32("receive chain", maxRecvChainSize)})
+		}
 	}
 	defer func() {
 		secret.Wipe()
@@ -191,6 +215,10 @@ func importEpoch(r *reader) *epoch {
 		return nil
 	}
 	e := newEpoch(state, commit, &secret)
+	if !keys {
+		e.wipe()
+		return e
+	}
 	e.send, err = crypto.UnmarshalSendChain(sendBytes)
 	r.check("send chain", err)
 	last := int64(-1)
@@ -242,6 +270,12 @@ func (s *Session) consistent() error {
 	}
 	if s.forked && s.prev == nil {
 		return fmt.Errorf("%w: a fork mark without the previous epoch", ErrBadSessionExport)
+	}
+	if s.cur.wiped && (s.prev != nil || s.forked || !s.Removed()) {
+		return fmt.Errorf("%w: erased keys for a member still in the group, or with a previous epoch", ErrBadSessionExport)
+	}
+	if s.left && (s.removal != nil || !s.cur.wiped) {
+		return fmt.Errorf("%w: a member who left still holds keys or was removed", ErrBadSessionExport)
 	}
 	if s.prev != nil {
 		// The epoch numbers are compared without adding to them: a hostile

@@ -16,7 +16,7 @@ import (
 type Role uint8
 
 const (
-	// RoleMember reads and posts, and may leave.
+	// RoleMember reads and posts, and may ask to leave (LeaveRequest).
 	RoleMember Role = 1
 	// RoleModerator may also add members and remove plain members.
 	RoleModerator Role = 2
@@ -28,8 +28,7 @@ const (
 // Valid reports whether r is one of the three roles.
 func (r Role) Valid() bool { return r >= RoleMember && r <= RoleHost }
 
-// IsAdmin reports whether r may sign commits other than leaving: host or
-// moderator.
+// IsAdmin reports whether r may sign commits: host or moderator.
 func (r Role) IsAdmin() bool { return r == RoleModerator || r == RoleHost }
 
 // String returns "host", "moderator" or "member".

@@ -67,6 +67,9 @@ type epoch struct {
 	control crypto.MessageKey
 	send    *crypto.SendChain
 	recv    map[uint32]*crypto.RecvChain
+	// wiped is set once the keys above (secret, keys, control, chains)
+	// are erased; state and commit stay, for the roster of history.
+	wiped bool
 }
 
 // newEpoch derives an epoch's keys from its secret. send is set by the
@@ -78,17 +81,20 @@ func newEpoch(state *GroupState, commit *Commit, secret *crypto.EpochSecret) *ep
 	return e
 }
 
-// wipe erases every key of the epoch.
+// wipe erases every key of the epoch and marks it wiped.
 func (e *epoch) wipe() {
 	e.secret.Wipe()
 	e.keys.Wipe()
 	e.control.Wipe()
 	if e.send != nil {
 		e.send.Wipe()
+		e.send = nil
 	}
 	for _, c := range e.recv {
 		c.Wipe()
 	}
+	e.recv = map[uint32]*crypto.RecvChain{}
+	e.wiped = true
 }
 
 // Session is the pure engine one member runs for one group. It holds the
@@ -109,6 +115,13 @@ type Session struct {
 	// removal is the commit that removed this member, nil while a member.
 	// cur is then the last epoch the member belonged to.
 	removal *Commit
+	// keysUntil is when a removed member's keys are wiped (unix
+	// milliseconds): EpochGrace after the removal, as long as a rival of
+	// the removing commit may still readmit the member.
+	keysUntil int64
+	// left is set once the member has asked to leave (Leave): its keys
+	// are wiped, and it waits for no admin's commit.
+	left bool
 	// forked is set while prev is kept, when a rival commit for the current
 	// epoch's number has been seen (won or lost): members who entered the
 	// losing epoch seal envelopes with its keys until they learn of the
@@ -137,6 +150,13 @@ type Received struct {
 	// session can still open envelopes of the epoch it was in, but cannot
 	// send, and will never hold a later epoch's keys.
 	Removed bool
+	// LeaveRequested is set, to the author's ID, when Content is a
+	// LeaveRequest that this member may answer: this member is a host or
+	// moderator of the current epoch, the author is still in its roster,
+	// and removing the author is a change this member may commit. The
+	// node commits Remove{Member: LeaveRequested} (with a fresh epoch
+	// secret of its own drawing). It is zero otherwise.
+	LeaveRequested crypto.MemberID
 }
 
 // EpochChange describes the epoch a session has just entered.
@@ -273,7 +293,7 @@ func (s *Session) me() Member {
 // removal, ErrBadPost (wrapped) for a post that breaks its rules, and an
 // error when the chain is used up.
 func (s *Session) SealContent(c Content, now int64, r io.Reader) ([]byte, error) {
-	if s.removal != nil {
+	if s.Removed() {
 		return nil, ErrRemoved
 	}
 	if c == nil || c.Type().Control() {
@@ -301,24 +321,26 @@ func (s *Session) SealPost(text string, replyTo [16]byte, now int64, r io.Reader
 	return env, p, nil
 }
 
-// CommitResult is what Commit returns.
+// CommitResult is what Commit and Leave return.
 type CommitResult struct {
+	// Commit is the commit made; nil from Leave, which makes none.
 	Commit *Commit
-	// Envelope carries the commit in a control envelope of the epoch it
-	// leaves: publish it on that epoch's topic first, so the other members
-	// (and a member being removed) learn of it.
+	// Envelope carries the commit (from Leave: the LeaveRequest) in a
+	// control envelope of the current epoch (for a commit, the epoch it
+	// leaves): publish it on that epoch's topic first, so the other
+	// members (and a member being removed) learn of it.
 	Envelope []byte
-	// NewEpoch is the epoch the session entered; nil when the commit
-	// removed this member (leaving).
+	// NewEpoch is the epoch the session entered; nil from Leave.
 	NewEpoch *EpochChange
 }
 
 // Commit builds, seals and applies a commit of changes by this member
-// (NewCommit's rules apply; it returns their errors) and moves the session
-// to the new epoch, or marks it removed when the member removes themself.
-// It returns ErrRemoved once the member is no longer in the group.
+// (NewCommit's rules apply; it returns their errors: a commit that removes
+// its own committer is ErrNotAllowed, use Leave) and moves the session to
+// the new epoch. It returns ErrRemoved once the member is no longer in the
+// group or has left.
 func (s *Session) Commit(changes []Change, now int64, r io.Reader) (*CommitResult, error) {
-	if s.removal != nil {
+	if s.Removed() {
 		return nil, ErrRemoved
 	}
 	s.Expire(now)
@@ -336,10 +358,8 @@ func (s *Session) Commit(changes []Change, now int64, r io.Reader) (*CommitResul
 		return nil, err
 	}
 	res := &CommitResult{Commit: c, Envelope: env}
-	if _, ok := next.MemberByID(s.cred.ID()); !ok {
-		s.removal = c
-		return res, nil
-	}
+	// ApplyCommit refuses a commit that removes its committer, so this
+	// member is in next and enter succeeds.
 	ep, ann, err := s.enter(next, c, secret, now, r)
 	if err != nil {
 		return nil, err
@@ -349,9 +369,50 @@ func (s *Session) Commit(changes []Change, now int64, r io.Reader) (*CommitResul
 	return res, nil
 }
 
-// Leave commits this member's own removal; see Commit.
+// Leave asks the group to remove this member. It seals a LeaveRequest in
+// a control envelope of the current epoch, timestamped now, and returns it
+// in CommitResult.Envelope (Commit and NewEpoch are nil): the node
+// publishes it on the current topic, and any host or moderator who opens
+// it is told (Received.LeaveRequested) and commits the removal.
+//
+// The session is left at once: every key it holds for the group (epoch
+// secrets, control and sender-data keys, chains) is wiped, Removed
+// reports true, SealContent, SealPost, Commit and Leave return ErrRemoved,
+// Open returns ErrPastEpoch (or ErrFutureEpoch) for every envelope, and
+// Topic returns "". GroupState, Me and RosterAt still describe the last
+// epoch, for showing history. The node should unsubscribe and delete the
+// group's keys; it may keep the stored history.
+//
+// Security: the leaver never learns the secret of the epoch that shuts it
+// out, because an admin draws it; were the leaver to commit its own
+// removal it would (ApplyCommit refuses such commits). Until an admin
+// commits the removal the leaver is still in the roster and new epochs'
+// secrets are sealed to its keys, which it has erased.
+//
+// It returns ErrRemoved after removal or leaving, and ErrLastHost
+// (wrapped) when this member is the group's only host: it must make
+// another member a host first, as a group always keeps one.
 func (s *Session) Leave(now int64, r io.Reader) (*CommitResult, error) {
-	return s.Commit([]Change{Remove{Member: s.cred.ID()}}, now, r)
+	if s.Removed() {
+		return nil, ErrRemoved
+	}
+	s.Expire(now)
+	me := s.me()
+	if me.Role == RoleHost && s.cur.state.Hosts() == 1 {
+		return nil, fmt.Errorf("%w: the only host cannot leave; make another member a host first", ErrLastHost)
+	}
+	env, err := s.seal(s.cur, me, LeaveRequest{Epoch: s.cur.state.Epoch}, now, r)
+	if err != nil {
+		return nil, err
+	}
+	s.left = true
+	s.cur.wipe()
+	if s.prev != nil {
+		s.prev.wipe()
+		s.prev = nil
+	}
+	s.forked = false
+	return &CommitResult{Envelope: env}, nil
 }
 
 // moveTo makes ep the current epoch and keeps the one it replaces for
@@ -365,19 +426,43 @@ func (s *Session) moveTo(ep *epoch, now int64) {
 }
 
 // Expire wipes the previous epoch's keys once its grace period is over at
-// now (unix milliseconds). Open, SealContent and Commit call it; the node
-// may call it from a timer so keys do not outlive their grace in an idle
-// group.
+// now (unix milliseconds), and, once this member has been removed for
+// EpochGrace, every key of the last epoch it belonged to (its secret,
+// control and sender-data keys and chains): after that the session opens
+// nothing, and its state is kept only to describe the roster of history
+// the node has already stored. Open, SealContent and Commit call it; the
+// node may call it from a timer so keys do not outlive their grace in an
+// idle group.
 func (s *Session) Expire(now int64) {
 	if s.prev != nil && now >= s.prevUntil {
 		s.prev.wipe()
 		s.prev = nil
 		s.forked = false
 	}
+	if s.removal != nil && !s.cur.wiped && now >= s.keysUntil {
+		if s.prev != nil {
+			s.prev.wipe()
+			s.prev = nil
+		}
+		s.forked = false
+		s.cur.wipe()
+	}
 }
 
-// epochFor returns the material for envelopes of epoch n.
+// epochFor returns the keys for envelopes of epoch n.
 func (s *Session) epochFor(n uint64) (*epoch, error) {
+	ep, err := s.stateFor(n)
+	if err != nil {
+		return nil, err
+	}
+	if ep.wiped {
+		return nil, fmt.Errorf("%w (epoch %d: this member's keys for it are erased)", ErrPastEpoch, n)
+	}
+	return ep, nil
+}
+
+// stateFor returns what the session holds for epoch n, keys or not.
+func (s *Session) stateFor(n uint64) (*epoch, error) {
 	switch {
 	case n == s.cur.state.Epoch:
 		return s.cur, nil
@@ -501,6 +586,8 @@ func (s *Session) openControl(env *crypto.Envelope, ep *epoch, sd crypto.SenderD
 		return s.acceptAnnouncement(ep, author, c, rec)
 	case CommitContent:
 		return s.acceptCommit(ep, author, c.Commit, rec, now, r)
+	case LeaveRequest:
+		return s.acceptLeave(ep, author, c, rec)
 	}
 	return nil, invalid(errors.New("application content sealed under the control key"))
 }
@@ -546,10 +633,33 @@ func (s *Session) acceptAnnouncement(ep *epoch, author Member, a ChainKeyAnnounc
 	return rec, nil
 }
 
+// acceptLeave checks a leave request sealed in epoch ep by author, and
+// sets rec.LeaveRequested when this member may answer it now (see
+// Received.LeaveRequested). A request from this member itself is a
+// duplicate.
+func (s *Session) acceptLeave(ep *epoch, author Member, l LeaveRequest, rec *Received) (*Received, error) {
+	if l.Epoch != ep.state.Epoch {
+		return nil, invalid(fmt.Errorf("leave request for epoch %d sealed in epoch %d", l.Epoch, ep.state.Epoch))
+	}
+	if author.ID == s.cred.ID() {
+		return nil, ErrDuplicate
+	}
+	if s.Removed() {
+		return rec, nil
+	}
+	me := s.me()
+	if _, ok := s.cur.state.MemberByID(author.ID); ok && me.Role.IsAdmin() {
+		if _, err := applyChanges(s.cur.state, me, []Change{Remove{Member: author.ID}}); err == nil {
+			rec.LeaveRequested = author.ID
+		}
+	}
+	return rec, nil
+}
+
 // acceptCommit applies a commit sealed in epoch ep by author. Three cases:
 // a commit that follows the current epoch moves the session on (or removes
 // this member); a commit for the current epoch's parent is either the one
-// already applied (a duplicate) or a rival, settled by ForkWinner; after
+// already applied (a duplicate) or a rival, settled by ForkWinnerIn; after
 // removal, a rival of the removing commit may win and readmit the member.
 // A rival that loses is returned as a Received event with no NewEpoch each
 // time it arrives (the node stores envelopes by ID, so that is harmless).
@@ -573,7 +683,7 @@ func (s *Session) acceptCommit(ep *epoch, author Member, c *Commit, rec *Receive
 		if rid, _ := s.removal.ID(); rid == id {
 			return nil, ErrDuplicate
 		}
-		if ForkWinner(s.removal, c) == s.removal {
+		if ForkWinnerIn(s.cur.state, s.removal, c) == s.removal {
 			return rec, nil
 		}
 		return s.advance(next, c, rec, now, r, &EpochChange{Forked: true})
@@ -584,7 +694,7 @@ func (s *Session) acceptCommit(ep *epoch, author Member, c *Commit, rec *Receive
 			return nil, ErrDuplicate
 		}
 		loser := s.cur.commit
-		if ForkWinner(loser, c) == loser {
+		if ForkWinnerIn(ep.state, loser, c) == loser {
 			s.forked = true
 			return rec, nil
 		}
@@ -601,6 +711,7 @@ func (s *Session) acceptCommit(ep *epoch, author Member, c *Commit, rec *Receive
 func (s *Session) advance(next *GroupState, c *Commit, rec *Received, now int64, r io.Reader, change *EpochChange) (*Received, error) {
 	if _, ok := next.MemberByID(s.cred.ID()); !ok {
 		s.removal = c
+		s.keysUntil = now + EpochGrace
 		rec.Removed = true
 		return rec, nil
 	}
@@ -627,6 +738,7 @@ func (s *Session) switchFork(next *GroupState, c *Commit, rec *Received, now int
 		s.cur, s.prev = s.prev, nil
 		s.forked = false
 		s.removal = c
+		s.keysUntil = now + EpochGrace
 		rec.Removed = true
 		return rec, nil
 	}
@@ -682,7 +794,7 @@ func (s *Session) Welcome(c *Commit, joiner crypto.MemberID) (*Welcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.removal != nil || id != s.cur.state.LastCommit {
+	if s.Removed() || id != s.cur.state.LastCommit {
 		return nil, fmt.Errorf("%w: the commit did not make this session's current epoch", ErrWrongParent)
 	}
 	if _, ok := s.cur.state.MemberByID(joiner); !ok {
@@ -824,10 +936,21 @@ func (s *Session) GroupState() *GroupState { return s.cur.state.Clone() }
 func (s *Session) Me() Member { return s.me() }
 
 // Removed reports whether this member has been removed or has left.
-func (s *Session) Removed() bool { return s.removal != nil }
+func (s *Session) Removed() bool { return s.removal != nil || s.left }
 
-// Topic returns the current epoch's gossipsub topic.
-func (s *Session) Topic() string { return s.cur.keys.Topic() }
+// Left reports whether this member has left with Leave (Removed reports
+// true as well).
+func (s *Session) Left() bool { return s.left }
+
+// Topic returns the current epoch's gossipsub topic, or "" once the
+// session's keys are wiped (after Leave, and after removal once the grace
+// period has passed).
+func (s *Session) Topic() string {
+	if s.cur.wiped {
+		return ""
+	}
+	return s.cur.keys.Topic()
+}
 
 // Keys returns a copy of the keys of epoch n (for the topic, history sync
 // and rendezvous), while the session holds them: the current epoch, or the
@@ -849,7 +972,7 @@ func (s *Session) Keys(n uint64) (crypto.EpochKeys, error) {
 // authored what it posted in epoch n. It returns ErrFutureEpoch or
 // ErrPastEpoch (wrapped) for other epochs.
 func (s *Session) RosterAt(n uint64) ([]Member, error) {
-	ep, err := s.epochFor(n)
+	ep, err := s.stateFor(n)
 	if err != nil {
 		return nil, err
 	}

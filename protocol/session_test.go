@@ -429,6 +429,7 @@ func TestSessionFork(t *testing.T) {
 		ann, bo := m.nodes["Ann"], m.nodes["Bo"]
 		eve := m.nodes["Eve"].s.Me().ID
 		cy := m.nodes["Cy"].s.Me().ID
+		parent := ann.s.GroupState()
 		m.now += 1000
 		resA, err := ann.s.Commit([]Change{SetRole{Member: cy, Role: RoleModerator}}, m.now, m.r)
 		if err != nil {
@@ -450,7 +451,10 @@ func TestSessionFork(t *testing.T) {
 		m.publish("Bo", resB.NewEpoch.Announcement)
 		m.run()
 
-		winner := ForkWinner(resA.Commit, resB.Commit)
+		winner := ForkWinnerIn(parent, resA.Commit, resB.Commit)
+		if winner != resA.Commit {
+			t.Fatalf("seed %d: the moderator's commit beat the host's", seed)
+		}
 		wid, _ := winner.ID()
 		loserName := "Bo"
 		if winner == resB.Commit {
@@ -486,26 +490,115 @@ func TestSessionFork(t *testing.T) {
 	}
 }
 
+// TestSessionLeave has Cy ask to leave: Cy's session is left at once and
+// erases its keys, the admins who may remove Cy are told, a host commits
+// the removal with a secret Cy never sees, and Cy reads nothing after.
 func TestSessionLeave(t *testing.T) {
 	m := fiveMembers(t, 4)
 	cy := m.nodes["Cy"]
-	res := m.commit("Cy", Remove{Member: cy.s.Me().ID})
-	if res.NewEpoch != nil || !cy.s.Removed() {
-		t.Fatal("leaving did not end Cy's membership")
+	cyID := cy.s.Me().ID
+	m.now += 1000
+	res, err := cy.s.Leave(m.now, m.r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Commit != nil || res.NewEpoch != nil || res.Envelope == nil || !cy.s.Removed() || !cy.s.Left() || cy.s.Topic() != "" {
+		t.Fatalf("leaving: %+v, removed %v", res, cy.s.Removed())
+	}
+	if _, _, err := cy.s.SealPost("still here?", [16]byte{}, m.now, m.r); !errors.Is(err, ErrRemoved) {
+		t.Fatalf("posting after leaving: %v", err)
 	}
 	if _, err := cy.s.Leave(m.now, m.r); !errors.Is(err, ErrRemoved) {
 		t.Fatalf("leaving twice: %v", err)
 	}
+	if _, err := cy.s.Keys(cy.s.GroupState().Epoch); !errors.Is(err, ErrPastEpoch) {
+		t.Fatalf("keys after leaving: %v", err)
+	}
+	if roster, err := cy.s.RosterAt(cy.s.GroupState().Epoch); err != nil || len(roster) != 5 {
+		t.Fatalf("the roster of history after leaving: %d members, %v", len(roster), err)
+	}
+	// Only the admins who may remove Cy are asked to.
+	for name, want := range map[string]bool{"Ann": true, "Bo": true, "Di": false, "Eve": false} {
+		rec, err := m.nodes[name].s.Open(res.Envelope, m.now, m.r)
+		if err != nil {
+			t.Fatalf("%s opens the leave request: %v", name, err)
+		}
+		if _, ok := rec.Content.(LeaveRequest); !ok || rec.Author != cyID {
+			t.Fatalf("%s: %T from %s", name, rec.Content, rec.Author)
+		}
+		if got := rec.LeaveRequested == cyID; got != want {
+			t.Fatalf("%s: LeaveRequested %v, want %v", name, got, want)
+		}
+	}
+	if _, err := cy.s.Open(res.Envelope, m.now, m.r); !errors.Is(err, ErrPastEpoch) {
+		t.Fatalf("the leaver opens its own request: %v", err)
+	}
+	// The left session survives export and import.
+	b, err := cy.s.Export()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := ImportSession(b)
+	if err != nil || !back.Left() || back.Topic() != "" || back.GroupState().Epoch != cy.s.GroupState().Epoch {
+		t.Fatalf("left session round trip: %v", err)
+	}
+	if bytes.Contains(b, cy.s.cur.secret[:]) {
+		t.Fatal("test broken: the wiped secret is all zeros")
+	}
+
+	delete(m.nodes, "Cy")
+	m.commit("Ann", Remove{Member: cyID})
 	for _, name := range m.members() {
-		if _, ok := m.nodes[name].s.GroupState().MemberByID(cy.s.Me().ID); ok {
+		if _, ok := m.nodes[name].s.GroupState().MemberByID(cyID); ok {
 			t.Fatalf("%s still lists Cy", name)
 		}
 	}
 	id := m.post("Ann", "bye Cy")
-	if _, err := cy.s.Open(m.envs[id], m.now, m.r); !errors.Is(err, ErrFutureEpoch) {
+	if _, err := cy.s.Open(m.envs[id], m.now, m.r); !errors.Is(err, ErrUnknownEpoch) {
 		t.Fatalf("Cy opened a post after leaving: %v", err)
 	}
 	m.check()
+
+	// A moderator's request reaches only hosts; the only host cannot leave.
+	res, err = m.nodes["Bo"].s.Leave(m.now, m.r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec, err := m.nodes["Ann"].s.Open(res.Envelope, m.now, m.r); err != nil || rec.LeaveRequested != m.nodes["Bo"].s.Me().ID {
+		t.Fatalf("the host is not asked to remove the moderator: %v", err)
+	}
+	if rec, err := m.nodes["Di"].s.Open(res.Envelope, m.now, m.r); err != nil || rec.LeaveRequested != (crypto.MemberID{}) {
+		t.Fatalf("a plain member is asked to remove the moderator: %v", err)
+	}
+	if _, err := m.nodes["Ann"].s.Leave(m.now, m.r); !errors.Is(err, ErrLastHost) {
+		t.Fatalf("the only host leaves: %v, want ErrLastHost", err)
+	}
+	if m.nodes["Ann"].s.Removed() {
+		t.Fatal("a refused leave left the session")
+	}
+}
+
+// TestLeaverCannotDrawNextSecret is the reviewer's proof that a leaver who
+// commits its own removal draws (and so knows) the next epoch's secret: such
+// a commit is now refused by every member.
+func TestLeaverCannotDrawNextSecret(t *testing.T) {
+	m := fiveMembers(t, 79)
+	cy := m.nodes["Cy"]
+	m.now += 1000
+	self := []Change{Remove{Member: cy.s.Me().ID}}
+	if _, err := cy.s.Commit(self, m.now, m.r); !errors.Is(err, ErrNotAllowed) {
+		t.Fatalf("Session.Commit of its own removal: %v, want ErrNotAllowed", err)
+	}
+	c := forgeCommit(t, m, cy, self)
+	env, err := cy.s.seal(cy.s.cur, cy.s.me(), CommitContent{Commit: c}, m.now, m.r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"Ann", "Bo", "Di", "Eve"} {
+		if _, err := m.nodes[name].s.Open(env, m.now, m.r); !errors.Is(err, ErrInvalidEnvelope) || !errors.Is(err, ErrNotAllowed) {
+			t.Fatalf("%s accepts a self-removal commit: %v", name, err)
+		}
+	}
 }
 
 func TestSessionExportImport(t *testing.T) {
