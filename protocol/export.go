@@ -28,7 +28,7 @@ const (
 	flagLeft = 1 << 3
 	// flagWiped: the current epoch's keys are erased; it is exported
 	// without secret and chains, and there is no previous epoch.
-	flagWiped = 1 << 4
+	flagWiped  = 1 << 4
 	flagsKnown = flagPrev | flagRemoved | flagForked | flagLeft | flagWiped
 )
 
