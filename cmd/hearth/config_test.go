@@ -257,3 +257,55 @@ func TestEnvBadValues(t *testing.T) {
 		}
 	}
 }
+
+// FuzzConfig feeds arbitrary bytes to the config.toml reader: it must never
+// panic, must report every error as one line naming the file, and must
+// leave only validated values in the settings it accepts.
+func FuzzConfig(f *testing.F) {
+	for _, seed := range []string{
+		"",
+		"listen = [\"/ip4/0.0.0.0/tcp/4747\", \"/ip6/::/udp/1/quic-v1\"]\napi = \"127.0.0.1:4748\"\n",
+		"api_allow_remote = true\nlog_level = \"debug\"\nlog_format = \"json\"\nmetrics = \"[::1]:9\"\n",
+		"discovery = true\n",
+		"[relays]\nx = 1\n",
+		"a.b.c = 1\n",
+		"api = '''\nx'''\n",
+		"listen = [[1], {a = 2}]\n",
+		"\"api\" = \"127.0.0.1:0\"\n\"api\" = 1\n",
+		"api = \"\\u0000:1\"\n",
+		"log_level = 1979-05-27T07:32:00Z\n",
+		"\xff\xfe=\n",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		s := defaultSettings()
+		err := applyConfig(&s, "/h/config.toml", doc)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error is not one line: %q", err)
+			}
+			if !strings.HasPrefix(err.Error(), "/h/config.toml") {
+				t.Fatalf("error does not name the file: %q", err)
+			}
+			if exitCode(err) != exitUsage {
+				t.Fatalf("config error exits with %d: %q", exitCode(err), err)
+			}
+			return
+		}
+		for _, a := range s.listen {
+			if checkListenAddr(a) != nil {
+				t.Fatalf("accepted listen address %q", a)
+			}
+		}
+		if checkHostPort(s.api) != nil {
+			t.Fatalf("accepted api %q", s.api)
+		}
+		if s.metrics != "" && !isLoopbackHostPort(s.metrics) {
+			t.Fatalf("accepted metrics %q", s.metrics)
+		}
+		if s.logFormat != "text" && s.logFormat != "json" {
+			t.Fatalf("accepted log format %q", s.logFormat)
+		}
+	})
+}

@@ -180,7 +180,7 @@ func (d *daemon) close() error {
 	if err := d.node.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("closing the node: %v", err))
 	}
-	return errors.Join(errs...)
+	return oneLine(errs...)
 }
 
 // listenAddrs returns the node's listen addresses without the /p2p/ part,

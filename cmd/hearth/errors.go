@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // usageError is an error in what the person gave hearth: a flag, an
@@ -35,3 +36,29 @@ func fail(e *env, cmd string, err error) int {
 	fmt.Fprintf(e.stderr, "hearth %s: %v\n", cmd, err)
 	return exitCode(err)
 }
+
+// oneLine joins the non-nil errors in errs into one error whose message is
+// a single line (errors.Join would put each on its own line), or returns
+// nil when there are none. The result wraps every one of them.
+func oneLine(errs ...error) error {
+	var kept []error
+	var msgs []string
+	for _, err := range errs {
+		if err != nil {
+			kept = append(kept, err)
+			msgs = append(msgs, err.Error())
+		}
+	}
+	if len(kept) == 0 {
+		return nil
+	}
+	return &joinedError{msg: strings.Join(msgs, "; "), errs: kept}
+}
+
+type joinedError struct {
+	msg  string
+	errs []error
+}
+
+func (e *joinedError) Error() string   { return e.msg }
+func (e *joinedError) Unwrap() []error { return e.errs }

@@ -40,7 +40,6 @@ const (
 // it from the operating system; tests fill it with buffers, a fixed
 // environment and a fake terminal, so no command reads a global.
 type env struct {
-	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
 	// getenv returns the value of an environment variable, "" when unset.
@@ -59,7 +58,6 @@ type env struct {
 // osEnv returns the env of the real process.
 func osEnv() *env {
 	return &env{
-		stdin:    os.Stdin,
 		stdout:   os.Stdout,
 		stderr:   os.Stderr,
 		getenv:   os.Getenv,

@@ -84,7 +84,7 @@ func runUp(ctx context.Context, e *env, args []string) int {
 
 	werr := d.wait(ctx)
 	cerr := d.close()
-	if err := errors.Join(werr, cerr); err != nil {
+	if err := oneLine(werr, cerr); err != nil {
 		return fail(e, "up", err)
 	}
 	logger.Info("stopped; everything is saved")
