@@ -159,6 +159,8 @@ func (s *Store) PutEnvelopes(group crypto.GroupID, batch []EnvelopeInput) (added
 	added = make([]bool, len(batch))
 	arrival := s.arrival
 	err = s.updateLocked(func(txn *badger.Txn) error {
+		r := s.keyring(txn)
+		defer r.wipe()
 		seen := make(map[EnvelopeID]bool, len(batch))
 		for i, in := range batch {
 			id := ids[i]
@@ -176,7 +178,7 @@ func (s *Store) PutEnvelopes(group crypto.GroupID, batch []EnvelopeInput) (added
 			}
 			arrival++
 			received := uint64(in.Meta.Received.UnixNano())
-			if err := s.setSealed(txn, pk, encodeEnvelopeRecord(in.Meta, arrival, in.Raw)); err != nil {
+			if err := r.setDaySealed(pk, group, dayOf(received), encodeEnvelopeRecord(in.Meta, arrival, in.Raw)); err != nil {
 				return err
 			}
 			for _, ik := range [][]byte{
@@ -202,13 +204,23 @@ func (s *Store) PutEnvelopes(group crypto.GroupID, batch []EnvelopeInput) (added
 	return added, nil
 }
 
-// getEnvelope reads and checks one envelope record inside txn.
-func (s *Store) getEnvelope(txn *badger.Txn, group crypto.GroupID, id EnvelopeID) (Envelope, error) {
-	b, err := s.getSealed(txn, envelopeKey(group, id))
+// getEnvelope reads and checks one envelope record in r's transaction.
+func (s *Store) getEnvelope(r *keyring, group crypto.GroupID, id EnvelopeID) (Envelope, error) {
+	b, day, err := r.getDaySealed(envelopeKey(group, id), group)
 	if err != nil {
 		return Envelope{}, err
 	}
-	return decodeEnvelopeRecord(id, b)
+	e, err := decodeEnvelopeRecord(id, b)
+	if err != nil {
+		return Envelope{}, err
+	}
+	// The day named outside the seal is authenticated as associated data;
+	// it must also be the day the record says the envelope arrived, or
+	// retention would shred it on the wrong day.
+	if dayOf(uint64(e.Meta.Received.UnixNano())) != day {
+		return Envelope{}, fmt.Errorf("storage: envelope sealed under another day's key: %w", ErrCorrupt)
+	}
+	return e, nil
 }
 
 // GetEnvelope returns the envelope id of group. It returns ErrNotFound when
@@ -217,8 +229,10 @@ func (s *Store) getEnvelope(txn *badger.Txn, group crypto.GroupID, id EnvelopeID
 func (s *Store) GetEnvelope(group crypto.GroupID, id EnvelopeID) (Envelope, error) {
 	var e Envelope
 	err := s.view(func(txn *badger.Txn) error {
+		r := s.keyring(txn)
+		defer r.wipe()
 		var err error
-		e, err = s.getEnvelope(txn, group, id)
+		e, err = s.getEnvelope(r, group, id)
 		return err
 	})
 	if err != nil {
@@ -264,6 +278,8 @@ func (s *Store) EnvelopesSince(group crypto.GroupID, after uint64, limit int) ([
 	}
 	var out []Envelope
 	err := s.view(func(txn *badger.Txn) error {
+		r := s.keyring(txn)
+		defer r.wipe()
 		prefix := groupPrefix(prefixEnvByArrival, group)
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 		defer it.Close()
@@ -272,7 +288,7 @@ func (s *Store) EnvelopesSince(group crypto.GroupID, after uint64, limit int) ([
 			if !ok {
 				return fmt.Errorf("storage: malformed arrival index key: %w", ErrCorrupt)
 			}
-			e, err := s.getEnvelope(txn, group, toID(f[1]))
+			e, err := s.getEnvelope(r, group, toID(f[1]))
 			if err != nil {
 				return indexTargetErr(err)
 			}
@@ -311,6 +327,8 @@ func (s *Store) EnvelopesFor(group crypto.GroupID, epoch uint64, sender, fromGen
 	}
 	var out []Envelope
 	err := s.view(func(txn *badger.Txn) error {
+		r := s.keyring(txn)
+		defer r.wipe()
 		prefix := newKey(prefixEnvByGeneration, group, 12).u64(epoch).u32(sender)
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
 		defer it.Close()
@@ -323,7 +341,7 @@ func (s *Store) EnvelopesFor(group crypto.GroupID, epoch uint64, sender, fromGen
 			if gen > toGen {
 				break
 			}
-			e, err := s.getEnvelope(txn, group, toID(f[3]))
+			e, err := s.getEnvelope(r, group, toID(f[3]))
 			if err != nil {
 				return indexTargetErr(err)
 			}

@@ -23,21 +23,28 @@ import (
 //	0x06    invite (KindInvite)        group(16) | caller key                              sealed
 //	0x07    local-only (KindLocal)     group(16) | caller key                              sealed
 //	0x08-0x0f reserved for local-only kinds to come (journal, check-ins)
-//	0x10    envelope                   group(16) | id(32)                                  sealed envelope record
+//	0x10    envelope                   group(16) | id(32)                                  day-sealed envelope record
 //	0x11    envelope by generation     group(16) | epoch(8) | sender(4) | gen(4) | id(32)  empty
 //	0x12    envelope by arrival        group(16) | arrival(8) | id(32)                     empty
 //	0x13    envelope by received time  group(16) | received(8) | id(32)                    empty
-//	0x20    local copy (message)       group(16) | sort(8) | id(32)                        sealed content
+//	0x20    local copy (message)       group(16) | sort(8) | id(32)                        day-sealed content
 //	0x21    local copy by envelope     group(16) | id(32)                                  sealed sort(8)
 //	0x30    ended epoch                group(16) | epoch(8)                                sealed ended-at(8)
 //	0x31    group retention            group(16)                                           sealed duration(8)
+//	0x32    day shred key              group(16) | day(4)                                  sealed key(32)
+//	0x33    epoch shred key            group(16) | epoch(8)                                sealed key(32)
 //
 // "Sealed" means crypto.Seal under StorageKeys.Records with the whole Badger
 // key as associated data: the value cannot be read without the key, a
 // changed byte is detected on read, and a value copied to another key does
-// not open. "Empty" index values carry nothing; everything an index says is
-// in its key, and every index hit is checked against the sealed primary
-// record before it is returned.
+// not open. "Day-sealed" means sealed instead under the group's shred key
+// for the UTC day on which the envelope was received, and "epoch-sealed"
+// (the values of KindEpochSecret and KindChainState) under the group's
+// shred key for the record's epoch; retention deletes those shred keys, so
+// what they sealed cannot be read again from any copy (see shred.go).
+// "Empty" index values carry nothing; everything an index says is in its
+// key, and every index hit is checked against the sealed primary record
+// before it is returned.
 //
 // Keys are not sealed by Hearth (Badger's own AES-CTR layer hides them on
 // disk). They hold only random IDs, counters and times, never content,
@@ -53,12 +60,16 @@ const (
 	prefixMessageLink     byte = 0x21
 	prefixEpochEnded      byte = 0x30
 	prefixRetention       byte = 0x31
+	prefixDayShredKey     byte = 0x32
+	prefixEpochShredKey   byte = 0x33
 )
 
-// groupPrefixes lists every prefix whose keys continue with a group ID, in
-// the order DeleteGroup removes them: content and indexes first, the group
-// record (KindGroup) last, so an interrupted DeleteGroup leaves the group
-// listed and can simply be run again.
+// groupPrefixes lists every prefix whose keys continue with a group ID and
+// that DeleteGroup deletes record by record, in its order: content and
+// indexes first. The shred keys (0x32, 0x33) are not deleted but dropped
+// from every file (see Store.shred), after everything they sealed is gone;
+// the group record (KindGroup) goes last of all, so an interrupted
+// DeleteGroup leaves the group listed and can simply be run again.
 func groupPrefixes() []byte {
 	return []byte{
 		prefixMessage, prefixMessageLink,
@@ -66,7 +77,6 @@ func groupPrefixes() []byte {
 		byte(KindEpochSecret), byte(KindChainState),
 		byte(KindRoster), byte(KindCommit), byte(KindInvite), byte(KindLocal),
 		prefixEpochEnded, prefixRetention,
-		byte(KindGroup),
 	}
 }
 
@@ -203,6 +213,14 @@ func epochEndedKey(group crypto.GroupID, epoch uint64) []byte {
 
 func retentionKey(group crypto.GroupID) []byte {
 	return newKey(prefixRetention, group, 0)
+}
+
+func dayShredKey(group crypto.GroupID, day uint32) []byte {
+	return newKey(prefixDayShredKey, group, 4).u32(day)
+}
+
+func epochShredKey(group crypto.GroupID, epoch uint64) []byte {
+	return newKey(prefixEpochShredKey, group, 8).u64(epoch)
 }
 
 // groupPrefix is the prefix shared by every key of one kind in one group.

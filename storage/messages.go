@@ -45,16 +45,22 @@ func (s *Store) PutMessage(group crypto.GroupID, id EnvelopeID, sort uint64, con
 		return fmt.Errorf("storage: message of %d bytes exceeds %d: %w", len(content), MaxValueSize, ErrInvalid)
 	}
 	err := s.update(func(txn *badger.Txn) error {
-		if _, err := txn.Get(envelopeKey(group, id)); err != nil {
-			if errors.Is(err, badger.ErrKeyNotFound) {
-				return fmt.Errorf("storage: no envelope for this message: %w", ErrNotFound)
-			}
+		r := s.keyring(txn)
+		defer r.wipe()
+		e, err := s.getEnvelope(r, group, id)
+		if errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("storage: no envelope for this message: %w", ErrNotFound)
+		}
+		if err != nil {
 			return err
 		}
 		if err := s.deleteMessageTxn(txn, group, id); err != nil && !errors.Is(err, ErrNotFound) {
 			return err
 		}
-		if err := s.setSealed(txn, messageKey(group, sort, id), content); err != nil {
+		// The copy is sealed under its envelope's day key, so it is
+		// shredded with the envelope.
+		day := dayOf(uint64(e.Meta.Received.UnixNano()))
+		if err := r.setDaySealed(messageKey(group, sort, id), group, day, content); err != nil {
 			return err
 		}
 		return s.setSealed(txn, messageLinkKey(group, id), encodeUint(sort, 8))
@@ -97,7 +103,9 @@ func (s *Store) GetMessage(group crypto.GroupID, id EnvelopeID) (Message, error)
 		if err != nil {
 			return err
 		}
-		content, err := s.getSealed(txn, messageKey(group, sort, id))
+		r := s.keyring(txn)
+		defer r.wipe()
+		content, _, err := r.getDaySealed(messageKey(group, sort, id), group)
 		if errors.Is(err, ErrNotFound) {
 			return fmt.Errorf("storage: message link without its message: %w", ErrCorrupt)
 		}
@@ -146,6 +154,8 @@ func (s *Store) Messages(group crypto.GroupID, before *MessageCursor, limit int)
 	}
 	var out []Message
 	err := s.view(func(txn *badger.Txn) error {
+		r := s.keyring(txn)
+		defer r.wipe()
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: true, PrefetchValues: false})
 		defer it.Close()
 		for it.Seek(seek); it.Valid() && len(out) < limit; it.Next() {
@@ -157,7 +167,7 @@ func (s *Store) Messages(group crypto.GroupID, before *MessageCursor, limit int)
 			if !ok {
 				return fmt.Errorf("storage: malformed message key: %w", ErrCorrupt)
 			}
-			content, err := s.openItem(item)
+			content, _, err := r.openDayItem(item, group)
 			if err != nil {
 				return err
 			}

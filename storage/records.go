@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 
 	badger "github.com/dgraph-io/badger/v4"
@@ -24,9 +25,11 @@ func checkRecord(kind Kind, key []byte) error {
 }
 
 // Put stores value as the record (kind, group, key), replacing any record
-// already there. The value is sealed under the Records key with the full
-// record key as associated data. Keys of epoch-scoped kinds
-// (KindEpochSecret, KindChainState) must begin with the epoch (EpochKey).
+// already there. The value is sealed with the full record key as associated
+// data: under the Records key, or, for the epoch-scoped kinds
+// (KindEpochSecret, KindChainState), under the shred key of the group's
+// epoch, which Expire destroys with the epoch. Keys of epoch-scoped kinds
+// must begin with the epoch (EpochKey).
 // Keys are not sealed: they must not hold content, names or pseudonyms.
 // Put returns ErrInvalid for an unknown kind or an oversized key or value,
 // and ErrClosed after Close.
@@ -39,8 +42,35 @@ func (s *Store) Put(kind Kind, group crypto.GroupID, key, value []byte) error {
 	}
 	k := recordKey(kind, group, key)
 	return s.update(func(txn *badger.Txn) error {
-		return s.setSealed(txn, k, value)
+		return s.setRecord(txn, kind, k, value)
 	})
+}
+
+// setRecord seals and stores a generic record's value, under the key its
+// kind calls for.
+func (s *Store) setRecord(txn *badger.Txn, kind Kind, key, value []byte) error {
+	if !kind.epochScoped() {
+		return s.setSealed(txn, key, value)
+	}
+	r := s.keyring(txn)
+	defer r.wipe()
+	v, err := r.sealEpoch(key, value)
+	if err != nil {
+		return err
+	}
+	return txn.Set(key, v)
+}
+
+// openRecord opens a generic record's value read by a Get or an iterator.
+func (s *Store) openRecord(r *keyring, kind Kind, item *badger.Item) ([]byte, error) {
+	if !kind.epochScoped() {
+		return s.openItem(item)
+	}
+	sealed, err := item.ValueCopy(nil)
+	if err != nil {
+		return nil, fmt.Errorf("storage: reading value: %w", err)
+	}
+	return r.openEpoch(item.Key(), sealed)
 }
 
 // Get returns the value of the record (kind, group, key). It returns
@@ -53,8 +83,16 @@ func (s *Store) Get(kind Kind, group crypto.GroupID, key []byte) ([]byte, error)
 	k := recordKey(kind, group, key)
 	var value []byte
 	err := s.view(func(txn *badger.Txn) error {
-		var err error
-		value, err = s.getSealed(txn, k)
+		item, err := txn.Get(k)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return fmt.Errorf("storage: %w", ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("storage: reading: %w", err)
+		}
+		r := s.keyring(txn)
+		defer r.wipe()
+		value, err = s.openRecord(r, kind, item)
 		return err
 	})
 	if err != nil {
@@ -90,11 +128,13 @@ func (s *Store) Scan(kind Kind, group crypto.GroupID, prefix []byte, fn func(key
 	full := recordKey(kind, group, prefix)
 	start := 1 + crypto.GroupIDSize
 	return s.view(func(txn *badger.Txn) error {
+		r := s.keyring(txn)
+		defer r.wipe()
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: full, PrefetchValues: false})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			item := it.Item()
-			value, err := s.openItem(item)
+			value, err := s.openRecord(r, kind, item)
 			if err != nil {
 				return fmt.Errorf("storage: %v record: %w", kind, err)
 			}

@@ -114,8 +114,15 @@ func TestExpireRemovesEnvelopesCopiesAndEpochKeysTogether(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st != (ExpireStats{Envelopes: 5, Messages: 5, Epochs: 1}) {
+	// Epoch 1's envelopes all arrived on t0's day, which is now wholly past
+	// retention: that day's shred key goes, and so does epoch 1's.
+	if st != (ExpireStats{Envelopes: 5, Messages: 5, Epochs: 1, ShredKeys: 2}) {
 		t.Fatalf("second Expire = %+v", st)
+	}
+	for _, k := range [][]byte{dayShredKey(testGroup, dayOf(uint64(t0.UnixNano()))), epochShredKey(testGroup, 1)} {
+		if err := s.db.View(func(txn *badger.Txn) error { _, err := txn.Get(k); return err }); !errors.Is(err, badger.ErrKeyNotFound) {
+			t.Fatalf("shred key %x survived its period: %v", k, err)
+		}
 	}
 	if env, msg := present(t, s, testGroup, e1); env != 0 || msg != 0 {
 		t.Fatalf("expired epoch keeps %d envelopes, %d copies", env, msg)
@@ -313,7 +320,7 @@ func TestDeletedStaysDeletedAfterGC(t *testing.T) {
 		if vec, _ := s.GenerationVector(testGroup); len(vec) != 1 || len(vec[0].Held) != n/3 {
 			t.Fatalf("%s: vector %+v", stage, vec)
 		}
-		if keys := len(allKeys(t, s)); keys != 2+1+1000*4+500*2 { // meta, retention, 4 keys per envelope, 2 per copy
+		if keys := len(allKeys(t, s)); keys != 2+1+1+1000*4+500*2 { // meta, retention, t0's shred key, 4 keys per envelope, 2 per copy
 			t.Fatalf("%s: %d keys live", stage, keys)
 		}
 	}

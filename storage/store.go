@@ -18,7 +18,12 @@ import (
 // SchemaVersion is the record layout this package reads and writes (see
 // keys.go). It is stored in the database; Open refuses a store with a newer
 // version and migrates an older one.
-const SchemaVersion uint32 = 1
+//
+// Version 1 sealed every value under the Records key. Version 2 seals
+// envelopes and local copies under per-(group, day) shred keys and
+// epoch-scoped records under per-(group, epoch) shred keys (shred.go), so
+// that what retention deletes cannot be read back from Badger's files.
+const SchemaVersion uint32 = 2
 
 // migration upgrades a store from schema version from to from+1. It runs
 // inside Open on a fully working Store, before Open returns; the version is
@@ -30,18 +35,20 @@ type migration struct {
 }
 
 // schemaMigrations is the migration table: one entry per schema version
-// after the first, appended when the layout changes. Version 1 is the
-// first layout, so there is nothing to migrate yet.
-func schemaMigrations() []migration { return nil }
+// after the first, appended when the layout changes.
+func schemaMigrations() []migration {
+	return []migration{{from: 1, apply: migrateToShredKeys}}
+}
 
 // Store is an open Hearth store. It is safe for concurrent use. Reads run in
 // parallel; writes are serialised, each one an atomic Badger transaction.
 type Store struct {
-	db   *badger.DB
-	dir  string
-	log  *slog.Logger
-	bkey []byte               // Badger's copy of StorageKeys.Badger, wiped at Close
-	rkey [crypto.KeySize]byte // StorageKeys.Records, wiped at Close
+	db    *badger.DB
+	bopts badger.Options // what db was opened with, to reopen it (migration)
+	dir   string
+	log   *slog.Logger
+	bkey  []byte               // Badger's copy of StorageKeys.Badger, wiped at Close
+	rkey  [crypto.KeySize]byte // StorageKeys.Records, wiped at Close
 
 	// mu is held shared by every operation and exclusively by Close, so
 	// Close waits for operations in flight and none starts after it.
@@ -52,6 +59,15 @@ type Store struct {
 	// Badger's conflict detection is off: no two writes ever overlap.
 	wmu     sync.Mutex
 	arrival uint64 // last arrival number given to an envelope
+
+	// shredMu is held shared by every read (view) and exclusively while
+	// shred keys are dropped (Store.shred): DropPrefix removes every
+	// version of a key at once, which an open snapshot would notice.
+	shredMu sync.RWMutex
+	// maint serialises Reclaim with the dropping of shred keys: both stop
+	// Badger's compactions, and DropPrefix refuses value-log GC's writes.
+	// Order: mu (shared), maint, wmu, shredMu.
+	maint sync.Mutex
 }
 
 // Open opens the store in dir with keys, which come from the keystore
@@ -97,7 +113,8 @@ func Open(dir string, keys crypto.StorageKeys, opts Options) (*Store, error) {
 
 	bkey := make([]byte, crypto.KeySize)
 	copy(bkey, keys.Badger[:])
-	db, err := openBadger(badgerOptions(dir, bkey, opts))
+	bopts := badgerOptions(dir, bkey, opts)
+	db, err := openBadger(bopts)
 	if err != nil {
 		crypto.Wipe(bkey)
 		return nil, err
@@ -106,9 +123,11 @@ func Open(dir string, keys crypto.StorageKeys, opts Options) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Store{db: db, dir: dir, log: log, bkey: bkey, rkey: keys.Records}
+	s := &Store{db: db, bopts: bopts, dir: dir, log: log, bkey: bkey, rkey: keys.Records}
 	if err := s.init(opts); err != nil {
-		_ = s.db.Close()
+		if s.db != nil {
+			_ = s.db.Close()
+		}
 		crypto.Wipe(s.bkey)
 		crypto.Wipe(s.rkey[:])
 		return nil, err
@@ -395,6 +414,8 @@ func (s *Store) view(fn func(txn *badger.Txn) error) error {
 		return err
 	}
 	defer s.mu.RUnlock()
+	s.shredMu.RLock()
+	defer s.shredMu.RUnlock()
 	return s.db.View(fn)
 }
 

@@ -281,37 +281,38 @@ func TestSchemaVersionAndMigrations(t *testing.T) {
 			return s.Put(KindLocal, testGroup, []byte(mark), []byte("done"))
 		}}
 	}
-	// Version 1 to 3 through two migrations, in order.
-	s, err := Open(dir, testKeys(1), Options{schemaVersion: 3, migrations: []migration{step(2, "2to3"), step(1, "1to2")}})
+	// The current version to two beyond through two migrations, in order.
+	v := SchemaVersion
+	s, err := Open(dir, testKeys(1), Options{schemaVersion: v + 2, migrations: []migration{step(v+1, "second"), step(v, "first")}})
 	if err != nil {
 		t.Fatalf("migrating open: %v", err)
 	}
-	for _, mark := range []string{"1to2", "2to3"} {
+	for _, mark := range []string{"first", "second"} {
 		if _, err := s.Get(KindLocal, testGroup, []byte(mark)); err != nil {
 			t.Errorf("migration %s did not run: %v", mark, err)
 		}
 	}
 	mustClose(t, s)
-	if v := storedSchema(t, dir); v != 3 {
-		t.Fatalf("schema after migration = %d, want 3", v)
+	if got := storedSchema(t, dir); got != uint64(v+2) {
+		t.Fatalf("schema after migration = %d, want %d", got, v+2)
 	}
 
-	// A Hearth that only knows version 2 refuses the newer store.
-	if _, err := Open(dir, testKeys(1), Options{schemaVersion: 2}); !errors.Is(err, ErrSchema) {
+	// A Hearth that only knows the version before refuses the newer store.
+	if _, err := Open(dir, testKeys(1), Options{schemaVersion: v + 1}); !errors.Is(err, ErrSchema) {
 		t.Fatalf("open of a newer store = %v, want ErrSchema", err)
 	}
-	// No path to version 4: refused, version unchanged.
-	if _, err := Open(dir, testKeys(1), Options{schemaVersion: 4, migrations: []migration{step(1, "x")}}); !errors.Is(err, ErrSchema) {
+	// No path to the next version: refused, version unchanged.
+	if _, err := Open(dir, testKeys(1), Options{schemaVersion: v + 3, migrations: []migration{step(v, "x")}}); !errors.Is(err, ErrSchema) {
 		t.Fatalf("open without a migration = %v, want ErrSchema", err)
 	}
 	// A failing migration leaves the version where it was.
 	boom := errors.New("boom")
-	failing := []migration{{from: 3, apply: func(*Store) error { return boom }}}
-	if _, err := Open(dir, testKeys(1), Options{schemaVersion: 4, migrations: failing}); !errors.Is(err, boom) {
+	failing := []migration{{from: v + 2, apply: func(*Store) error { return boom }}}
+	if _, err := Open(dir, testKeys(1), Options{schemaVersion: v + 3, migrations: failing}); !errors.Is(err, boom) {
 		t.Fatalf("failing migration = %v, want boom", err)
 	}
-	if v := storedSchema(t, dir); v != 3 {
-		t.Fatalf("schema after failed migration = %d, want 3", v)
+	if got := storedSchema(t, dir); got != uint64(v+2) {
+		t.Fatalf("schema after failed migration = %d, want %d", got, v+2)
 	}
 }
 

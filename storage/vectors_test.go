@@ -21,17 +21,25 @@ type layoutVectors struct {
 	EnvelopeID     string            `json:"envelope_id"`
 	Keys           map[string]string `json:"keys"`
 	EnvelopeRecord string            `json:"envelope_record_plaintext"`
-	// SealedNonce and SealedEnvelope: the envelope record sealed under the
-	// Records key with that nonce and the envelope key as associated data.
+	// DayShredKey is the group's shred key for the envelope's receive day;
+	// SealedShredKey is its record's value: sealed under the Records key
+	// with ShredKeyNonce and the day-shred-key record's key as associated
+	// data.
+	DayShredKey    string `json:"day_shred_key"`
+	ShredKeyNonce  string `json:"shred_key_nonce"`
+	SealedShredKey string `json:"sealed_day_shred_key_record"`
+	// SealedNonce and SealedEnvelope: the envelope record, day-sealed:
+	// version 1 and the day, then the record sealed under DayShredKey with
+	// that nonce and (envelope key ‖ version ‖ day) as associated data.
 	SealedNonce    string `json:"sealed_nonce"`
 	SealedEnvelope string `json:"sealed_envelope_record"`
 }
 
 // TestLayoutVectors checks the key and record encodings byte for byte
 // against testdata/layout.json (regenerate with HEARTH_UPDATE_VECTORS=1),
-// then writes the vector's sealed record and index keys straight into
-// Badger, as another implementation would, and reads the envelope back
-// through the API.
+// then writes the vector's shred key, day-sealed record and index keys
+// straight into Badger, as another implementation would, and reads the
+// envelope back through the API.
 func TestLayoutVectors(t *testing.T) {
 	var root [crypto.KeySize]byte
 	for i := range root {
@@ -44,11 +52,23 @@ func TestLayoutVectors(t *testing.T) {
 	const arrival = 42
 	keys := crypto.DeriveStorageKeys(&root)
 	record := encodeEnvelopeRecord(meta, arrival, raw)
-	nonce := bytes.Repeat([]byte{0x5a}, crypto.NonceSize)
-	sealed, err := crypto.Seal(&keys.Records, record, envelopeKey(group, id), bytes.NewReader(nonce))
+	day := dayOf(uint64(meta.Received.UnixNano()))
+	var shredKey [crypto.KeySize]byte
+	for i := range shredKey {
+		shredKey[i] = 0x80 + byte(i)
+	}
+	keyNonce := bytes.Repeat([]byte{0x5b}, crypto.NonceSize)
+	sealedKey, err := crypto.Seal(&keys.Records, shredKey[:], dayShredKey(group, day), bytes.NewReader(keyNonce))
 	if err != nil {
 		t.Fatal(err)
 	}
+	nonce := bytes.Repeat([]byte{0x5a}, crypto.NonceSize)
+	header := []byte{daySealedVersion, byte(day >> 24), byte(day >> 16), byte(day >> 8), byte(day)}
+	sealed, err := crypto.Seal(&shredKey, record, append(envelopeKey(group, id), header...), bytes.NewReader(nonce))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed = append(header, sealed...)
 	h := hex.EncodeToString
 	got := layoutVectors{
 		StorageRoot: h(root[:]),
@@ -69,8 +89,13 @@ func TestLayoutVectors(t *testing.T) {
 			"ended epoch 7":                   h(epochEndedKey(group, 7)),
 			"retention":                       h(retentionKey(group)),
 			"chain state, epoch 1, key empty": h(recordKey(KindChainState, group, EpochKey(1, nil))),
+			"day shred key, receive day":      h(dayShredKey(group, day)),
+			"epoch shred key, epoch 7":        h(epochShredKey(group, 7)),
 		},
 		EnvelopeRecord: h(record),
+		DayShredKey:    h(shredKey[:]),
+		ShredKeyNonce:  h(keyNonce),
+		SealedShredKey: h(sealedKey),
 		SealedNonce:    h(nonce),
 		SealedEnvelope: h(sealed),
 	}
@@ -109,6 +134,9 @@ func TestLayoutVectors(t *testing.T) {
 	defer mustClose(t, s)
 	sealedVec, _ := hex.DecodeString(want.SealedEnvelope)
 	rawSet(t, s, envelopeKey(group, id), sealedVec)
+	sealedKeyVec, _ := hex.DecodeString(want.SealedShredKey)
+	dayKeyVec, _ := hex.DecodeString(want.Keys["day shred key, receive day"])
+	rawSet(t, s, dayKeyVec, sealedKeyVec)
 	for _, k := range []string{"envelope by generation", "envelope by arrival", "envelope by received"} {
 		kb, _ := hex.DecodeString(want.Keys[k])
 		rawSet(t, s, kb, nil)
