@@ -20,6 +20,19 @@ import (
 // and a reconnecting laptop without keeping old keys for long.
 const EpochGrace int64 = 10 * 60 * 1000
 
+// MaxClockSkew is how far, in milliseconds, the timestamp an author signed
+// into application content may be ahead of the time the envelope is
+// received. Open refuses content further ahead (ErrBadTimestamp), and marks
+// content older than it as late (Received.Late).
+//
+// Security: a member's timestamp is what other members are shown as the
+// send time. Unbounded, a member could post "from the future" to keep a
+// message at the top of a timeline, or to pass it off as sent after an
+// event. Ten minutes covers clocks that are merely wrong; an older
+// timestamp cannot be refused, because history sync legitimately delivers
+// old envelopes, so it is flagged instead.
+const MaxClockSkew int64 = 10 * 60 * 1000
+
 // Errors Session.Open returns (wrapped, with the cause). Each one tells the
 // node what to do with the envelope.
 var (
@@ -48,6 +61,12 @@ var (
 	// generation too far ahead of the sender's chain (sync fetches the
 	// missing ones first). Drop it without penalty.
 	ErrUnreadable = errors.New("hearth/protocol: envelope cannot be read by this session")
+	// ErrBadTimestamp: authentic application content whose signed
+	// timestamp is more than MaxClockSkew ahead of the receive time. It
+	// wraps ErrUnreadable (drop it without penalty: the forwarder cannot
+	// tell); the session is unchanged, so the same envelope opens if it
+	// arrives again once the clocks agree.
+	ErrBadTimestamp = fmt.Errorf("%w: its timestamp is too far in the future", ErrUnreadable)
 	// ErrRemoved: this member has been removed from the group (or left), so
 	// the session cannot send or commit.
 	ErrRemoved = errors.New("hearth/protocol: this member is no longer in the group")
@@ -140,8 +159,13 @@ type Received struct {
 	Author    crypto.MemberID
 	Pseudonym string
 	// Timestamp is the send time the author's clock gave, in unix
-	// milliseconds, as signed by the author.
+	// milliseconds, as signed by the author. For application content it
+	// is at most MaxClockSkew after the receive time.
 	Timestamp int64
+	// Late is set for application content sealed in the epoch before the
+	// current one, or whose timestamp is more than MaxClockSkew before
+	// the receive time: show it as arriving late, not in timeline order.
+	Late bool
 	Content   Content
 	// NewEpoch is set when Content is a commit that moved this session to
 	// a new epoch.
@@ -482,14 +506,28 @@ func randReader(r io.Reader) io.Reader {
 	return r
 }
 
+// after returns how many milliseconds a is after b, 0 when it is not,
+// without overflowing for any two int64 values.
+func after(a, b int64) uint64 {
+	if a <= b {
+		return 0
+	}
+	return uint64(a) - uint64(b)
+}
+
 func invalid(err error) error { return fmt.Errorf("%w: %w", ErrInvalidEnvelope, err) }
 
 // Open opens an envelope received at now (unix milliseconds), using r
 // (crypto/rand when nil) only when a commit moves the session to a new
 // epoch. It returns a Received event for an authentic envelope, or an error
 // wrapping exactly one of ErrInvalidEnvelope, ErrDuplicate, ErrFutureEpoch,
-// ErrPastEpoch, ErrNoChainKey, ErrUnreadable: see each for what the node
-// should do. Apart from wiping keys whose grace has expired, Open changes
+// ErrPastEpoch, ErrNoChainKey, ErrUnreadable (ErrBadTimestamp wraps it):
+// see each for what the node should do. Application
+// content sealed in the previous (grace) epoch opens only when its author
+// is still a member of the current epoch. Timestamps are bounded
+// (MaxClockSkew) for application content only: a control envelope's
+// timestamp is not used, and refusing a commit by clock would let members
+// whose clocks differ end on different chains. Apart from wiping keys whose grace has expired, Open changes
 // the session only when it returns a Received event (and, for content of a
 // type this version does not know, when it returns ErrUnreadable: the
 // envelope authenticated and its generation is consumed).
@@ -534,6 +572,15 @@ func (s *Session) Open(b []byte, now int64, r io.Reader) (*Received, error) {
 		// send chain; the node stored the envelope when it was sealed.
 		return nil, ErrDuplicate
 	}
+	if ep == s.prev {
+		// The grace period lets members who had not yet seen the commit
+		// finish what they were sending; it does not let a member the
+		// commit removed keep posting for ten minutes. Its envelope is
+		// authentic (the forwarder did nothing wrong), just too late.
+		if _, ok := s.cur.state.MemberByID(author.ID); !ok {
+			return nil, fmt.Errorf("%w: its author was removed by the commit that ended epoch %d", ErrPastEpoch, env.Epoch)
+		}
+	}
 	rc := ep.recv[sd.Index]
 	if rc == nil {
 		return nil, ErrNoChainKey
@@ -558,6 +605,9 @@ func (s *Session) Open(b []byte, now int64, r io.Reader) (*Received, error) {
 	if !unknown && content.Type().Control() {
 		return nil, invalid(errors.New("control content sealed under a sender chain"))
 	}
+	if !unknown && after(pt.Timestamp, now) > uint64(MaxClockSkew) {
+		return nil, fmt.Errorf("%w (%d ms ahead)", ErrBadTimestamp, after(pt.Timestamp, now))
+	}
 	if err := rc.Consume(sd.Generation); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrDuplicate, err)
 	}
@@ -565,6 +615,7 @@ func (s *Session) Open(b []byte, now int64, r io.Reader) (*Received, error) {
 		return nil, fmt.Errorf("%w: %w", ErrUnreadable, err)
 	}
 	rec.Timestamp, rec.Content = pt.Timestamp, content
+	rec.Late = ep == s.prev || after(now, pt.Timestamp) > uint64(MaxClockSkew)
 	return rec, nil
 }
 
