@@ -165,8 +165,8 @@ type Received struct {
 	// Late is set for application content sealed in the epoch before the
 	// current one, or whose timestamp is more than MaxClockSkew before
 	// the receive time: show it as arriving late, not in timeline order.
-	Late bool
-	Content   Content
+	Late    bool
+	Content Content
 	// NewEpoch is set when Content is a commit that moved this session to
 	// a new epoch.
 	NewEpoch *EpochChange
