@@ -426,3 +426,31 @@ func FuzzOpenSealed(f *testing.F) {
 		}
 	})
 }
+
+// TestSecretCommitments checks the two commitments against their
+// definition, written out here, and that they differ by label: a chain key
+// and an epoch secret with the same bytes commit differently.
+func TestSecretCommitments(t *testing.T) {
+	var k ChainKey
+	for i := range k {
+		k[i] = byte(i)
+	}
+	s := EpochSecret(k)
+	want := func(label string) [32]byte {
+		return sha256.Sum256(append([]byte("hearth v1 "+label+"\x00"), k[:]...))
+	}
+	if CommitChainKey(&k) != want("chain key commitment") {
+		t.Fatal("chain key commitment differs from its definition")
+	}
+	if CommitEpochSecret(&s) != want("epoch secret commitment") {
+		t.Fatal("epoch secret commitment differs from its definition")
+	}
+	if CommitChainKey(&k) == CommitEpochSecret(&s) {
+		t.Fatal("the commitments are not separated by label")
+	}
+	before := CommitChainKey(&k)
+	k[31] ^= 1
+	if CommitChainKey(&k) == before {
+		t.Fatal("the commitment does not depend on the key")
+	}
+}

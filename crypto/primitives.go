@@ -198,3 +198,47 @@ func Equal(a, b []byte) bool {
 func Wipe(b []byte) {
 	clear(b)
 }
+
+// Labels of the secret commitments. Each is used with commitToSecret and
+// nowhere else; docs/PROTOCOL.md lists them.
+const (
+	commitLabelChainKey    = "chain key commitment"
+	commitLabelEpochSecret = "epoch secret commitment"
+)
+
+// commitToSecret returns SHA-256("hearth v1 " || label || 0x00 || secret):
+// a public value that binds whoever publishes it to one secret without
+// revealing it.
+//
+// Binding: finding a second secret with the same commitment is a SHA-256
+// second preimage. Hiding: every secret committed to is a uniformly random
+// KeySize-byte key, so there is nothing to guess; SHA-256 with a label
+// unique to commitments is unrelated to the HKDF derivations (which use
+// HMAC, keyed by the secret), so the commitment tells nothing about the keys
+// derived from the secret either.
+//
+// A member who seals one secret to several recipients signs the commitment
+// beside the sealed copies. Each recipient checks what it opened against it,
+// so the author cannot hand different recipients different secrets under
+// one signature without the recipients that got a wrong one finding out.
+func commitToSecret(label string, secret []byte) [32]byte {
+	h := sha256.New()
+	h.Write([]byte(labelPrefix + label))
+	h.Write([]byte{0})
+	h.Write(secret)
+	var out [32]byte
+	h.Sum(out[:0])
+	return out
+}
+
+// CommitChainKey returns the commitment to a sender chain key that its
+// announcement carries: SHA-256("hearth v1 chain key commitment" || 0x00 ||
+// key). Compare commitments with Equal.
+func CommitChainKey(k *ChainKey) [32]byte { return commitToSecret(commitLabelChainKey, k[:]) }
+
+// CommitEpochSecret returns the commitment to an epoch secret that its
+// commit carries: SHA-256("hearth v1 epoch secret commitment" || 0x00 ||
+// secret). Compare commitments with Equal.
+func CommitEpochSecret(s *EpochSecret) [32]byte {
+	return commitToSecret(commitLabelEpochSecret, s[:])
+}

@@ -159,7 +159,7 @@ const MaxChanges = 32
 // adds with the longest pseudonyms, MaxMembers sealed secrets and the
 // signature.
 const maxCommitSize = 1 + crypto.GroupIDSize + 32 + 8 + crypto.MemberIDSize +
-	2 + MaxChanges*(1+crypto.MemberPublicSize+2+MaxPseudonymBytes+1) +
+	2 + MaxChanges*(1+crypto.MemberPublicSize+2+MaxPseudonymBytes+1) + 32 + 32 +
 	2 + MaxMembers*sealedSecretSize + crypto.SignatureSize
 
 // commitVersion is the first byte of an encoded commit.
@@ -182,6 +182,14 @@ type Commit struct {
 	Epoch     uint64
 	Committer crypto.MemberID
 	Changes   []Change
+	// State is StateHash of the state the commit makes: the committer
+	// signs the whole resulting roster (roles, pseudonyms, keys) and
+	// settings, not only who receives the secret.
+	State [32]byte
+	// SecretCommitment is crypto.CommitEpochSecret of the new epoch
+	// secret: every recipient checks the secret it opens against it, so a
+	// committer cannot give members different secrets under one commit.
+	SecretCommitment [32]byte
 	// Secrets holds the new epoch secret sealed (crypto.SecretEpoch, from
 	// the committer) to each member of the new roster, in roster order.
 	Secrets []SealedSecret
@@ -229,8 +237,21 @@ func (c *Commit) body() ([]byte, error) {
 		}
 		ch.encode(&w)
 	}
+	w.fixed(c.State[:])
+	w.fixed(c.SecretCommitment[:])
 	encodeSealed(&w, c.Secrets, MaxMembers)
 	return w.finish()
+}
+
+// StateHash returns SHA-256 of s encoded as GroupState.Marshal encodes it,
+// with the LastCommit field replaced by 32 zero bytes (the commit that
+// makes a state cannot hold its own ID). It is what Commit.State holds.
+func StateHash(s *GroupState) [32]byte {
+	c := *s
+	c.LastCommit = [32]byte{}
+	var w writer
+	c.encode(&w)
+	return sha256.Sum256(w.b)
 }
 
 // Marshal encodes the signed commit (see docs/PROTOCOL.md, "Commit"). It
@@ -259,6 +280,8 @@ func decodeCommit(r *reader) *Commit {
 	for i := 0; i < n && r.err == nil; i++ {
 		c.Changes = append(c.Changes, decodeChange(r))
 	}
+	r.fixed("state hash", c.State[:])
+	r.fixed("secret commitment", c.SecretCommitment[:])
 	c.Secrets = decodeSealed(r, crypto.SecretEpoch, MaxMembers)
 	c.Signature = make([]byte, crypto.SignatureSize)
 	r.fixed("signature", c.Signature)
@@ -429,7 +452,8 @@ func rosterPos(s *GroupState, id crypto.MemberID) int {
 //   - its committer is a member of s and the signature is the committer's
 //     (ErrNotAllowed, ErrBadCommitSignature);
 //   - its changes follow the rules of the roster (see docs/PROTOCOL.md;
-//     ErrNotAllowed, ErrBadChange, ErrLastHost, ErrRosterFull);
+//     ErrNotAllowed, ErrBadChange, ErrLastHost, ErrRosterFull), and its
+//     State is the StateHash of the state they make (ErrBadChange);
 //   - its secrets are sealed to exactly the members of the new roster, one
 //     each, in roster order (ErrBadSecrets).
 //
@@ -456,6 +480,9 @@ func (s *GroupState) ApplyCommit(c *Commit) (*GroupState, error) {
 	next, err := applyChanges(s, committer, c.Changes)
 	if err != nil {
 		return nil, err
+	}
+	if StateHash(next) != c.State {
+		return nil, fmt.Errorf("%w: the signed state hash is not that of the state the changes make", ErrBadChange)
 	}
 	if len(c.Secrets) != len(next.Roster) {
 		return nil, fmt.Errorf("%w: %d secrets for %d members", ErrBadSecrets, len(c.Secrets), len(next.Roster))
@@ -506,7 +533,9 @@ func buildCommit(state, next *GroupState, committer *crypto.MemberCredential, ch
 		Epoch:     next.Epoch,
 		Committer: committer.ID(),
 		Changes:   append([]Change(nil), changes...),
+		State:     StateHash(next),
 	}
+	c.SecretCommitment = crypto.CommitEpochSecret(secret)
 	for _, m := range next.Roster {
 		sealed, err := crypto.SealToMember(m.Public, c.Committer, crypto.SecretEpoch, state.ID, next.Epoch, secret[:])
 		if err != nil {
@@ -524,14 +553,44 @@ func buildCommit(state, next *GroupState, committer *crypto.MemberCredential, ch
 	return c, secret, nil
 }
 
+// ErrMisbehaved is wrapped by a *MisbehaviorError: an authentic message
+// whose author signed something self-contradictory (a secret or chain key
+// that is not the one it committed to). The peer that forwarded it did
+// nothing wrong (it may not even be able to tell), so the node must not
+// penalise it (gossipsub ValidationIgnore); it should tell the group's
+// admins who misbehaved.
+var ErrMisbehaved = errors.New("hearth/protocol: a member sent inconsistent secrets")
+
+// MisbehaviorError names the member who misbehaved and how. It wraps
+// ErrMisbehaved.
+type MisbehaviorError struct {
+	// Author is the member who signed the inconsistent message: a commit's
+	// committer, an announcement's author.
+	Author crypto.MemberID
+	// Epoch is the epoch the message makes (a commit) or is for (an
+	// announcement).
+	Epoch  uint64
+	Reason string
+}
+
+func (e *MisbehaviorError) Error() string {
+	return fmt.Sprintf("hearth/protocol: member %s misbehaved in epoch %d: %s", e.Author, e.Epoch, e.Reason)
+}
+
+// Unwrap returns ErrMisbehaved.
+func (e *MisbehaviorError) Unwrap() error { return ErrMisbehaved }
+
 // ErrNotRecipient is returned when a commit or announcement holds no secret
 // sealed to this member.
 var ErrNotRecipient = errors.New("hearth/protocol: no secret sealed to this member")
 
 // OpenCommitSecret opens the epoch secret c sealed to me. It returns
 // ErrNotRecipient when c seals nothing to me (I am not in the new epoch),
-// and crypto.ErrDecrypt (wrapped) when the sealed secret does not open. The
-// caller must wipe the secret when done.
+// crypto.ErrDecrypt (wrapped) when the sealed secret does not open, and a
+// *MisbehaviorError (wrapping ErrMisbehaved) naming the committer when the
+// secret opens but is not the one c.SecretCommitment commits to: the
+// committer sealed different secrets to different members. The caller must
+// wipe the secret when done.
 func OpenCommitSecret(c *Commit, me *crypto.MemberCredential) (*crypto.EpochSecret, error) {
 	id := me.ID()
 	for _, s := range c.Secrets {
@@ -545,6 +604,12 @@ func OpenCommitSecret(c *Commit, me *crypto.MemberCredential) (*crypto.EpochSecr
 		var secret crypto.EpochSecret
 		copy(secret[:], b)
 		crypto.Wipe(b)
+		want := crypto.CommitEpochSecret(&secret)
+		if !crypto.Equal(want[:], c.SecretCommitment[:]) {
+			secret.Wipe()
+			return nil, &MisbehaviorError{Author: c.Committer, Epoch: c.Epoch,
+				Reason: "the epoch secret sealed to this member is not the one the commit commits to"}
+		}
 		return &secret, nil
 	}
 	return nil, ErrNotRecipient

@@ -122,8 +122,13 @@ func decodePost(r *reader) Post {
 // epoch, in roster order. A member sends it on entering an epoch, in a
 // control envelope of that epoch.
 type ChainKeyAnnouncement struct {
-	Epoch  uint64
-	Sealed []SealedSecret
+	Epoch uint64
+	// Commitment is crypto.CommitChainKey of the chain key: each recipient
+	// checks the key it opens against it, so the author cannot give
+	// members different keys (and so different content under one
+	// generation).
+	Commitment [32]byte
+	Sealed     []SealedSecret
 }
 
 // Type returns TypeChainKeyAnnouncement.
@@ -131,12 +136,14 @@ func (ChainKeyAnnouncement) Type() ContentType { return TypeChainKeyAnnouncement
 
 func (a ChainKeyAnnouncement) encode(w *writer) {
 	w.u64(a.Epoch)
+	w.fixed(a.Commitment[:])
 	encodeSealed(w, a.Sealed, MaxMembers-1)
 }
 
 func decodeAnnouncement(r *reader) ChainKeyAnnouncement {
 	var a ChainKeyAnnouncement
 	a.Epoch = r.u64("announcement epoch")
+	r.fixed("chain key commitment", a.Commitment[:])
 	a.Sealed = decodeSealed(r, crypto.SecretChainKey, MaxMembers-1)
 	return a
 }

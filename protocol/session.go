@@ -251,7 +251,7 @@ func (s *Session) enter(state *GroupState, commit *Commit, secret *crypto.EpochS
 	}
 	defer ck.Wipe()
 	ep.send = crypto.NewSendChain(ck)
-	ann := ChainKeyAnnouncement{Epoch: state.Epoch}
+	ann := ChainKeyAnnouncement{Epoch: state.Epoch, Commitment: crypto.CommitChainKey(ck)}
 	for _, m := range state.Roster {
 		if m.ID == me.ID {
 			continue
@@ -521,8 +521,8 @@ func invalid(err error) error { return fmt.Errorf("%w: %w", ErrInvalidEnvelope, 
 // (crypto/rand when nil) only when a commit moves the session to a new
 // epoch. It returns a Received event for an authentic envelope, or an error
 // wrapping exactly one of ErrInvalidEnvelope, ErrDuplicate, ErrFutureEpoch,
-// ErrPastEpoch, ErrNoChainKey, ErrUnreadable (ErrBadTimestamp wraps it):
-// see each for what the node should do. Application
+// ErrPastEpoch, ErrNoChainKey, ErrUnreadable (ErrBadTimestamp wraps it), or
+// ErrMisbehaved (a *MisbehaviorError naming the author): see each for what the node should do. Application
 // content sealed in the previous (grace) epoch opens only when its author
 // is still a member of the current epoch. Timestamps are bounded
 // (MaxClockSkew) for application content only: a control envelope's
@@ -679,8 +679,12 @@ func (s *Session) acceptAnnouncement(ep *epoch, author Member, a ChainKeyAnnounc
 	var ck crypto.ChainKey
 	copy(ck[:], b)
 	crypto.Wipe(b)
+	defer ck.Wipe()
+	if want := crypto.CommitChainKey(&ck); !crypto.Equal(want[:], a.Commitment[:]) {
+		return nil, &MisbehaviorError{Author: author.ID, Epoch: a.Epoch,
+			Reason: "the chain key sealed to this member is not the one the announcement commits to"}
+	}
 	ep.recv[author.Index] = crypto.NewRecvChain(&ck)
-	ck.Wipe()
 	return rec, nil
 }
 
@@ -808,6 +812,11 @@ func (s *Session) switchFork(next *GroupState, c *Commit, rec *Received, now int
 // openEpoch opens this member's epoch secret from c and enters the epoch.
 func (s *Session) openEpoch(next *GroupState, c *Commit, now int64, r io.Reader) (*epoch, []byte, error) {
 	secret, err := OpenCommitSecret(c, s.cred)
+	if errors.Is(err, ErrMisbehaved) {
+		// Authentic, but the committer gave this member another secret
+		// than it committed to: the forwarder is not to blame.
+		return nil, nil, err
+	}
 	if err != nil {
 		// The committer signed a commit whose secret for this member does
 		// not open: it cannot follow the group, and must say so.
@@ -908,11 +917,16 @@ func UnmarshalWelcome(b []byte) (*Welcome, error) {
 // session and the epoch change whose announcement the node publishes. It
 // returns ErrBadWelcome (wrapped) when the parts do not fit.
 //
-// Security: a joiner cannot check the group's history. It can check who
-// holds the epoch secret (the commit's signed list of recipients), but not
-// the group's name, retention or the other members' pseudonyms and roles,
-// which the commit does not sign; for those it trusts the admin it reached
-// with the invite, which it already trusted to let it in.
+// Security: a joiner cannot check the group's history, but the commit signs
+// the hash of the whole state it made (Commit.State), so the roster, roles,
+// pseudonyms, name and retention in the welcome are those the committer
+// signed and every member applying the commit checked. An admin cannot
+// doctor them for the joiner alone. A committer who misbehaves can
+// still sign a second, different commit for the joiner; the joiner then
+// holds an epoch whose LastCommit differs from the group's (see
+// docs/PROTOCOL.md on what binds envelopes to it). It returns a
+// *MisbehaviorError (wrapped by ErrBadWelcome) when the secret sealed to
+// the joiner is not the one the commit commits to.
 //
 // JoinFromWelcome does not know which group the joiner meant to join:
 // prefer JoinFromWelcomeFor with the group ID of the invite.
@@ -949,6 +963,12 @@ func JoinFromWelcomeFor(w *Welcome, group crypto.GroupID, cred *crypto.MemberCre
 	body, err := c.body()
 	if err != nil || !committer.Public.Verify(commitPurpose, body, c.Signature) {
 		return nil, nil, fmt.Errorf("%w: %w", ErrBadWelcome, ErrBadCommitSignature)
+	}
+	// The committer signed the hash of the whole state the commit made:
+	// roles, pseudonyms, keys, name and retention are what the group
+	// agreed, not what the admin sending the welcome says.
+	if StateHash(state) != c.State {
+		return nil, nil, fmt.Errorf("%w: the state is not the one the commit signs", ErrBadWelcome)
 	}
 	// The commit's sealed secrets name every member of the epoch it made,
 	// in roster order, under the committer's signature: the roster must

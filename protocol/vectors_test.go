@@ -113,6 +113,8 @@ func buildVectors() (vectorSet, error) {
 	add("content: chain-key announcement", "content", ac)
 	cc, _ := MarshalContent(CommitContent{Commit: res.Commit})
 	add("content: commit", "content", cc)
+	lc, _ := MarshalContent(LeaveRequest{Epoch: 1})
+	add("content: leave request", "content", lc)
 
 	add("envelope: commit adding Bo (control, epoch 0)", "envelope", res.Envelope)
 	add("envelope: Ann's chain-key announcement (control, epoch 1)", "envelope", res.NewEpoch.Announcement)
