@@ -73,6 +73,7 @@ func (s *Session) Export() ([]byte, error) {
 		w.bytes32("removal commit", b, maxCommitSize)
 		w.u64(uint64(s.keysUntil))
 	}
+	s.exportRecent(&w)
 	return w.finish()
 }
 
@@ -157,6 +158,7 @@ func ImportSession(b []byte) (*Session, error) {
 		}
 		keysUntil = int64(r.u64("keys deadline"))
 	}
+	recent := importRecent(r)
 	if err := r.finish(); err != nil {
 		return nil, err
 	}
@@ -165,7 +167,7 @@ func ImportSession(b []byte) (*Session, error) {
 		return nil, fmt.Errorf("%w: credential: %w", ErrMalformed, err)
 	}
 	s := &Session{cred: cred, cur: cur, prev: prev, prevUntil: prevUntil, removal: removal, keysUntil: keysUntil,
-		forked: flags&flagForked != 0, left: flags&flagLeft != 0}
+		forked: flags&flagForked != 0, left: flags&flagLeft != 0, recent: recent}
 	if err := s.consistent(); err != nil {
 		s.Wipe()
 		return nil, err
@@ -273,6 +275,11 @@ func (s *Session) consistent() error {
 	}
 	if s.cur.wiped && (s.prev != nil || s.forked || !s.Removed()) {
 		return fmt.Errorf("%w: erased keys for a member still in the group, or with a previous epoch", ErrBadSessionExport)
+	}
+	for _, rec := range s.recent {
+		if rec.epoch > s.cur.state.Epoch || rec.epoch == 0 {
+			return fmt.Errorf("%w: a recorded commit for epoch %d", ErrBadSessionExport, rec.epoch)
+		}
 	}
 	if s.left && (s.removal != nil || !s.cur.wiped) {
 		return fmt.Errorf("%w: a member who left still holds keys or was removed", ErrBadSessionExport)

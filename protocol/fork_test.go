@@ -157,3 +157,60 @@ func TestForkHostBeatsModerator(t *testing.T) {
 		t.Fatalf("Bo got %d changes back to re-apply, want 1", len(bo.rebase))
 	}
 }
+
+// TestForkDetectedAfterGrace has Bo's rival of Ann's commit reach Cy only
+// after the grace period, when it can no longer be opened or settled. Given
+// the commit (as history sync would hand it over), Cy's session recognises
+// it as a fork, names its committer, and still does after export and
+// import; Ann's own commit is recognised as followed, a forged rival is
+// not a fork.
+func TestForkDetectedAfterGrace(t *testing.T) {
+	m := fiveMembers(t, 96)
+	bo, cy := m.nodes["Bo"], m.nodes["Cy"]
+	parent := bo.s.GroupState()
+	ours := m.commit("Ann", SetRole{Member: cy.s.Me().ID, Role: RoleModerator})
+	theirs, secret, err := NewCommit(parent, bo.s.cred, []Change{Remove{Member: m.nodes["Eve"].s.Me().ID}}, m.r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret.Wipe()
+	m.now += EpochGrace
+	cy.s.Expire(m.now)
+	if _, err := cy.s.Keys(parent.Epoch); !errors.Is(err, ErrPastEpoch) {
+		t.Fatal("test broken: the parent's keys are still held")
+	}
+	if err := cy.s.CheckCommit(ours.Commit); err != nil {
+		t.Fatalf("the commit followed: %v", err)
+	}
+	b, err := cy.s.Export()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := ImportSession(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*Session{cy.s, back} {
+		err := s.CheckCommit(theirs)
+		var fe *ForkError
+		if !errors.As(err, &fe) || fe.Committer != bo.s.Me().ID || fe.Epoch != parent.Epoch+1 {
+			t.Fatalf("the rival: %v, want a ForkError naming Bo", err)
+		}
+		oursID, _ := ours.Commit.ID()
+		theirsID, _ := theirs.ID()
+		if fe.Ours != oursID || fe.Theirs != theirsID {
+			t.Fatal("ForkError names the wrong commits")
+		}
+	}
+	forged := *theirs
+	forged.Signature = append([]byte(nil), theirs.Signature...)
+	forged.Signature[0] ^= 1
+	if err := cy.s.CheckCommit(&forged); !errors.Is(err, ErrCommitUnknown) {
+		t.Fatalf("a forged rival: %v, want ErrCommitUnknown", err)
+	}
+	later := *theirs
+	later.Epoch += 10
+	if err := cy.s.CheckCommit(&later); !errors.Is(err, ErrCommitUnknown) {
+		t.Fatalf("a commit of an epoch not reached: %v, want ErrCommitUnknown", err)
+	}
+}

@@ -141,6 +141,9 @@ type Session struct {
 	// left is set once the member has asked to leave (Leave): its keys
 	// are wiped, and it waits for no admin's commit.
 	left bool
+	// recent remembers the last commits applied, oldest first, to
+	// recognise a rival after the grace period (CheckCommit).
+	recent []commitRecord
 	// forked is set while prev is kept, when a rival commit for the current
 	// epoch's number has been seen (won or lost): members who entered the
 	// losing epoch seal envelopes with its keys until they learn of the
@@ -388,6 +391,7 @@ func (s *Session) Commit(changes []Change, now int64, r io.Reader) (*CommitResul
 	if err != nil {
 		return nil, err
 	}
+	s.record(s.cur.state, c)
 	s.moveTo(ep, now)
 	res.NewEpoch = &EpochChange{Epoch: next.Epoch, Topic: ep.keys.Topic(), Announcement: ann}
 	return res, nil
@@ -775,6 +779,7 @@ func (s *Session) advance(next *GroupState, c *Commit, rec *Received, now int64,
 		return nil, err
 	}
 	s.removal = nil
+	s.record(s.cur.state, c)
 	s.moveTo(ep, now)
 	// A rival of the commit that removed this member won: those who
 	// applied the removing commit sealed in its epoch, of the same number.
@@ -802,6 +807,7 @@ func (s *Session) switchFork(next *GroupState, c *Commit, rec *Received, now int
 		return nil, err
 	}
 	s.forked = true
+	s.record(s.prev.state, c)
 	s.cur.wipe()
 	s.cur = ep
 	s.removal = nil
