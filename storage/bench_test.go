@@ -2,10 +2,13 @@ package storage
 
 import (
 	"encoding/binary"
+	"fmt"
 	"path/filepath"
 	"testing"
 
 	badger "github.com/dgraph-io/badger/v4"
+
+	"github.com/hearthnet/hearth/crypto"
 )
 
 // Each benchmark has a floor beside it: the same amount of work done on a
@@ -229,4 +232,73 @@ func BenchmarkGenerationVector(b *testing.B) {
 			}
 		}
 	})
+}
+
+// putEnvelopesV1 stores a batch the way schema 1 did: the same
+// transaction, keys and duplicate check as PutEnvelopes, but the record
+// sealed under the Records key instead of its day's shred key. It is the
+// "before" that BenchmarkShredKeyCost compares against.
+func putEnvelopesV1(s *Store, group crypto.GroupID, batch []EnvelopeInput) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	return s.updateLocked(func(txn *badger.Txn) error {
+		for _, in := range batch {
+			id := EnvelopeIDOf(in.Raw)
+			pk := envelopeKey(group, id)
+			if _, err := txn.Get(pk); err == nil {
+				continue
+			}
+			s.arrival++
+			if err := s.setSealed(txn, pk, encodeEnvelopeRecord(in.Meta, s.arrival, in.Raw)); err != nil {
+				return err
+			}
+			for _, ik := range [][]byte{
+				envByGenerationKey(group, in.Meta.Epoch, in.Meta.Sender, in.Meta.Generation, id),
+				envByArrivalKey(group, s.arrival, id),
+				envByReceivedKey(group, uint64(in.Meta.Received.UnixNano()), id),
+			} {
+				if err := txn.Set(ik, nil); err != nil {
+					return err
+				}
+			}
+		}
+		return s.setSealed(txn, metaKey(metaArrival), encodeUint(s.arrival, 8))
+	})
+}
+
+// BenchmarkShredKeyCost measures what sealing under per-(group, day)
+// shred keys costs an insert: PutEnvelopes (which looks up, and opens, the
+// day's key in the same transaction) against the schema-1 path that
+// sealed under the store-wide Records key. One op is one 1 KiB envelope,
+// stored one per call and in batches of 256.
+func BenchmarkShredKeyCost(b *testing.B) {
+	for _, size := range []int{1, 256} {
+		for _, variant := range []string{"daykey", "recordskey"} {
+			b.Run(fmt.Sprintf("batch%d/%s", size, variant), func(b *testing.B) {
+				s := openNew(b, filepath.Join(b.TempDir(), "s"))
+				defer mustClose(b, s)
+				b.SetBytes(1024)
+				batch := make([]EnvelopeInput, 0, size)
+				i := 0
+				for b.Loop() {
+					raw, meta := benchEnvelope(i)
+					i++
+					batch = append(batch, EnvelopeInput{Meta: meta, Raw: raw})
+					if len(batch) < size {
+						continue
+					}
+					var err error
+					if variant == "daykey" {
+						_, err = s.PutEnvelopes(testGroup, batch)
+					} else {
+						err = putEnvelopesV1(s, testGroup, batch)
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+					batch = batch[:0]
+				}
+			})
+		}
+	}
 }
