@@ -7,9 +7,11 @@
 // (AES-256-CTR over every file: keys, values, indexes, logs). That layer
 // does not authenticate, so on top of it every value that carries content,
 // pseudonyms, group names or keys is sealed by Hearth with
-// XChaCha20-Poly1305 under StorageKeys.Records, with the value's full
-// Badger key as associated data: a changed byte is reported as ErrCorrupt
-// on read, never returned, and a value moved to another key does not open.
+// XChaCha20-Poly1305, with the value's full Badger key as associated data:
+// a changed byte is reported as ErrCorrupt on read, never returned, and a
+// value moved to another key does not open. What retention deletes
+// (envelopes, local copies, epoch secrets, chain state) is sealed under
+// shred keys of its own period; everything else under StorageKeys.Records.
 // Both keys come from the keystore (crypto.DeriveStorageKeys) and are never
 // written to disk. Keys are not sealed by Hearth: they hold only random IDs,
 // counters and times (the layout is in keys.go and docs/PROTOCOL.md).
@@ -63,16 +65,40 @@
 //
 // Retention (SetRetention, Expire) deletes envelopes together with their
 // local copies, and the secrets and chain state of ended epochs once
-// nothing in them is left. A deleted record stays deleted through
-// compaction and value-log garbage collection (Reclaim), which is what
-// finally removes its bytes; a node runs Expire and then Reclaim at
-// start-up and periodically. Wipe crypto-shreds the whole store: it destroys
-// the key registry first, so every file is unreadable at once, and then
-// removes the files.
+// nothing in them is left. Deleting a record in Badger leaves its old
+// bytes in the files until compaction and value-log GC rewrite them, which
+// may be never; so the store crypto-shreds instead (shred.go). Envelopes
+// and their copies are sealed under a random key per (group, UTC day of
+// receipt), epoch-scoped records under a random key per (group, epoch),
+// each key a small record in the LSM tree sealed under the Records key.
+// Expire destroys the key of every day wholly past retention (so at most a
+// day after the envelopes themselves expired) and of every epoch it
+// expires, and DeleteGroup every key of the group: Badger's DropPrefix
+// flushes the memtables (deleting their write-ahead logs) and rewrites
+// every table holding the key without any version of it, and the store
+// checks that none survived. From then on, what the key sealed cannot be
+// read from any file by anyone, passphrase or not. Groups kept forever
+// never lose their keys.
+//
+// What remains: the blocks of files Badger has unlinked (old tables, logs,
+// value-log files GC replaced) stay on the device until the file system
+// reuses them, and flash storage and copy-on-write file systems may keep
+// them longer. A program cannot reach them; full-disk encryption is the
+// answer. The expired values' bytes stay in live value-log files, sealed
+// under destroyed keys, until Reclaim rewrites those files to free the
+// space: it rewrites every file (other than the one being written) that is
+// at least a tenth garbage. A node runs Expire and then Reclaim at start-up
+// and periodically. Wipe crypto-shreds the whole store: it destroys the key
+// registry first, so every file is unreadable at once, and then removes the
+// files.
 //
 // # Schema
 //
 // The database holds its schema version. Open refuses a newer one
 // (ErrSchema) and upgrades an older one through the migration table in
-// store.go, one version at a time, before it returns.
+// store.go, one version at a time, before it returns. Schema 1 sealed
+// everything under the Records key; the migration to schema 2 (migrate.go)
+// re-seals envelopes, copies and epoch records under shred keys, then
+// reopens Badger and reclaims, so the value-log files holding the schema-1
+// copies (and whatever schema 1's retention had deleted) are rewritten.
 package storage
