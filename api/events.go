@@ -206,15 +206,17 @@ func (s *Subscription) Unsubscribe() {
 // tryNext returns the next event without waiting: a buffered event, else
 // the overflow marker if events were dropped, else ok false.
 func (s *Subscription) tryNext() (ev Event, ok bool) {
+	s.b.mu.Lock()
+	defer s.b.mu.Unlock()
+	// Publish sends to ch only while holding b.mu, so under the lock ch
+	// cannot fill up behind our back: when it is empty here and lost is
+	// set, every event published before the drop has been read, and the
+	// marker comes after all of them.
 	select {
 	case ev := <-s.ch:
 		return ev, true
 	default:
 	}
-	s.b.mu.Lock()
-	defer s.b.mu.Unlock()
-	// While lost is set Publish adds nothing to ch, so ch, found empty
-	// above, is still empty: the marker comes after every buffered event.
 	if !s.lost {
 		return Event{}, false
 	}
