@@ -41,7 +41,8 @@ type EventStream struct {
 // Events opens the daemon's event stream. When it returns, the daemon has
 // subscribed this stream: every event published afterwards reaches it. The
 // stream ends when ctx ends, when Close is called, or when the daemon
-// stops. Errors are those of Do.
+// stops. Errors are those of Do, and an error when the daemon answers with
+// something other than an event stream.
 func (c *Client) Events(ctx context.Context) (*EventStream, error) {
 	resp, err := c.send(ctx, http.MethodGet, "/api/v1/events", nil)
 	if err != nil {
