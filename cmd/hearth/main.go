@@ -79,6 +79,7 @@ func commands() []command {
 	return []command{
 		{"init", "create a new Hearth home (identity, keystore and database)", runInit},
 		{"up", "start the node and its web UI on 127.0.0.1", runUp},
+		{"demo", "watch three nodes meet in an encrypted group, in this process", runDemo},
 		{"version", "print the version of this build", runVersion},
 		{"help", "show this help, or help for one command", runHelp},
 	}
