@@ -1,0 +1,264 @@
+// Hearth's web UI: the router, the live event stream and the frame around
+// every screen. Screens live in views.js and conversation.js.
+
+import { api, onSignedOut } from "./api.js";
+import { h, announce } from "./dom.js";
+import { state, markRead, loadDetail } from "./state.js";
+import * as views from "./views.js";
+import { conversationView, threadView } from "./conversation.js";
+
+const main = document.getElementById("main");
+
+/** The screen shown now: its route and the handlers it registered. */
+let current = { route: "", events: null, token: 0 };
+let signedOut = false;
+
+const routes = [
+  [/^\/?$/, views.groupsView],
+  [/^\/new$/, views.createView],
+  [/^\/join$/, views.joinView],
+  [/^\/status$/, views.statusView],
+  [/^\/g\/([0-9a-f]{32})$/, conversationView],
+  [/^\/g\/([0-9a-f]{32})\/t\/([0-9a-f]{32})$/, threadView],
+  [/^\/g\/([0-9a-f]{32})\/invites$/, views.invitesView],
+  [/^\/g\/([0-9a-f]{32})\/waiting$/, views.waitingView],
+  [/^\/g\/([0-9a-f]{32})\/members$/, views.membersView],
+];
+
+/** Shows the screen the address's fragment names. */
+async function route() {
+  if (signedOut) return;
+  let hash = location.hash.slice(1);
+  // A hearth: link opened as http://127.0.0.1:PORT/#join=hearth:... fills
+  // in the join form. The invite stays in the page (fragments are never
+  // sent to a server) and is taken out of the address bar at once.
+  if (hash.startsWith("join=")) {
+    state.pendingInvite = decodeURIComponent(hash.slice(5));
+    history.replaceState(null, "", "#/join");
+    hash = "/join";
+  }
+  const token = ++current.token;
+  for (const [re, view] of routes) {
+    const m = hash.match(re);
+    if (!m) continue;
+    current.route = hash;
+    current.events = null;
+    state.viewing = null;
+    markNav(hash);
+    const ctx = {
+      token,
+      isCurrent: () => current.token === token,
+      onEvent: (fn) => {
+        if (current.token === token) current.events = fn;
+      },
+      rerender: () => {
+        if (current.token === token) route();
+      },
+    };
+    try {
+      await view(main, m.slice(1), ctx);
+    } catch (err) {
+      if (!ctx.isCurrent() || signedOut) return;
+      views.showFailure(main, err);
+    }
+    if (ctx.isCurrent() && !ctx.keepFocus) {
+      const h1 = main.querySelector("h1");
+      if (h1) {
+        h1.tabIndex = -1;
+        h1.focus({ preventScroll: true });
+      }
+    }
+    return;
+  }
+  views.notFoundView(main);
+}
+
+function markNav(hash) {
+  const groups = document.getElementById("nav-groups");
+  const status = document.getElementById("nav-status");
+  groups.toggleAttribute("aria-current", false);
+  status.toggleAttribute("aria-current", false);
+  if (hash === "/status") status.setAttribute("aria-current", "page");
+  else if (hash === "" || hash === "/") groups.setAttribute("aria-current", "page");
+}
+
+/** Shows a banner that stays until dismissed. */
+function banner(title, text) {
+  const area = document.getElementById("banners");
+  const el = h(
+    "div",
+    { class: "banner", role: "status" },
+    h("strong", null, title),
+    h("p", null, text),
+    h("button", { type: "button", class: "secondary small", onclick: () => el.remove() }, "Dismiss"),
+  );
+  area.appendChild(el);
+}
+
+function groupName(g) {
+  const d = state.details.get(g) || state.groups.get(g);
+  return d ? d.name : "a group";
+}
+
+// Live events. EventSource reconnects by itself after a dropped
+// connection; when the stream cannot start at all (the session ended, or
+// the daemon stopped), the health check below tells which.
+let source = null;
+
+function connect() {
+  const conn = document.getElementById("conn");
+  conn.hidden = false;
+  setConn("connecting");
+  source = new EventSource("/api/v1/events");
+  source.onopen = () => setConn("live");
+  source.onerror = () => {
+    if (source.readyState === EventSource.CLOSED) {
+      setConn("lost");
+      source = null;
+      api
+        .health()
+        .then(() => setTimeout(connect, 3000))
+        .catch(() => {
+          if (!signedOut) setTimeout(connect, 5000);
+        });
+    } else {
+      setConn("connecting");
+    }
+  };
+  const types = [
+    "message",
+    "member_joined",
+    "member_left",
+    "member_removed",
+    "role_changed",
+    "removed",
+    "join_request",
+    "joined",
+    "join_denied",
+    "epoch_changed",
+    "overflow",
+  ];
+  for (const t of types) {
+    source.addEventListener(t, (ev) => {
+      let data = {};
+      try {
+        data = JSON.parse(ev.data);
+      } catch {
+        return;
+      }
+      handleEvent(t, data);
+    });
+  }
+}
+
+function setConn(s) {
+  const conn = document.getElementById("conn");
+  conn.className = "conn " + s;
+  conn.textContent =
+    s === "live"
+      ? "Live: new messages appear as they arrive"
+      : s === "connecting"
+        ? "Connecting to Hearth…"
+        : "Not connected to Hearth. Check that it is still running; this page will try again.";
+}
+
+function handleEvent(type, data) {
+  const g = data.group;
+  switch (type) {
+    case "message": {
+      const m = data.message;
+      if (!m || !g) return;
+      const hist = state.histories.get(g);
+      if (hist && hist.started) hist.add([m], false);
+      const d = state.details.get(g);
+      const mine = d && d.me && m.author === d.me.member;
+      if (state.viewing === g && document.visibilityState === "visible") {
+        markRead(g);
+      } else if (!mine) {
+        state.unread.set(g, (state.unread.get(g) || 0) + 1);
+      }
+      break;
+    }
+    case "removed": {
+      const sum = state.groups.get(g);
+      if (sum) sum.removed = true;
+      const d = state.details.get(g);
+      if (d) d.removed = true;
+      for (const k of [...state.drafts.keys()]) if (k === g || k.startsWith(g + "/")) state.drafts.delete(k);
+      banner(
+        `You were removed from ${groupName(g)}`,
+        "A host removed you from this group. You can no longer read new messages there or post to it.",
+      );
+      break;
+    }
+    case "join_request": {
+      state.waiting.set(g, (state.waiting.get(g) || 0) + 1);
+      const who = data.request && data.request.pseudonym ? data.request.pseudonym : "Someone";
+      announce(`${who} is asking to join ${groupName(g)}.`);
+      break;
+    }
+    case "joined":
+      if (state.awaitingAdmission.has(g)) {
+        state.awaitingAdmission.delete(g);
+        loadDetail(g).catch(() => {});
+      }
+      break;
+    case "join_denied":
+      state.awaitingAdmission.delete(g);
+      break;
+    case "epoch_changed":
+    case "member_joined":
+    case "member_left":
+    case "member_removed":
+    case "role_changed":
+      if (state.details.has(g)) loadDetail(g).catch(() => {});
+      break;
+    case "overflow":
+      // Some events were dropped: start again from what the daemon has.
+      state.histories.clear();
+      state.details.clear();
+      route();
+      return;
+  }
+  if (current.events) current.events(type, data);
+}
+
+function showSignedOut() {
+  if (signedOut) return;
+  signedOut = true;
+  if (source) source.close();
+  document.getElementById("nav").hidden = true;
+  document.getElementById("conn").hidden = true;
+  views.signedOutView(main);
+  const h1 = main.querySelector("h1");
+  if (h1) h1.focus();
+}
+
+async function start() {
+  onSignedOut(showSignedOut);
+  try {
+    await api.groups();
+  } catch (err) {
+    if (signedOut) return;
+    views.showFailure(main, err);
+    return;
+  }
+  document.getElementById("nav").hidden = false;
+  document.getElementById("signout").addEventListener("click", async () => {
+    try {
+      await api.logout();
+    } catch {
+      // Signing out also ends when the page is closed; show the page anyway.
+    }
+    state.drafts.clear();
+    showSignedOut();
+  });
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible" && state.viewing) markRead(state.viewing);
+  });
+  window.addEventListener("hashchange", route);
+  connect();
+  route();
+}
+
+start();

@@ -1,0 +1,75 @@
+// The frame of every screen about one group: its name, who the member is
+// in it, the tabs, and the notice shown once the member was removed.
+
+import { h } from "./dom.js";
+import { state, loadDetail, isAdmin } from "./state.js";
+import { api } from "./api.js";
+
+const roleNames = { host: "host", moderator: "moderator", member: "member" };
+
+/** Words for a role. */
+export function roleName(r) {
+  return roleNames[r] || r;
+}
+
+/**
+ * Builds the header of group g's screens with tab "tab" marked current,
+ * and returns [header element, detail].
+ */
+export async function groupFrame(g, tab) {
+  const d = await loadDetail(g);
+  if (isAdmin(d) && !d.removed) {
+    try {
+      state.waiting.set(g, (await api.waiting(g)).length);
+    } catch {
+      // The count is a nicety; the tab works without it.
+    }
+  }
+  const tabs = [["conversation", `#/g/${g}`, "Conversation"]];
+  tabs.push(["members", `#/g/${g}/members`, "Members"]);
+  if (isAdmin(d) && !d.removed) {
+    tabs.push(["invites", `#/g/${g}/invites`, "Invite"]);
+    const n = state.waiting.get(g) || 0;
+    tabs.push(["waiting", `#/g/${g}/waiting`, n ? `Waiting room (${n})` : "Waiting room"]);
+  }
+  const header = h(
+    "div",
+    { class: "group-head" },
+    h("p", { class: "small" }, h("a", { href: "#/" }, "← All groups")),
+    h("h1", null, d.name),
+    h(
+      "p",
+      { class: "muted small" },
+      `You are ${d.me.pseudonym} (${roleName(d.me.role)}) · ${d.members} member${d.members === 1 ? "" : "s"}`,
+    ),
+    h(
+      "nav",
+      { class: "tabs", "aria-label": "Group" },
+      h(
+        "ul",
+        null,
+        tabs.map(([id, href, label]) =>
+          h("li", null, h("a", { href, "aria-current": id === tab ? "page" : false }, label)),
+        ),
+      ),
+    ),
+    d.removed ? removedNotice() : null,
+  );
+  return [header, d];
+}
+
+/** The plain notice shown in a group the member was removed from. */
+export function removedNotice() {
+  return h(
+    "section",
+    { class: "notice", "aria-labelledby": "removed-title", id: "removed-notice" },
+    h("h2", { id: "removed-title" }, "You were removed from this group"),
+    h(
+      "p",
+      null,
+      "A host removed you. You can no longer read new messages in this group or post to it. " +
+        "Messages you received before stay on this computer until the group's retention deletes them.",
+    ),
+    h("p", null, "If you think this was a mistake, ask a host of the group, in person or by another way you trust."),
+  );
+}
