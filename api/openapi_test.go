@@ -10,7 +10,9 @@ import (
 func testServerForDoc(t *testing.T) *Server {
 	t.Helper()
 	tok, _ := NewToken(nil)
-	s, err := NewServer(Config{Token: tok, Addr: "127.0.0.1:7070"})
+	// The API's whole route table: the built-in routes and the node's
+	// (NodeRoutes touches its node only when a request is served).
+	s, err := NewServer(Config{Token: tok, Addr: "127.0.0.1:7070", Routes: NodeRoutes(nil, NodeOptions{})})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -62,6 +62,8 @@ type daemon struct {
 	apiDone chan error
 	metrics *metricsServer
 	logger  *slog.Logger
+	// bridge carries the node's events to the API's event stream.
+	bridge *api.EventBridge
 }
 
 // startDaemon starts the node of the unlocked home in dir, then the API on
@@ -124,6 +126,7 @@ func (d *daemon) startAPI(dir string, s settings) error {
 		Addr:        addr,
 		Version:     hearthVersion,
 		AllowRemote: s.apiAllowRemote,
+		Routes:      api.NodeRoutes(d.node, api.NodeOptions{Version: hearthVersion}),
 	})
 	if err != nil {
 		ln.Close()
@@ -134,6 +137,7 @@ func (d *daemon) startAPI(dir string, s settings) error {
 		return fmt.Errorf("cannot record the API address in %s: %v", dir, err)
 	}
 	d.api = srv
+	d.bridge = api.BridgeEvents(d.node, srv.Events(), d.logger)
 	d.apiDone = make(chan error, 1)
 	go func() { d.apiDone <- srv.Serve(ln) }()
 	d.logger.Info("serving the API and web UI", "addr", "http://"+addr)
@@ -162,6 +166,9 @@ func (d *daemon) close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	var errs []error
+	if d.bridge != nil {
+		d.bridge.Stop()
+	}
 	if d.api != nil {
 		if err := d.api.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("stopping the API: %v", err))

@@ -1,0 +1,598 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/hearthnet/hearth/crypto"
+	"github.com/hearthnet/hearth/node"
+	"github.com/hearthnet/hearth/protocol"
+)
+
+// NodeOptions configure NodeRoutes.
+type NodeOptions struct {
+	// Version is reported by GET /api/v1/status.
+	Version string
+	// OpTimeout bounds each operation that changes the node (a commit, a
+	// join, a post); zero means DefaultOpTimeout.
+	OpTimeout time.Duration
+}
+
+// DefaultOpTimeout is NodeOptions.OpTimeout when it is zero. A join dials
+// the group's host and may wait for it to answer; a commit publishes on
+// two topics. Neither takes more than a few seconds on a working network.
+const DefaultOpTimeout = 60 * time.Second
+
+// nodeRoutes serves the routes that drive one node.
+type nodeRoutes struct {
+	n         *node.Node
+	version   string
+	opTimeout time.Duration
+}
+
+// NodeRoutes returns the routes of the v1 API that drive n: status,
+// groups, members, invites, joining, the waiting room, roles, removal,
+// leaving, posts and history (docs/PROTOCOL.md, "Local control API"). Pass
+// them in Config.Routes. Every route validates its input strictly (IDs are
+// lower-case hex of the exact length, durations "30d", "12h" or "90m",
+// names and text as the protocol allows) and answers node errors with the
+// stable codes of nodeErrorTable.
+func NodeRoutes(n *node.Node, opts NodeOptions) []Route {
+	nr := &nodeRoutes{n: n, version: opts.Version, opTimeout: opts.OpTimeout}
+	if nr.opTimeout <= 0 {
+		nr.opTimeout = DefaultOpTimeout
+	}
+	const g = "/api/v1/groups/{group}"
+	return []Route{
+		{Method: http.MethodGet, Path: "/api/v1/status",
+			Summary: "Describe the node: peer ID, addresses, groups and peers", Handler: nr.status},
+		{Method: http.MethodGet, Path: "/api/v1/groups",
+			Summary: "List the node's groups", Handler: nr.listGroups},
+		{Method: http.MethodPost, Path: "/api/v1/groups",
+			Summary: "Create a group with this member as its host", Handler: nr.createGroup},
+		{Method: http.MethodGet, Path: g,
+			Summary: "Describe one group", Handler: nr.getGroup},
+		{Method: http.MethodGet, Path: g + "/members",
+			Summary: "List the group's members", Handler: nr.members},
+		{Method: http.MethodPost, Path: g + "/invites",
+			Summary: "Create an invite to the group", Handler: nr.createInvite},
+		{Method: http.MethodGet, Path: g + "/invites",
+			Summary: "List the invites this node issued for the group", Handler: nr.listInvites},
+		{Method: http.MethodDelete, Path: g + "/invites/{invite}",
+			Summary: "Withdraw an invite", Handler: nr.revokeInvite},
+		{Method: http.MethodPost, Path: "/api/v1/join",
+			Summary: "Join a group with an invite", Handler: nr.join},
+		{Method: http.MethodGet, Path: g + "/waiting",
+			Summary: "List the requests in the group's waiting room", Handler: nr.waiting},
+		{Method: http.MethodPost, Path: g + "/waiting/{member}/admit",
+			Summary: "Let a waiting joiner into the group", Handler: nr.admit},
+		{Method: http.MethodPost, Path: g + "/waiting/{member}/deny",
+			Summary: "Decline a waiting joiner", Handler: nr.deny},
+		{Method: http.MethodPost, Path: g + "/members/{member}/role",
+			Summary: "Change a member's role", Handler: nr.setRole},
+		{Method: http.MethodDelete, Path: g + "/members/{member}",
+			Summary: "Remove a member from the group", Handler: nr.remove},
+		{Method: http.MethodPost, Path: g + "/leave",
+			Summary: "Leave the group", Handler: nr.leave},
+		{Method: http.MethodPost, Path: g + "/messages",
+			Summary: "Post a message to the group", Handler: nr.post},
+		{Method: http.MethodGet, Path: g + "/messages",
+			Summary: "Read the group's messages, a page at a time", Handler: nr.messages},
+	}
+}
+
+// opContext returns the context a state-changing operation runs under: the
+// request's values without its cancellation, bounded by the operation
+// timeout. A client that hangs up in the middle of a commit or a join must
+// not cut the node's work in half; the node finishes, and the client reads
+// the outcome from the group afterwards.
+func (nr *nodeRoutes) opContext(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(r.Context()), nr.opTimeout)
+}
+
+// group returns the group named by the request's {group}, or bad_id or
+// no_group.
+func (nr *nodeRoutes) group(r *http.Request) (*node.Group, error) {
+	id, err := parseGroupID(r.PathValue("group"))
+	if err != nil {
+		return nil, err
+	}
+	g, err := nr.n.Group(id)
+	if err != nil {
+		return nil, nodeError(err)
+	}
+	return g, nil
+}
+
+// rfc3339 writes t as the API writes every time: RFC 3339 in UTC, with
+// fractions of a second only when there are any.
+func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// The wire forms of the answers. They mirror the types of api/client
+// (which cannot be shared: the client imports this package); the
+// end-to-end tests decode every one of them with the client.
+
+type statusJSON struct {
+	PeerID  string   `json:"peer_id"`
+	Addrs   []string `json:"addrs"`
+	Groups  int      `json:"groups"`
+	Peers   int      `json:"peers"`
+	Version string   `json:"version"`
+}
+
+type groupSummaryJSON struct {
+	Group   string `json:"group"`
+	Name    string `json:"name"`
+	Role    string `json:"role"`
+	Members int    `json:"members"`
+	Epoch   uint64 `json:"epoch"`
+	Removed bool   `json:"removed"`
+}
+
+type groupDetailJSON struct {
+	groupSummaryJSON
+	Retention string     `json:"retention"`
+	Me        memberJSON `json:"me"`
+}
+
+type memberJSON struct {
+	Member    string `json:"member"`
+	Pseudonym string `json:"pseudonym"`
+	Role      string `json:"role"`
+}
+
+type inviteJSON struct {
+	ID       string `json:"id"`
+	Expires  string `json:"expires"`
+	UsesLeft int    `json:"uses_left"`
+	Approval bool   `json:"approval"`
+	Revoked  bool   `json:"revoked"`
+}
+
+type createdInviteJSON struct {
+	Invite   string `json:"invite"`
+	ID       string `json:"id"`
+	Expires  string `json:"expires"`
+	UsesLeft int    `json:"uses_left"`
+	Approval bool   `json:"approval"`
+}
+
+type waitingJSON struct {
+	Member    string `json:"member"`
+	Pseudonym string `json:"pseudonym"`
+	Invite    string `json:"invite"`
+	Requested string `json:"requested"`
+}
+
+type messageJSON struct {
+	ID        string `json:"id"`
+	Group     string `json:"group"`
+	Author    string `json:"author"`
+	Pseudonym string `json:"pseudonym"`
+	Text      string `json:"text"`
+	Sent      string `json:"sent"`
+	Received  string `json:"received"`
+	ReplyTo   string `json:"reply_to"`
+	Late      bool   `json:"late"`
+	Epoch     uint64 `json:"epoch"`
+}
+
+func summaryOf(info node.GroupInfo) groupSummaryJSON {
+	return groupSummaryJSON{
+		Group: info.ID.String(), Name: info.Name, Role: info.Role.String(),
+		Members: info.Members, Epoch: info.Epoch, Removed: info.Removed,
+	}
+}
+
+func memberOf(m node.MemberInfo) memberJSON {
+	return memberJSON{Member: m.ID.String(), Pseudonym: m.Pseudonym, Role: m.Role.String()}
+}
+
+func inviteOf(i node.InviteInfo) inviteJSON {
+	return inviteJSON{ID: i.ID.String(), Expires: rfc3339(i.Expires), UsesLeft: i.UsesLeft, Approval: i.Approval, Revoked: i.Revoked}
+}
+
+func waitingOf(w node.JoinRequest) waitingJSON {
+	return waitingJSON{Member: w.Member.String(), Pseudonym: w.Pseudonym, Invite: w.Invite.String(), Requested: rfc3339(w.Requested)}
+}
+
+func messageOf(m node.Message) messageJSON {
+	out := messageJSON{
+		ID: m.ID.String(), Group: m.Group.String(), Author: m.Author.String(), Pseudonym: m.Pseudonym,
+		Text: m.Text, Sent: rfc3339(m.Sent), Received: rfc3339(m.Received), Late: m.Late, Epoch: m.Epoch,
+	}
+	if !m.ReplyTo.IsZero() {
+		out.ReplyTo = m.ReplyTo.String()
+	}
+	return out
+}
+
+func (nr *nodeRoutes) status(w http.ResponseWriter, r *http.Request) error {
+	addrs := nr.n.Addrs()
+	out := statusJSON{
+		PeerID:  nr.n.PeerID().String(),
+		Addrs:   make([]string, 0, len(addrs)),
+		Groups:  len(nr.n.Groups()),
+		Peers:   len(nr.n.ConnectedPeers()),
+		Version: nr.version,
+	}
+	for _, a := range addrs {
+		out.Addrs = append(out.Addrs, a.String())
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (nr *nodeRoutes) listGroups(w http.ResponseWriter, r *http.Request) error {
+	groups := nr.n.Groups()
+	out := make([]groupSummaryJSON, 0, len(groups))
+	for _, g := range groups {
+		out = append(out, summaryOf(g.Info()))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+type createGroupRequest struct {
+	Name      string `json:"name"`
+	Pseudonym string `json:"pseudonym"`
+	Retention string `json:"retention"`
+}
+
+func (nr *nodeRoutes) createGroup(w http.ResponseWriter, r *http.Request) error {
+	var req createGroupRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	name, err := checkGroupName(req.Name)
+	if err != nil {
+		return err
+	}
+	pseudonym, err := checkPseudonym(req.Pseudonym)
+	if err != nil {
+		return err
+	}
+	retention, err := parseRetention(req.Retention)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := nr.opContext(r)
+	defer cancel()
+	g, err := nr.n.CreateGroup(ctx, node.GroupOptions{Name: name, Pseudonym: pseudonym, Retention: retention})
+	if err != nil {
+		return nodeError(err)
+	}
+	writeJSON(w, http.StatusCreated, struct {
+		Group string `json:"group"`
+	}{g.ID().String()})
+	return nil
+}
+
+func (nr *nodeRoutes) getGroup(w http.ResponseWriter, r *http.Request) error {
+	g, err := nr.group(r)
+	if err != nil {
+		return err
+	}
+	info := g.Info()
+	writeJSON(w, http.StatusOK, groupDetailJSON{
+		groupSummaryJSON: summaryOf(info),
+		Retention:        formatDuration(info.Retention),
+		Me:               memberOf(info.Me),
+	})
+	return nil
+}
+
+func (nr *nodeRoutes) members(w http.ResponseWriter, r *http.Request) error {
+	g, err := nr.group(r)
+	if err != nil {
+		return err
+	}
+	ms := g.Members()
+	out := make([]memberJSON, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, memberOf(m))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+type createInviteRequest struct {
+	Expires  string `json:"expires"`
+	Uses     *int   `json:"uses"`
+	Approval bool   `json:"approval"`
+}
+
+// maxInviteUses is the most uses one invite may allow (the wire format
+// counts them in 16 bits).
+const maxInviteUses = 65535
+
+func (nr *nodeRoutes) createInvite(w http.ResponseWriter, r *http.Request) error {
+	g, err := nr.group(r)
+	if err != nil {
+		return err
+	}
+	var req createInviteRequest
+	if err := decodeOptionalJSON(w, r, &req); err != nil {
+		return err
+	}
+	opts := node.InviteOptions{Approval: req.Approval, Uses: 1}
+	if req.Expires != "" {
+		if opts.Expires, err = parseDuration("invite expiry", req.Expires, maxInviteExpiry); err != nil {
+			return err
+		}
+	}
+	if req.Uses != nil {
+		// An explicit 0 would mean "one" to the node; refuse it rather than
+		// hand out an invite that works more than the sender thought.
+		if *req.Uses < 1 || *req.Uses > maxInviteUses {
+			return NewError(http.StatusBadRequest, CodeBadRequest,
+				"uses must be a whole number from 1 to 65535")
+		}
+		opts.Uses = *req.Uses
+	}
+	ctx, cancel := nr.opContext(r)
+	defer cancel()
+	invite, info, err := g.CreateInvite(ctx, opts)
+	if err != nil {
+		return nodeError(err)
+	}
+	writeJSON(w, http.StatusCreated, createdInviteJSON{
+		Invite: invite, ID: info.ID.String(), Expires: rfc3339(info.Expires),
+		UsesLeft: info.UsesLeft, Approval: info.Approval,
+	})
+	return nil
+}
+
+func (nr *nodeRoutes) listInvites(w http.ResponseWriter, r *http.Request) error {
+	g, err := nr.group(r)
+	if err != nil {
+		return err
+	}
+	invites, err := g.Invites()
+	if err != nil {
+		return nodeError(err)
+	}
+	out := make([]inviteJSON, 0, len(invites))
+	for _, i := range invites {
+		out = append(out, inviteOf(i))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (nr *nodeRoutes) revokeInvite(w http.ResponseWriter, r *http.Request) error {
+	g, err := nr.group(r)
+	if err != nil {
+		return err
+	}
+	id, err := parseInviteID(r.PathValue("invite"))
+	if err != nil {
+		return err
+	}
+	if err := g.RevokeInvite(id); err != nil {
+		return nodeError(err)
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Revoked bool `json:"revoked"`
+	}{true})
+	return nil
+}
+
+type joinRequest struct {
+	Invite    string `json:"invite"`
+	Pseudonym string `json:"pseudonym"`
+}
+
+func (nr *nodeRoutes) join(w http.ResponseWriter, r *http.Request) error {
+	var req joinRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	// White space around an invite is never part of it (invites are
+	// base32), and pasting one often brings a line break along.
+	invite := strings.TrimSpace(req.Invite)
+	if invite == "" || len(invite) > maxInviteText {
+		return nodeError(node.ErrInviteMalformed)
+	}
+	pseudonym, err := checkPseudonym(req.Pseudonym)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := nr.opContext(r)
+	defer cancel()
+	res, err := nr.n.Join(ctx, invite, pseudonym)
+	if err != nil {
+		return nodeError(err)
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Group  string `json:"group"`
+		Status string `json:"status"`
+	}{res.GroupID.String(), res.Status.String()})
+	return nil
+}
+
+func (nr *nodeRoutes) waiting(w http.ResponseWriter, r *http.Request) error {
+	g, err := nr.group(r)
+	if err != nil {
+		return err
+	}
+	reqs := g.WaitingRoom()
+	out := make([]waitingJSON, 0, len(reqs))
+	for _, q := range reqs {
+		out = append(out, waitingOf(q))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// memberAction parses {group} and {member} and an optional empty body,
+// runs do, and answers {"member": ..., "status": status}.
+func (nr *nodeRoutes) memberAction(w http.ResponseWriter, r *http.Request, status string, do func(ctx context.Context, g *node.Group, m crypto.MemberID) error) error {
+	g, err := nr.group(r)
+	if err != nil {
+		return err
+	}
+	m, err := parseMemberID(r.PathValue("member"))
+	if err != nil {
+		return err
+	}
+	if err := decodeOptionalJSON(w, r, &noFields{}); err != nil {
+		return err
+	}
+	ctx, cancel := nr.opContext(r)
+	defer cancel()
+	if err := do(ctx, g, m); err != nil {
+		return nodeError(err)
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Member string `json:"member"`
+		Status string `json:"status"`
+	}{m.String(), status})
+	return nil
+}
+
+func (nr *nodeRoutes) admit(w http.ResponseWriter, r *http.Request) error {
+	return nr.memberAction(w, r, "admitted", func(ctx context.Context, g *node.Group, m crypto.MemberID) error {
+		return g.Admit(ctx, m)
+	})
+}
+
+func (nr *nodeRoutes) deny(w http.ResponseWriter, r *http.Request) error {
+	return nr.memberAction(w, r, "denied", func(ctx context.Context, g *node.Group, m crypto.MemberID) error {
+		return g.Deny(ctx, m)
+	})
+}
+
+func (nr *nodeRoutes) remove(w http.ResponseWriter, r *http.Request) error {
+	return nr.memberAction(w, r, "removed", func(ctx context.Context, g *node.Group, m crypto.MemberID) error {
+		return g.Remove(ctx, m)
+	})
+}
+
+type roleRequest struct {
+	Role string `json:"role"`
+}
+
+func (nr *nodeRoutes) setRole(w http.ResponseWriter, r *http.Request) error {
+	g, err := nr.group(r)
+	if err != nil {
+		return err
+	}
+	m, err := parseMemberID(r.PathValue("member"))
+	if err != nil {
+		return err
+	}
+	var req roleRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	role, err := protocol.ParseRole(req.Role)
+	if err != nil {
+		return nodeError(err)
+	}
+	ctx, cancel := nr.opContext(r)
+	defer cancel()
+	if err := g.Promote(ctx, m, role); err != nil {
+		return nodeError(err)
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Member string `json:"member"`
+		Role   string `json:"role"`
+	}{m.String(), role.String()})
+	return nil
+}
+
+func (nr *nodeRoutes) leave(w http.ResponseWriter, r *http.Request) error {
+	g, err := nr.group(r)
+	if err != nil {
+		return err
+	}
+	if err := decodeOptionalJSON(w, r, &noFields{}); err != nil {
+		return err
+	}
+	ctx, cancel := nr.opContext(r)
+	defer cancel()
+	if err := g.Leave(ctx); err != nil {
+		return nodeError(err)
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Group  string `json:"group"`
+		Status string `json:"status"`
+	}{g.ID().String(), "left"})
+	return nil
+}
+
+type postRequest struct {
+	Text    string `json:"text"`
+	ReplyTo string `json:"reply_to"`
+}
+
+func (nr *nodeRoutes) post(w http.ResponseWriter, r *http.Request) error {
+	g, err := nr.group(r)
+	if err != nil {
+		return err
+	}
+	var req postRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if err := checkPostText(req.Text); err != nil {
+		return err
+	}
+	var replyTo node.MessageID
+	if req.ReplyTo != "" {
+		if replyTo, err = parseMessageID(req.ReplyTo); err != nil {
+			return err
+		}
+	}
+	ctx, cancel := nr.opContext(r)
+	defer cancel()
+	msg, err := g.Post(ctx, req.Text, replyTo)
+	if msg == nil {
+		return nodeError(err)
+	}
+	// A post that was stored but not published (err != nil with a message)
+	// is in the group's history and goes out with the outbox or with sync;
+	// to the member it is posted.
+	writeJSON(w, http.StatusCreated, struct {
+		ID string `json:"id"`
+	}{msg.ID.String()})
+	return nil
+}
+
+func (nr *nodeRoutes) messages(w http.ResponseWriter, r *http.Request) error {
+	g, err := nr.group(r)
+	if err != nil {
+		return err
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return NewError(http.StatusBadRequest, CodeBadRequest, "the query string does not parse; send limit=N and before=ID only")
+	}
+	if err := checkQuery(q, "limit", "before"); err != nil {
+		return err
+	}
+	limit, err := parseLimit(q.Get("limit"))
+	if err != nil {
+		return err
+	}
+	var before node.MessageID
+	if _, ok := q["before"]; ok {
+		if before, err = parseMessageID(q.Get("before")); err != nil {
+			return err
+		}
+	}
+	page, err := g.History(before, limit)
+	if err != nil {
+		return nodeError(err)
+	}
+	out := make([]messageJSON, 0, len(page))
+	for _, m := range page {
+		out = append(out, messageOf(m))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
