@@ -76,7 +76,7 @@ type demo struct {
 func runDemo(ctx context.Context, e *env, args []string) int {
 	switch {
 	case len(args) == 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help"):
-		printCommandHelp(e.stdout, "demo")
+		printHelp(e.stdout, "demo")
 		return exitOK
 	case len(args) > 0:
 		return fail(e, "demo", usagef("takes no arguments (run 'hearth help demo')"))

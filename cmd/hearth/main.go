@@ -79,6 +79,20 @@ func commands() []command {
 	return []command{
 		{"init", "create a new Hearth home (identity, keystore and database)", runInit},
 		{"up", "start the node and its web UI on 127.0.0.1", runUp},
+		{"status", "show whether your node runs, and its peers and groups", runCLI("status")},
+		{"group", "create a group (group create) or list yours (group ls)", runCLI("group")},
+		{"invite", "make (invite create), list (invite ls) or revoke (invite revoke) invites", runCLI("invite")},
+		{"join", "join a group with an invite", runCLI("join")},
+		{"members", "list a group's members", runCLI("members")},
+		{"waiting", "list who waits in a group's waiting room", runCLI("waiting")},
+		{"admit", "let someone in from the waiting room", runCLI("admit")},
+		{"deny", "turn down someone in the waiting room", runCLI("deny")},
+		{"remove", "remove a member from a group", runCLI("remove")},
+		{"promote", "change a member's role (moderator, host or member)", runCLI("promote")},
+		{"leave", "leave a group", runCLI("leave")},
+		{"post", "post a message to a group", runCLI("post")},
+		{"read", "show a group's messages", runCLI("read")},
+		{"tail", "follow a group's new messages until Ctrl-C", runCLI("tail")},
 		{"demo", "watch three nodes meet in an encrypted group, in this process", runDemo},
 		{"version", "print the version of this build", runVersion},
 		{"help", "show this help, or help for one command", runHelp},
@@ -134,7 +148,7 @@ func runHelp(ctx context.Context, e *env, args []string) int {
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
-			printCommandHelp(e.stdout, c.name)
+			printHelp(e.stdout, c.name)
 			return exitOK
 		}
 	}
