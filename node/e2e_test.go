@@ -65,7 +65,7 @@ func e2eGroupOf(t testing.TB, host *e2eMember, joiners ...*e2eMember) crypto.Gro
 	// history sync nothing brings it later.
 	in := []*e2eMember{host}
 	for _, j := range joiners {
-		res, err := j.n.Join(ctx, invite, j.pseudonym)
+		res, err := j.n.Join(e2eCtx(t), invite, j.pseudonym)
 		if err != nil {
 			t.Fatalf("%s: Join: %v", j.name, err)
 		}
