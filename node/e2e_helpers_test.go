@@ -286,7 +286,15 @@ func transportWaitForBound(t testing.TB, what string, bound time.Duration, sig *
 // e2eWait.
 func e2ePoll(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.NewTimer(e2eWait)
+	if !e2ePollFor(e2eWait, cond) {
+		t.Fatalf("timed out after %v waiting for %s", e2eWait, what)
+	}
+}
+
+// e2ePollFor checks cond every few milliseconds until it holds, and
+// reports whether it did within bound.
+func e2ePollFor(bound time.Duration, cond func() bool) bool {
+	deadline := time.NewTimer(bound)
 	defer deadline.Stop()
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
@@ -294,9 +302,10 @@ func e2ePoll(t testing.TB, what string, cond func() bool) {
 		select {
 		case <-tick.C:
 		case <-deadline.C:
-			t.Fatalf("timed out after %v waiting for %s", e2eWait, what)
+			return cond()
 		}
 	}
+	return true
 }
 
 // e2eHistory returns every message of g's local history, oldest first,
