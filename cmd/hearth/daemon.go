@@ -126,7 +126,7 @@ func (d *daemon) startAPI(dir string, s settings) error {
 		Addr:        addr,
 		Version:     hearthVersion,
 		AllowRemote: s.apiAllowRemote,
-		Routes:      api.NodeRoutes(d.node, api.NodeOptions{Version: hearthVersion}),
+		Routes:      append(api.NodeRoutes(d.node, api.NodeOptions{Version: hearthVersion}), api.WebRoutes()...),
 	})
 	if err != nil {
 		ln.Close()

@@ -6,6 +6,7 @@ import { h, announce } from "./dom.js";
 import { state, markRead, loadDetail } from "./state.js";
 import * as views from "./views.js";
 import { conversationView, threadView } from "./conversation.js";
+import { updateWaitingTab } from "./groupframe.js";
 
 const main = document.getElementById("main");
 
@@ -44,6 +45,8 @@ async function route() {
     current.route = hash;
     current.events = null;
     state.viewing = null;
+    // Conversations fill the window; other screens scroll as pages.
+    document.body.classList.toggle("fill", view === conversationView || view === threadView);
     markNav(hash);
     const ctx = {
       token,
@@ -193,6 +196,7 @@ function handleEvent(type, data) {
     }
     case "join_request": {
       state.waiting.set(g, (state.waiting.get(g) || 0) + 1);
+      updateWaitingTab(g);
       const who = data.request && data.request.pseudonym ? data.request.pseudonym : "Someone";
       announce(`${who} is asking to join ${groupName(g)}.`);
       break;
@@ -226,6 +230,7 @@ function handleEvent(type, data) {
 function showSignedOut() {
   if (signedOut) return;
   signedOut = true;
+  document.body.classList.remove("fill");
   if (source) source.close();
   document.getElementById("nav").hidden = true;
   document.getElementById("conn").hidden = true;

@@ -125,6 +125,7 @@ export function relative(iso) {
   const mins = Math.round((d.getTime() - Date.now()) / 60000);
   const abs = Math.abs(mins);
   let text;
+  if (abs < 1) return "just now";
   if (abs < 60) text = `${abs} minute${abs === 1 ? "" : "s"}`;
   else if (abs < 48 * 60) text = `${Math.round(abs / 60)} hours`;
   else text = `${Math.round(abs / 1440)} days`;

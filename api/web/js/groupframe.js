@@ -26,11 +26,11 @@ export async function groupFrame(g, tab) {
     }
   }
   const tabs = [["conversation", `#/g/${g}`, "Conversation"]];
+  const ids = { waiting: "tab-waiting" };
   tabs.push(["members", `#/g/${g}/members`, "Members"]);
   if (isAdmin(d) && !d.removed) {
     tabs.push(["invites", `#/g/${g}/invites`, "Invite"]);
-    const n = state.waiting.get(g) || 0;
-    tabs.push(["waiting", `#/g/${g}/waiting`, n ? `Waiting room (${n})` : "Waiting room"]);
+    tabs.push(["waiting", `#/g/${g}/waiting`, waitingLabel(g)]);
   }
   const header = h(
     "div",
@@ -49,13 +49,24 @@ export async function groupFrame(g, tab) {
         "ul",
         null,
         tabs.map(([id, href, label]) =>
-          h("li", null, h("a", { href, "aria-current": id === tab ? "page" : false }, label)),
+          h("li", null, h("a", { href, id: ids[id] || false, "data-group": g, "aria-current": id === tab ? "page" : false }, label)),
         ),
       ),
     ),
     d.removed ? removedNotice() : null,
   );
   return [header, d];
+}
+
+function waitingLabel(g) {
+  const n = state.waiting.get(g) || 0;
+  return n ? `Waiting room (${n})` : "Waiting room";
+}
+
+/** Updates the waiting room tab of group g, if it is on screen. */
+export function updateWaitingTab(g) {
+  const a = document.getElementById("tab-waiting");
+  if (a && a.getAttribute("data-group") === g) a.textContent = waitingLabel(g);
 }
 
 /** The plain notice shown in a group the member was removed from. */

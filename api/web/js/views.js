@@ -4,7 +4,7 @@
 import { api, qrDataURL } from "./api.js";
 import { h, replace, announce, errorSlot, showError, confirmAction, relative } from "./dom.js";
 import { state, loadGroups, isAdmin, loadDetail } from "./state.js";
-import { groupFrame, roleName } from "./groupframe.js";
+import { groupFrame, roleName, updateWaitingTab } from "./groupframe.js";
 
 /** What Hearth protects and what it does not, in two sentences. */
 export function protectsText() {
@@ -427,7 +427,8 @@ export async function invitesView(main, [g], ctx) {
     );
   };
   await loadList();
-  replace(main, page(head, form, result, listBox));
+  // A new invite shows above the form, where the host looks first.
+  replace(main, page(head, result, form, listBox));
   ctx.onEvent((type, data) => {
     if (data.group === g && (type === "member_joined" || type === "removed")) ctx.rerender();
   });
@@ -496,6 +497,7 @@ export async function waitingView(main, [g], ctx) {
   const load = async () => {
     const reqs = await api.waiting(g);
     state.waiting.set(g, reqs.length);
+    updateWaitingTab(g);
     replace(
       box,
       reqs.length === 0
