@@ -143,3 +143,29 @@ func TestQueryAndLimit(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseDuration: the parser never panics, refuses only with
+// bad_duration, never returns a duration outside (0, max], and what it
+// returns is written by formatDuration in a form that parses back to the
+// same value.
+func FuzzParseDuration(f *testing.F) {
+	for _, s := range []string{"30d", "12h", "90m", "0h", "-1d", "999999d", "1h30m", "", "forever", "9223372036854775807m"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := parseDuration("expiry", s, maxRetention)
+		if err != nil {
+			if codeOf(err) != CodeBadDuration {
+				t.Fatalf("%q: %v", s, err)
+			}
+			return
+		}
+		if d <= 0 || d > maxRetention {
+			t.Fatalf("%q gave %v", s, d)
+		}
+		n, err := parseDuration("expiry", formatDuration(d), maxRetention)
+		if err != nil || n != d {
+			t.Fatalf("%q -> %v -> %q -> %v, %v", s, d, formatDuration(d), n, err)
+		}
+	})
+}
