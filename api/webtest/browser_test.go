@@ -150,6 +150,15 @@ func TestWebUI(t *testing.T) {
 	mb.waitText(".messages", "Welcome, Sam")
 	mb.shot(shots, "conversation-member")
 
+	// Status: the two daemons are connected now.
+	hb.do("opening status", chromedp.Click("#nav-status"))
+	hb.waitJS("a connected peer", `(() => { const e = document.querySelector("#status-peers"); return !!e && Number(e.textContent) >= 1; })()`)
+	hb.shot(shots, "status")
+
+	t.Run("history pages in upward", func(t *testing.T) {
+		pageHistory(t, hb, host, group)
+	})
+
 	sam := memberNamed(t, host.client, group, "Sam")
 	t.Run("another origin cannot read or post", func(t *testing.T) {
 		crossOrigin(t, hb, host, group, sam)
@@ -181,6 +190,48 @@ func TestWebUI(t *testing.T) {
 	mb.shot(shots, "removed")
 	mb.do("going to the group list", chromedp.Click(`#nav-groups`))
 	mb.waitText(".group-list", "You were removed")
+
+	// Signing out ends the session: the page says how to sign in again,
+	// and reloading does not bring the groups back.
+	hb.do("signing out", chromedp.Click("#signout"))
+	hb.waitText("main h1", "Open Hearth with your sign-in link")
+	hb.shot(shots, "signed-out")
+	hb.do("reloading", chromedp.Reload())
+	hb.waitText("main h1", "Open Hearth with your sign-in link")
+}
+
+// pageHistory posts more messages than one page holds, opens the
+// conversation, scrolls to the top, and checks that the older page comes
+// in above without moving what the member was reading.
+func pageHistory(t *testing.T, b *browser, host *daemon, group string) {
+	const n = 60
+	for i := 1; i <= n; i++ {
+		if _, err := host.client.Post(t.Context(), group, fmt.Sprintf("Paged message %d", i), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A fresh page load, so that only the newest page is in memory.
+	b.do("opening the conversation", chromedp.Navigate(host.base+"/#/g/"+group), chromedp.Reload())
+	b.waitText(".messages", fmt.Sprintf("Paged message %d", n))
+	if got := eval[int](b, `document.querySelectorAll(".messages > li").length`); got != 50 {
+		t.Errorf("the first page shows %d messages, want 50", got)
+	}
+	if eval[bool](b, `document.querySelector(".messages").textContent.includes("Hello from Sam")`) {
+		t.Error("the oldest message is shown before paging")
+	}
+	// Scroll to the top; remember where the first message sits.
+	first := eval[string](b, `(() => {
+		const s = document.querySelector(".scroller"); s.scrollTop = 0;
+		const li = document.querySelector(".messages > li");
+		window.pagedAnchor = [li.id, li.getBoundingClientRect().top];
+		return li.id;
+	})()`)
+	b.waitText(".messages", "Hello from Sam")
+	b.waitText(".history-state", "This is the start")
+	moved := eval[float64](b, `Math.abs(document.getElementById(window.pagedAnchor[0]).getBoundingClientRect().top - window.pagedAnchor[1])`)
+	if moved > 40 {
+		t.Errorf("message %s moved %.0f px when the older page came in", first, moved)
+	}
 }
 
 // startDaemonOrNil is startDaemon for a goroutine: it reports failure with

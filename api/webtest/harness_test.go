@@ -283,6 +283,7 @@ func screenshotDir(t *testing.T) string {
 // nothing is wider than the screen (no sideways scrolling).
 func (b *browser) shot(dir, name string) {
 	b.t.Helper()
+	b.checkLabels(name)
 	sizes := []struct {
 		suffix string
 		w, h   int64
@@ -313,6 +314,27 @@ func (b *browser) shot(dir, name string) {
 		}
 	}
 	b.do("resizing back", chromedp.EmulateViewport(1280, 800, chromedp.EmulateScale(1)))
+}
+
+// checkLabels fails the test if a visible control on the screen has no
+// name a screen reader could say: form fields need a <label> or
+// aria-label, buttons and links need text or aria-label.
+func (b *browser) checkLabels(screen string) {
+	b.t.Helper()
+	missing := eval[[]string](b, `(() => {
+		const out = [];
+		const visible = (e) => e.getClientRects().length > 0;
+		for (const e of document.querySelectorAll("input, select, textarea")) {
+			if (visible(e) && e.labels.length === 0 && !e.getAttribute("aria-label")) out.push(e.outerHTML.slice(0, 80));
+		}
+		for (const e of document.querySelectorAll("button, a[href]")) {
+			if (visible(e) && !(e.textContent.trim() || e.getAttribute("aria-label") || e.querySelector("img[alt]:not([alt=''])"))) out.push(e.outerHTML.slice(0, 80));
+		}
+		return out;
+	})()`)
+	for _, m := range missing {
+		b.t.Errorf("%s: screen %q has a control without a name: %s", b.name, screen, m)
+	}
 }
 
 // takeConsole returns what the tab reported so far and forgets it.
