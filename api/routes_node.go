@@ -547,6 +547,14 @@ func (nr *nodeRoutes) post(w http.ResponseWriter, r *http.Request) error {
 		if replyTo, err = parseMessageID(req.ReplyTo); err != nil {
 			return err
 		}
+		// A reply names a post the member has seen, so it is in this
+		// node's history; one that is not is a mistyped or expired ID,
+		// which would otherwise go out as a reply to nothing. History
+		// before the post answers ErrNoMessage exactly when it is not
+		// held (the node has no lookup by ID).
+		if _, err := g.History(replyTo, 1); err != nil {
+			return nodeError(err)
+		}
 	}
 	ctx, cancel := nr.opContext(r)
 	defer cancel()

@@ -391,6 +391,8 @@ func TestRoutesRefuseBadInput(t *testing.T) {
 	}
 	_, err = ann.c.Post(ctx, group, "fine", "not-an-id")
 	wantCode(t, "reply_to", err, 400, "bad_id")
+	_, err = ann.c.Post(ctx, group, "fine", unknownID)
+	wantCode(t, "reply to a message not held", err, 404, "not_found")
 	_, err = ann.c.Post(ctx, group, strings.Repeat("x", 2<<20), "")
 	wantCode(t, "oversized body", err, 413, "body_too_large")
 	if h, err := ann.c.Messages(ctx, group, 0, ""); err != nil || len(h) != 0 {

@@ -258,7 +258,7 @@ type postRequest struct {
 
 // Post posts text to the group, as a reply to the message replyTo unless
 // it is "", and returns the new message's ID. Codes: bad_id, bad_text,
-// no_group, removed.
+// no_group, not_found (replyTo is not in this node's history), removed.
 func (c *Client) Post(ctx context.Context, group, text, replyTo string) (messageID string, err error) {
 	p, err := groupPath(group, "/messages")
 	if err != nil {
