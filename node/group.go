@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -39,9 +38,10 @@ type Group struct {
 	// topics are the joined topics by name: the current epoch's and,
 	// during its grace period, the previous one's.
 	topics map[string]*epochTopic
-	// announce is this member's chain-key announcement for the current
-	// epoch while it waits for the topic's mesh (see tick).
-	announce *pendingAnnounce
+	// outboxes hold what this member has to publish on a topic whose mesh
+	// is not ready yet: its chain-key announcement for the epoch, then
+	// posts and commits made meanwhile, in order (see tick).
+	outboxes map[string]*outbox
 	// held are envelopes that could not be opened yet (the sender's chain
 	// key or the commit leading to their epoch has not arrived); see
 	// hold.
@@ -50,8 +50,13 @@ type Group struct {
 	// with when; peersDirty says they changed since last persisted.
 	peers      map[peer.ID]time.Time
 	peersDirty bool
-	// needReconcile asks tick to move the group's topics.
+	// needReconcile asks tick to move the group's topics; leaveTopicsAt,
+	// when set, asks it to at that time.
 	needReconcile bool
+	leaveTopicsAt time.Time
+	// leaving are members whose leave requests this node has seen, so
+	// their removal reads as leaving.
+	leaving map[crypto.MemberID]bool
 	// rebase holds changes of this member's commit that lost a fork and
 	// must be committed again (see maintain).
 	rebase []protocol.Change
@@ -65,13 +70,15 @@ type epochTopic struct {
 
 func newGroup(n *Node, id crypto.GroupID, sess *protocol.Session) *Group {
 	return &Group{
-		n:      n,
-		id:     id,
-		rate:   newLimiter[crypto.MemberID](n.rate.PerMinute, n.rate.Burst, protocol.MaxMembers*2),
-		sess:   sess,
-		topics: make(map[string]*epochTopic),
-		held:   make(map[[32]byte]*heldEnvelope),
-		peers:  make(map[peer.ID]time.Time),
+		n:        n,
+		id:       id,
+		rate:     newLimiter[crypto.MemberID](n.rate.PerMinute, n.rate.Burst, protocol.MaxMembers*2),
+		sess:     sess,
+		topics:   make(map[string]*epochTopic),
+		held:     make(map[[32]byte]*heldEnvelope),
+		outboxes: make(map[string]*outbox),
+		leaving:  make(map[crypto.MemberID]bool),
+		peers:    make(map[peer.ID]time.Time),
 	}
 }
 
@@ -88,14 +95,22 @@ func (n *Node) loadGroup(id crypto.GroupID) (*Group, error) {
 		return nil, fmt.Errorf("importing session: %w", err)
 	}
 	g := newGroup(n, id, sess)
-	if b, err := n.store.Get(storage.KindGroup, id, keyAnnounce); err == nil {
-		if a, err := decodeAnnounce(b); err == nil {
-			g.announce = a
-		} else {
+	err = n.store.Scan(storage.KindGroup, id, prefixAnnounce, func(key, value []byte) error {
+		a, err := decodeAnnounce(value)
+		if err != nil {
 			n.log.Warn("dropping an unreadable stored announcement", "err", err)
+			return nil
 		}
-	} else if !errors.Is(err, storage.ErrNotFound) {
-		return nil, fmt.Errorf("reading announcement: %w", err)
+		if _, err := sess.Keys(a.epoch); err != nil {
+			// The epoch is over: the announcement can never be used.
+			return n.store.Delete(storage.KindGroup, id, key)
+		}
+		a.created = time.Now()
+		g.outboxes[a.topic] = a
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading announcements: %w", err)
 	}
 	if b, err := n.store.Get(storage.KindGroup, id, keyPeers); err == nil {
 		if ps, err := decodePeers(b); err == nil {
@@ -218,11 +233,15 @@ func (g *Group) Post(ctx context.Context, text string, replyTo MessageID) (*Mess
 		err = g.persistLocked()
 	}
 	topic := g.currentTopicLocked()
+	queued := err == nil && g.queueLocked(g.sess.Topic(), env)
 	g.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
 	g.n.events.emit(Event{Kind: EventMessage, Group: g.id, Message: msg})
+	if queued {
+		return msg, nil
+	}
 	if topic == nil {
 		return msg, fmt.Errorf("node: posting: the group's topic is not joined yet")
 	}
@@ -305,14 +324,58 @@ func (g *Group) Remove(ctx context.Context, member crypto.MemberID) error {
 	return err
 }
 
-// Leave removes this member from the group. The group's history stays
-// readable on this node; it can no longer post. It returns ErrRemoved after
-// an earlier removal, and protocol.ErrLastHost when this member is the last
-// host (promote another first).
+// Leave leaves the group: it publishes this member's signed request to be
+// removed (a host or moderator who receives it commits the removal, drawing
+// the next epoch's secret, which the leaver never learns), wipes every key
+// the node holds for the group, leaves its topics and emits EventRemoved.
+// The group's history stays readable on this node; it can no longer post.
+// It returns ErrRemoved after an earlier removal, and protocol.ErrLastHost
+// (wrapped) when this member is the only host (promote another first).
 func (g *Group) Leave(ctx context.Context) error {
-	_, err := g.commit(ctx, nil, requireNone, crypto.MemberID{})
-	return err
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return ErrClosed
+	}
+	topic := g.currentTopicLocked()
+	epoch := g.sess.GroupState().Epoch
+	me := g.sess.Me()
+	now := g.n.now()
+	res, err := g.sess.Leave(now.UnixMilli(), g.n.rand)
+	if err != nil {
+		g.mu.Unlock()
+		return fmt.Errorf("node: leaving: %w", err)
+	}
+	meta := storage.EnvelopeMeta{Epoch: epoch, Sender: me.Index, Generation: crypto.ControlGeneration, Received: now}
+	if _, err := g.n.store.PutEnvelope(g.id, meta, res.Envelope); err != nil {
+		g.n.log.Warn("storing a leave request", "err", err)
+	}
+	err = g.persistLocked()
+	if err == nil {
+		err = g.n.store.MarkEpochEnded(g.id, epoch, now)
+	}
+	g.outboxes = make(map[string]*outbox)
+	g.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if topic != nil {
+		if err := topic.publish(ctx, res.Envelope, ownPublish{}); err != nil {
+			g.n.log.Warn("publishing a leave request", "err", err)
+		}
+	}
+	g.n.events.emit(Event{Kind: EventRemoved, Group: g.id})
+	// The topics are left a little later (tick), so that gossipsub has
+	// sent the request to the mesh before the node unsubscribes.
+	g.mu.Lock()
+	g.leaveTopicsAt = time.Now().Add(leaveLinger)
+	g.mu.Unlock()
+	return nil
 }
+
+// leaveLinger is how long a node that left a group stays on its topic, so
+// its leave request goes out (the session opens nothing meanwhile).
+const leaveLinger = 2 * time.Second
 
 // Role requirements of commit.
 type roleRequirement int
@@ -323,7 +386,7 @@ const (
 	requireHost
 )
 
-// commit commits changes (nil: leave), persists the new state, publishes the
+// commit commits changes, persists the new state, publishes the
 // commit on the old epoch's topic, then moves to the new epoch's topic,
 // where the announcement follows once the mesh is ready. subject is the
 // member the changes touch (checked to be in the roster), zero for none.
@@ -351,20 +414,24 @@ func (g *Group) commit(ctx context.Context, changes []protocol.Change, need role
 		}
 	}
 	oldTopic := g.currentTopicLocked()
+	oldName := g.sess.Topic()
 	now := g.n.now()
 	var res *protocol.CommitResult
 	var err error
-	if changes == nil {
-		res, err = g.sess.Leave(now.UnixMilli(), g.n.rand)
-	} else {
-		res, err = g.sess.Commit(changes, now.UnixMilli(), g.n.rand)
-	}
+	res, err = g.sess.Commit(changes, now.UnixMilli(), g.n.rand)
 	if err != nil {
 		g.mu.Unlock()
 		return nil, fmt.Errorf("node: committing: %w", err)
 	}
 	meta := storage.EnvelopeMeta{Epoch: before.Epoch, Sender: me.Index, Generation: crypto.ControlGeneration, Received: now}
+	queued := g.queueLocked(oldName, res.Envelope)
+	if queued {
+		oldTopic = nil
+	}
 	events, err := g.afterCommitLocked(before, res.Commit, res.NewEpoch, meta, res.Envelope)
+	if ob := g.outboxes[g.sess.Topic()]; queued && ob != nil && err == nil {
+		ob.blockedBy = oldName
+	}
 	g.mu.Unlock()
 	if err != nil {
 		return nil, err
@@ -417,7 +484,7 @@ func (g *Group) afterCommitLocked(before *protocol.GroupState, c *protocol.Commi
 		return nil, err
 	}
 	after := g.sess.GroupState()
-	events := commitEvents(g.id, before, after, c)
+	events := commitEvents(g.id, before, after, c, g.leaving)
 	switch {
 	case g.sess.Removed():
 		events = append(events, Event{Kind: EventRemoved, Group: g.id})
@@ -428,8 +495,8 @@ func (g *Group) afterCommitLocked(before *protocol.GroupState, c *protocol.Commi
 }
 
 // commitEvents lists what a commit changed, as events: members added, left
-// (removed themself), removed, or given another role.
-func commitEvents(id crypto.GroupID, before, after *protocol.GroupState, c *protocol.Commit) []Event {
+// (asked to be removed), removed, or given another role.
+func commitEvents(id crypto.GroupID, before, after *protocol.GroupState, c *protocol.Commit, leaving map[crypto.MemberID]bool) []Event {
 	var out []Event
 	for _, ch := range c.Changes {
 		switch ch := ch.(type) {
@@ -440,8 +507,9 @@ func commitEvents(id crypto.GroupID, before, after *protocol.GroupState, c *prot
 			old, _ := before.MemberByID(ch.Member)
 			m := memberInfo(old)
 			kind := EventMemberRemoved
-			if ch.Member == c.Committer {
+			if ch.Member == c.Committer || leaving[ch.Member] {
 				kind = EventMemberLeft
+				delete(leaving, ch.Member)
 			}
 			out = append(out, Event{Kind: kind, Group: id, Member: &m})
 		case protocol.SetRole:

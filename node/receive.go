@@ -51,7 +51,7 @@ func (g *Group) validate(_ context.Context, from peer.ID, data []byte) (pubsub.V
 	for _, e := range events {
 		g.n.events.emit(e)
 	}
-	if len(events) > 0 {
+	if len(events) > 0 || len(g.rebase) > 0 {
 		// Epochs may have changed: the timer goroutine moves topics and
 		// publishes (never the validator, which runs inside gossipsub).
 		g.needReconcile = true
@@ -141,6 +141,15 @@ func (g *Group) openLocked(from peer.ID, data []byte, live bool) (pubsub.Validat
 	default:
 		if _, err := g.n.store.PutEnvelope(g.id, meta, data); err != nil {
 			g.n.log.Warn("storing a received envelope", "err", err)
+		}
+		if _, ok := c.(protocol.LeaveRequest); ok {
+			g.leaving[rec.Author] = true
+			if rec.LeaveRequested != (crypto.MemberID{}) {
+				// This member administers the group: commit the removal
+				// (from the timer goroutine, never inside gossipsub).
+				g.rebase = append(g.rebase, protocol.Remove{Member: rec.LeaveRequested})
+				g.needReconcile = true
+			}
 		}
 	}
 	if err := g.persistLocked(); err != nil {

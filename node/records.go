@@ -15,13 +15,13 @@ import (
 // Record keys. Group-scoped records live under the group's ID; the node's
 // own (pending joins) under the zero group ID.
 var (
-	keySession  = []byte("session")  // KindGroup: protocol.Session export
-	keyAnnounce = []byte("announce") // KindGroup: an announcement not yet published
-	keyPeers    = []byte("peers")    // KindGroup: peers seen in the group
-	prefixWait  = []byte("wait/")    // KindGroup: waiting room entry, + member ID
-	prefixDeny  = []byte("deny/")    // KindGroup: denied request, + member ID
-	prefixMsg   = []byte("msg/")     // KindLocal: post ID -> local copy position
-	prefixJoin  = []byte("join/")    // KindLocal, zero group: pending join, + group ID
+	keySession     = []byte("session")   // KindGroup: protocol.Session export
+	prefixAnnounce = []byte("announce/") // KindGroup: an announcement not yet published, + epoch
+	keyPeers       = []byte("peers")     // KindGroup: peers seen in the group
+	prefixWait     = []byte("wait/")     // KindGroup: waiting room entry, + member ID
+	prefixDeny     = []byte("deny/")     // KindGroup: denied request, + member ID
+	prefixMsg      = []byte("msg/")      // KindLocal: post ID -> local copy position
+	prefixJoin     = []byte("join/")     // KindLocal, zero group: pending join, + group ID
 )
 
 // errRecord is wrapped by every decoder below.

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -95,69 +96,109 @@ func (g *Group) leaveTopics(ts map[string]*epochTopic) {
 	}
 }
 
-// pendingAnnounce is this member's chain-key announcement for an epoch,
-// kept until the epoch's topic is ready (see tick) and persisted meanwhile,
-// since a member's posts of the epoch cannot be read by anyone without it.
-type pendingAnnounce struct {
-	epoch uint64
-	topic string
-	data  []byte
+// outbox is what this member has to publish on one topic once its mesh is
+// ready: the chain-key announcement for the topic's epoch, then the posts
+// and commits made since, in order. Gossipsub sends a node's own message
+// only to its current mesh peers, and members move to a new topic within
+// a round trip of each other, so a message published the moment the topic
+// is joined reaches nobody who has not yet been grafted. The announcement
+// is persisted until published, since nobody can read the member's posts
+// of the epoch without it; queued posts are in the local store and history
+// already.
+type outbox struct {
+	epoch    uint64
+	topic    string
+	announce []byte
+	queue    [][]byte
 	// shape is the last seen (subscribers, mesh) of the topic, and since
-	// when it has been unchanged.
-	shape string
-	since time.Time
+	// when it has been unchanged; created is when the outbox was made.
+	shape          string
+	since, created time.Time
+	// blockedBy names the outbox (of the previous epoch's topic) holding
+	// the commit that leads to this epoch: members learn of the new topic
+	// from that commit, so this outbox waits until it is published, and
+	// then settles afresh.
+	blockedBy string
 }
 
-// setAnnounceLocked keeps change's announcement for publishing and persists
-// it. The caller holds g.mu.
-func (g *Group) setAnnounceLocked(change *protocol.EpochChange) error {
-	g.announce = nil
-	if change.Announcement == nil {
-		return g.n.store.Delete(storage.KindGroup, g.id, keyAnnounce)
+// maxOutbox bounds the posts queued behind an announcement; the oldest are
+// dropped from the queue (not from the store) beyond it.
+const maxOutbox = 256
+
+// queueLocked appends env to the outbox of topic, if it has one, and
+// reports whether it did. The caller holds g.mu.
+func (g *Group) queueLocked(topic string, env []byte) bool {
+	ob := g.outboxes[topic]
+	if ob == nil {
+		return false
 	}
-	a := &pendingAnnounce{epoch: change.Epoch, topic: change.Topic, data: append([]byte(nil), change.Announcement...)}
-	g.announce = a
-	if err := g.n.store.Put(storage.KindGroup, g.id, keyAnnounce, encodeAnnounce(a)); err != nil {
+	if len(ob.queue) >= maxOutbox {
+		ob.queue = ob.queue[1:]
+	}
+	ob.queue = append(ob.queue, env)
+	return true
+}
+
+// setAnnounceLocked opens the outbox of change's topic with its
+// announcement, and persists the announcement. The caller holds g.mu.
+func (g *Group) setAnnounceLocked(change *protocol.EpochChange) error {
+	if change.Announcement == nil {
+		return nil
+	}
+	a := &outbox{epoch: change.Epoch, topic: change.Topic, announce: append([]byte(nil), change.Announcement...), created: time.Now()}
+	g.outboxes[a.topic] = a
+	if err := g.n.store.Put(storage.KindGroup, g.id, announceKey(a.epoch), encodeAnnounce(a)); err != nil {
 		return fmt.Errorf("node: storing announcement: %w", err)
 	}
 	return nil
 }
 
-func encodeAnnounce(a *pendingAnnounce) []byte {
+// announceKey is the key of the stored announcement of epoch.
+func announceKey(epoch uint64) []byte {
+	return binary.BigEndian.AppendUint64(append([]byte(nil), prefixAnnounce...), epoch)
+}
+
+func encodeAnnounce(a *outbox) []byte {
 	e := newEnc()
 	e.u64(a.epoch)
 	e.str(a.topic)
-	e.bytes32(a.data)
+	e.bytes32(a.announce)
 	return e.bytes()
 }
 
-func decodeAnnounce(b []byte) (*pendingAnnounce, error) {
+func decodeAnnounce(b []byte) (*outbox, error) {
 	d := newDec(b)
-	a := &pendingAnnounce{epoch: d.u64(), topic: d.str(256), data: d.bytes32(crypto.MaxEnvelopeSize)}
+	a := &outbox{epoch: d.u64(), topic: d.str(256), announce: d.bytes32(crypto.MaxEnvelopeSize)}
 	if err := d.finish(); err != nil {
 		return nil, err
 	}
 	return a, nil
 }
 
-// Mesh readiness for announcements. Gossipsub grafts subscribed peers into
-// the mesh at its heartbeat (one second), and members of a group move to a
-// new topic within a round trip of each other, so the topic is ready when
-// it has a mesh peer, every subscribed peer is in the mesh (or the mesh is
-// full enough that gossip reaches the rest), and that has held for
-// announceSettle, long enough for members still switching to arrive.
+// Mesh readiness. Gossipsub grafts subscribed peers into the mesh at its
+// heartbeat (one second), and members of a group move to a new topic within
+// a round trip of each other, so a topic is ready when it has a mesh peer,
+// every subscribed peer is in the mesh (or the mesh is full enough that
+// gossip reaches the rest), and that has held for announceSettle, long
+// enough for members still switching to arrive. After announceMaxWait with
+// a mesh peer it is ready whatever the rest (a subscriber gossipsub will
+// not graft, for its score, must not hold the group up).
 const (
 	announceSettle  = 1500 * time.Millisecond
+	announceMaxWait = 10 * time.Second
 	announceMeshMin = 5 // gossipsub's D_lo: a mesh this large forwards to the rest
 )
 
 // tick moves the group's topics after an epoch change, commits again the
-// changes of this member's commit that lost a fork, and publishes the
-// pending announcement once its topic is ready.
+// changes of this member's commit that lost a fork, and publishes each
+// outbox once its topic is ready.
 func (g *Group) tick() {
 	g.mu.Lock()
 	need, rebase := g.needReconcile, g.rebase
 	g.needReconcile, g.rebase = false, nil
+	if !g.leaveTopicsAt.IsZero() && time.Now().After(g.leaveTopicsAt) {
+		need, g.leaveTopicsAt = true, time.Time{}
+	}
 	g.mu.Unlock()
 	if need {
 		if err := g.reconcileTopics(); err != nil {
@@ -172,48 +213,80 @@ func (g *Group) tick() {
 		cancel()
 	}
 
+	type send struct {
+		t         *groupTopic
+		msgs      [][]byte
+		announced bool
+		epoch     uint64
+	}
+	var sends []send
 	g.mu.Lock()
-	if g.closed || g.announce == nil || g.sess.Removed() {
+	if g.closed || g.sess.Removed() {
+		g.outboxes = make(map[string]*outbox)
 		g.mu.Unlock()
 		return
 	}
-	a := g.announce
-	et := g.topics[a.topic]
-	if et == nil {
-		g.mu.Unlock()
-		return
-	}
-	subs := et.t.topic.ListPeers()
-	mesh := g.n.mesh.peers(a.topic)
-	inMesh := 0
-	for _, p := range subs {
-		if _, ok := mesh[p]; ok {
-			inMesh++
-		}
-	}
-	shape := topicShape(subs, mesh)
 	now := time.Now()
-	if shape != a.shape {
-		a.shape, a.since = shape, now
-	}
-	ready := inMesh > 0 && (inMesh == len(subs) || inMesh >= announceMeshMin) && now.Sub(a.since) >= announceSettle
-	if !ready {
-		g.mu.Unlock()
-		return
-	}
-	data := a.data
-	g.announce = nil
-	if err := g.n.store.Delete(storage.KindGroup, g.id, keyAnnounce); err != nil {
-		g.n.log.Warn("deleting a published announcement", "err", err)
+	for name, ob := range g.outboxes {
+		if ob.blockedBy != "" {
+			if _, waiting := g.outboxes[ob.blockedBy]; waiting {
+				continue
+			}
+			ob.blockedBy, ob.shape, ob.since, ob.created = "", "", now, now
+		}
+		et := g.topics[name]
+		if et == nil {
+			if _, err := g.sess.Keys(ob.epoch); err != nil {
+				delete(g.outboxes, name) // the epoch is over for this member
+			}
+			continue
+		}
+		subs := et.t.topic.ListPeers()
+		mesh := g.n.mesh.peers(name)
+		inMesh := 0
+		for _, p := range subs {
+			if _, ok := mesh[p]; ok {
+				inMesh++
+			}
+		}
+		if shape := topicShape(subs, mesh); shape != ob.shape {
+			ob.shape, ob.since = shape, now
+		}
+		full := inMesh == len(subs) || inMesh >= announceMeshMin
+		ready := inMesh > 0 && ((full && now.Sub(ob.since) >= announceSettle) || now.Sub(ob.created) >= announceMaxWait)
+		if !ready {
+			continue
+		}
+		delete(g.outboxes, name)
+		var msgs [][]byte
+		if ob.announce != nil {
+			msgs = append(msgs, ob.announce)
+		}
+		sends = append(sends, send{t: et.t, msgs: append(msgs, ob.queue...), announced: ob.announce != nil, epoch: ob.epoch})
 	}
 	g.mu.Unlock()
-	ctx, cancel := context.WithTimeout(g.n.ctx, leaveTimeout)
-	defer cancel()
-	// data is not wiped: gossipsub keeps the slice to send and to serve
-	// from its message cache, and it is ciphertext sealed to the members.
-	if err := et.t.publish(ctx, data, ownPublish{}); err != nil {
-		g.n.log.Warn("publishing a chain-key announcement", "err", err)
+	for _, s := range sends {
+		for i, m := range s.msgs {
+			// Not wiped: gossipsub keeps the slice to send and to serve
+			// from its message cache, and it is ciphertext.
+			ctx, cancel := context.WithTimeout(g.n.ctx, leaveTimeout)
+			err := s.t.publish(ctx, m, ownPublish{})
+			cancel()
+			if err != nil {
+				g.n.log.Warn("publishing a queued envelope", "err", err)
+				break
+			}
+			// The stored announcement goes only once it was handed to
+			// gossipsub: a node closed before that publishes it after
+			// restarting.
+			if i == 0 && s.announced {
+				if err := g.n.store.Delete(storage.KindGroup, g.id, announceKey(s.epoch)); err != nil {
+					g.n.log.Warn("deleting a published announcement", "err", err)
+				}
+			}
+		}
 	}
+	g.persistPeers()
 }
 
 // topicShape summarises a topic's subscribers and mesh, to notice changes.
