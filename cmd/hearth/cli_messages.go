@@ -146,6 +146,12 @@ func runTail(ctx context.Context, r *cliRun) error {
 	stop := context.AfterFunc(ctx, func() { stream.Close() })
 	defer stop()
 
+	// A group this member was removed from or left gets no new
+	// messages: show its history and say so, rather than wait forever.
+	detail, err := c.Group(ctx, id)
+	if err := r.call(ctx, err); err != nil {
+		return err
+	}
 	t := &tailer{r: r, names: make(map[string]string)}
 	if r.opts.history > 0 {
 		if err := t.catchUp(ctx, c, id, r.opts.history); err != nil {
@@ -153,6 +159,10 @@ func runTail(ctx context.Context, r *cliRun) error {
 		}
 	}
 	if t.done() {
+		return nil
+	}
+	if detail.Removed {
+		t.noLonger()
 		return nil
 	}
 	if !r.opts.json {
@@ -190,9 +200,7 @@ func runTail(ctx context.Context, r *cliRun) error {
 			}
 		case "removed":
 			if data, err := ev.Decode(); err == nil && data.Group == id {
-				if !r.opts.json {
-					fmt.Fprintln(r.e.stderr, "You are no longer a member of this group; no new messages will come.")
-				}
+				t.noLonger()
 				return nil
 			}
 		}
@@ -205,6 +213,13 @@ type tailer struct {
 	names map[string]string // message ID → author, for replies and dedup
 	order []string          // IDs in names, oldest first
 	shown int
+}
+
+// noLonger tells a person that the group will bring no new messages.
+func (t *tailer) noLonger() {
+	if !t.r.opts.json {
+		fmt.Fprintln(t.r.e.stderr, "You are no longer a member of this group; no new messages will come.")
+	}
 }
 
 // done reports whether tail has shown the messages --count asked for.
