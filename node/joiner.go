@@ -355,7 +355,13 @@ func (n *Node) installJoined(sess *protocol.Session, change *protocol.EpochChang
 	}
 	return n.installGroup(sess, func(g *Group) error {
 		g.notePeerLocked(admin.ID, n.now())
-		return g.setAnnounceLocked(change)
+		if err := g.setAnnounceLocked(change); err != nil {
+			return err
+		}
+		if ob := g.outboxes[change.Topic]; ob != nil && c.Committer != sess.Me().ID {
+			ob.waitFor = c.Committer
+		}
+		return nil
 	})
 }
 

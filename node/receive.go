@@ -45,6 +45,9 @@ func (g *Group) validate(_ context.Context, from peer.ID, data []byte) (pubsub.V
 		return pubsub.ValidationIgnore, nil
 	}
 	res, events := g.openLocked(from, data, true)
+	if len(events) == 1 && events[0].Kind == rateLimited {
+		events = nil
+	}
 	if res == pubsub.ValidationAccept {
 		events = append(events, g.retryHeldLocked()...)
 	}
@@ -81,9 +84,9 @@ func (g *Group) openLocked(from peer.ID, data []byte, live bool) (pubsub.Validat
 		// envelope over the limit leaves the session untouched, and a
 		// forged one (which fails to open) costs the member it names
 		// nothing.
-		if live && author != (crypto.MemberID{}) && !g.rate.allow(author, now) {
+		if author != (crypto.MemberID{}) && !g.rate.allow(author, now) {
 			g.n.log.Debug("member over rate limit; envelope ignored")
-			return pubsub.ValidationIgnore, nil
+			return pubsub.ValidationIgnore, []Event{{Kind: rateLimited}}
 		}
 	}
 	before := g.sess.GroupState()
@@ -142,6 +145,13 @@ func (g *Group) openLocked(from peer.ID, data []byte, live bool) (pubsub.Validat
 		if _, err := g.n.store.PutEnvelope(g.id, meta, data); err != nil {
 			g.n.log.Warn("storing a received envelope", "err", err)
 		}
+		if _, ok := c.(protocol.ChainKeyAnnouncement); ok {
+			for _, ob := range g.outboxes {
+				if ob.waitFor == rec.Author && ob.epoch == rec.Epoch {
+					ob.waitFor, ob.shape, ob.since = crypto.MemberID{}, "", now
+				}
+			}
+		}
 		if _, ok := c.(protocol.LeaveRequest); ok {
 			g.leaving[rec.Author] = true
 			if rec.LeaveRequested != (crypto.MemberID{}) {
@@ -158,6 +168,11 @@ func (g *Group) openLocked(from peer.ID, data []byte, live bool) (pubsub.Validat
 	g.notePeerLocked(from, now)
 	return pubsub.ValidationAccept, events
 }
+
+// rateLimited is an internal marker openLocked returns, as its only event,
+// for an envelope ignored because its member is over the rate limit. It is
+// never emitted.
+const rateLimited EventKind = -1
 
 // Held envelopes. An envelope whose sender's chain-key announcement (or the
 // commit that leads to its epoch) has not arrived is kept, up to maxHeld per
@@ -204,6 +219,12 @@ func (g *Group) retryHeldLocked() []Event {
 		progress = false
 		for id, h := range g.held {
 			res, evs := g.openLocked(h.from, h.data, false)
+			if len(evs) == 1 && evs[0].Kind == rateLimited {
+				// Held envelopes count against their member's limit
+				// like live ones: over it, they are dropped.
+				delete(g.held, id)
+				continue
+			}
 			if res == pubsub.ValidationIgnore && !g.stillWaiting(h.data) {
 				delete(g.held, id)
 				continue

@@ -48,6 +48,13 @@ func (g *Group) reconcileTopics() error {
 				keys.Wipe()
 			}
 		}
+		// A topic stays joined while its outbox waits: the commit in it
+		// is how members still in that epoch learn of the next one.
+		for name, ob := range g.outboxes {
+			if _, ok := want[name]; !ok {
+				want[name] = ob.epoch
+			}
+		}
 	}
 	drop := make(map[string]*epochTopic)
 	for name, et := range g.topics {
@@ -119,6 +126,13 @@ type outbox struct {
 	// from that commit, so this outbox waits until it is published, and
 	// then settles afresh.
 	blockedBy string
+	// waitFor, when set, is the committer of the commit that let this
+	// member in: a joiner's outbox waits until that member's announcement
+	// for the epoch has arrived, which the committer publishes only once
+	// its commit reached the old epoch's members and they had time to
+	// move to the new topic. Otherwise the newest member would announce
+	// before the others arrive, and they would never read its posts.
+	waitFor crypto.MemberID
 }
 
 // maxOutbox bounds the posts queued behind an announcement; the oldest are
@@ -234,11 +248,12 @@ func (g *Group) tick() {
 			}
 			ob.blockedBy, ob.shape, ob.since, ob.created = "", "", now, now
 		}
+		if ob.waitFor != (crypto.MemberID{}) && now.Sub(ob.created) < announceMaxWait {
+			continue
+		}
 		et := g.topics[name]
 		if et == nil {
-			if _, err := g.sess.Keys(ob.epoch); err != nil {
-				delete(g.outboxes, name) // the epoch is over for this member
-			}
+			g.needReconcile = true
 			continue
 		}
 		subs := et.t.topic.ListPeers()
@@ -258,6 +273,7 @@ func (g *Group) tick() {
 			continue
 		}
 		delete(g.outboxes, name)
+		g.needReconcile = true
 		var msgs [][]byte
 		if ob.announce != nil {
 			msgs = append(msgs, ob.announce)
