@@ -439,3 +439,58 @@ func appendUncovered(out []SyncWant, epoch uint64, sender uint32, run Generation
 	}
 	return out
 }
+
+// SyncHello returns the hello this member sends to ask for history: the
+// group, the session's current epoch (for a removed member, the last epoch
+// it belonged to) and this member's index there.
+func (s *Session) SyncHello() SyncHello {
+	return SyncHello{Group: s.cur.state.ID, Epoch: s.cur.state.Epoch, Index: s.me().Index}
+}
+
+// SignSyncProof signs the proof for h with this member's credential
+// (SignSyncProof, the function).
+func (s *Session) SignSyncProof(challenge [SyncChallengeSize]byte, responder []byte, h *SyncHello) ([]byte, error) {
+	return SignSyncProof(s.cred, challenge, responder, h)
+}
+
+// CheckSyncRequest is the responder's check of a sync request against the
+// rosters this session holds, and what the requester may be sent: the
+// envelopes of epochs first through last, inclusive.
+//
+// When the session holds the roster of h.Epoch (its current epoch, or the
+// previous one during its grace period) the proof is checked against it
+// (CheckSyncProof); the requester is entitled from the epoch it joined in
+// to h.Epoch, or to the current epoch when it is still in the current
+// roster. For another epoch (a requester far behind or ahead) the proof is
+// checked against the current roster, and the member must have joined at
+// or before h.Epoch: indexes are never reused and a member's keys are its
+// own for one stay in the group, so the member at that index now was the
+// same member at every epoch since it joined. A member removed before the
+// epochs this session holds, or one never in the group, gets nothing.
+//
+// It returns ErrNotSyncMember (wrapped) when the request is refused.
+func (s *Session) CheckSyncRequest(challenge [SyncChallengeSize]byte, responder []byte, h *SyncHello, sig []byte) (first, last uint64, err error) {
+	cur := s.cur.state
+	if h.Group != cur.ID {
+		return 0, 0, fmt.Errorf("%w: another group", ErrNotSyncMember)
+	}
+	if ep, err := s.stateFor(h.Epoch); err == nil {
+		m, err := CheckSyncProof(ep.state.Roster, challenge, responder, h, sig)
+		if err != nil {
+			return 0, 0, err
+		}
+		last = h.Epoch
+		if now, ok := cur.MemberByIndex(m.Index); ok && now.ID == m.ID {
+			last = cur.Epoch
+		}
+		return m.Joined, last, nil
+	}
+	m, err := CheckSyncProof(cur.Roster, challenge, responder, h, sig)
+	if err != nil {
+		return 0, 0, err
+	}
+	if m.Joined > h.Epoch {
+		return 0, 0, fmt.Errorf("%w: member %d joined at epoch %d, after epoch %d", ErrNotSyncMember, m.Index, m.Joined, h.Epoch)
+	}
+	return m.Joined, cur.Epoch, nil
+}

@@ -309,3 +309,73 @@ func FuzzSyncHello(f *testing.F) {
 		}
 	})
 }
+
+// syncAsk has requester ask responder for history over a fresh challenge
+// and returns the epochs responder would send.
+func syncAsk(t *testing.T, requester, responder *Session) (uint64, uint64, error) {
+	t.Helper()
+	h := requester.SyncHello()
+	var ch [SyncChallengeSize]byte
+	ch[0] = 42
+	peerID := []byte("responder")
+	sig, err := requester.SignSyncProof(ch, peerID, &h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return responder.CheckSyncRequest(ch, peerID, &h, sig)
+}
+
+func TestCheckSyncRequestEntitlesOnlyEpochsOfMembership(t *testing.T) {
+	m := fiveMembers(t, 7) // epochs 0..4; Bo joined at 1, Eve at 4
+	ann, bo, eve := m.nodes["Ann"].s, m.nodes["Bo"].s, m.nodes["Eve"].s
+	first, last, err := syncAsk(t, eve, ann)
+	if err != nil || first != 4 || last != 4 {
+		t.Fatalf("Eve: epochs %d..%d, %v; want 4..4", first, last, err)
+	}
+	// Eve stops hearing the group; Bo is removed, then a re-key.
+	eveBehind := sessionCopy(t, eve)
+	m.commit("Ann", Remove{Member: bo.Me().ID}) // epoch 5
+	m.commit("Ann", SetRole{Member: m.nodes["Cy"].s.Me().ID, Role: RoleModerator})
+	// Eve, two epochs behind (beyond what Ann holds), still proves
+	// membership: she is in the current roster and joined before.
+	first, last, err = syncAsk(t, eveBehind, ann)
+	if err != nil || first != 4 || last != 6 {
+		t.Fatalf("Eve behind: epochs %d..%d, %v; want 4..6", first, last, err)
+	}
+	// Bo, removed at epoch 5, asking about epoch 4 (which Ann no longer
+	// holds): nothing.
+	if _, _, err := syncAsk(t, bo, ann); !errors.Is(err, ErrNotSyncMember) {
+		t.Fatalf("removed Bo: %v", err)
+	}
+	// A stranger with a valid-looking index gets nothing either.
+	stranger, _ := NewGroup("other", "Zed", 0, m.r)
+	if _, _, err := syncAsk(t, stranger, ann); !errors.Is(err, ErrNotSyncMember) {
+		t.Fatalf("stranger: %v", err)
+	}
+}
+
+func TestCheckSyncRequestServesARemovedMemberUpToItsRemoval(t *testing.T) {
+	m := fiveMembers(t, 8)
+	ann, di := m.nodes["Ann"].s, m.nodes["Di"].s
+	diBehind := sessionCopy(t, di)
+	m.commit("Ann", Remove{Member: di.Me().ID}) // epoch 5; Ann holds 4 in grace
+	first, last, err := syncAsk(t, diBehind, ann)
+	if err != nil || first != 3 || last != 4 {
+		t.Fatalf("removed Di within grace: epochs %d..%d, %v; want 3..4", first, last, err)
+	}
+}
+
+// sessionCopy returns an independent copy of s, as a member who stopped
+// receiving at this point would hold it.
+func sessionCopy(t *testing.T, s *Session) *Session {
+	t.Helper()
+	b, err := s.Export()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := ImportSession(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
