@@ -1,0 +1,201 @@
+package node
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+)
+
+// generatedHistory is 120 days of check-ins in loc, from a seeded source:
+// one to three a day, except on days 20 to 24 before now (a gap), with
+// mood drifting up and craving down over time, and the trigger "payday"
+// raising craving by 3.
+func generatedHistory(now time.Time) []CheckIn {
+	r := rand.New(rand.NewPCG(7, 9))
+	loc := now.Location()
+	y, m, d := now.Date()
+	var out []CheckIn
+	for back := 119; back >= 0; back-- {
+		if back >= 20 && back <= 24 {
+			continue
+		}
+		n := 1 + r.IntN(3)
+		for range n {
+			hour := r.IntN(24)
+			at := time.Date(y, m, d-back, hour, r.IntN(60), 0, 0, loc)
+			if at.After(now) {
+				at = now.Add(-time.Minute)
+			}
+			c := CheckIn{At: at, Mood: 1 + min(4, (120-back)/30+r.IntN(2)), Craving: max(0, 6-(120-back)/25+r.IntN(3))}
+			if r.IntN(4) == 0 {
+				c.Triggers = []string{"payday"}
+				c.Craving = min(10, c.Craving+3)
+			}
+			if r.IntN(3) == 0 {
+				c.Triggers = append(c.Triggers, "tired")
+			}
+			out = append(out, c)
+		}
+	}
+	r.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	return out
+}
+
+func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+
+// TestAnalyzeAgainstIndependentComputation checks every number Analyze
+// gives against a second computation written differently: days by their
+// formatted date, slopes by the closed-form sums formula.
+func TestAnalyzeAgainstIndependentComputation(t *testing.T) {
+	loc := time.FixedZone("test", -5*3600)
+	now := time.Date(2026, 6, 15, 20, 30, 0, 0, loc)
+	hist := generatedHistory(now)
+	in := Analyze(hist, nil, now)
+
+	if len(in.Trends) != 3 {
+		t.Fatalf("%d trends", len(in.Trends))
+	}
+	for _, tr := range in.Trends {
+		// Independent: group by date string over the window's dates.
+		dates := map[string]bool{}
+		var order []string
+		for i := tr.Days - 1; i >= 0; i-- {
+			s := now.AddDate(0, 0, -i).Format("2006-01-02")
+			dates[s] = true
+			order = append(order, s)
+		}
+		sumM, sumC, cnt := map[string]float64{}, map[string]float64{}, map[string]int{}
+		total, tm, tc := 0, 0.0, 0.0
+		for _, c := range hist {
+			s := c.At.In(loc).Format("2006-01-02")
+			if !dates[s] {
+				continue
+			}
+			sumM[s] += float64(c.Mood)
+			sumC[s] += float64(c.Craving)
+			cnt[s]++
+			total++
+			tm += float64(c.Mood)
+			tc += float64(c.Craving)
+		}
+		if tr.Count != total || !near(tr.MeanMood, tm/float64(total)) || !near(tr.MeanCraving, tc/float64(total)) {
+			t.Fatalf("%d days: count %d mood %v craving %v; want %d %v %v", tr.Days, tr.Count, tr.MeanMood, tr.MeanCraving, total, tm/float64(total), tc/float64(total))
+		}
+		var n, sx, sy, sxy, sxx float64
+		for i, s := range order {
+			if tr.Daily[i].Day != s || tr.Daily[i].Count != cnt[s] {
+				t.Fatalf("%d days: point %d = %+v, want %s with %d", tr.Days, i, tr.Daily[i], s, cnt[s])
+			}
+			if cnt[s] == 0 {
+				continue
+			}
+			y := sumC[s] / float64(cnt[s])
+			x := float64(i)
+			n++
+			sx += x
+			sy += y
+			sxy += x * y
+			sxx += x * x
+		}
+		want := (n*sxy - sx*sy) / (n*sxx - sx*sx)
+		if math.Abs(tr.CravingSlope-want) > 1e-9 {
+			t.Fatalf("%d days: craving slope %v, want %v", tr.Days, tr.CravingSlope, want)
+		}
+	}
+	// The generator raises mood and lowers craving over time.
+	if in.Trends[2].MoodSlope <= 0 || in.Trends[2].CravingSlope >= 0 {
+		t.Fatalf("90-day slopes mood %v craving %v: the generated drift is not seen", in.Trends[2].MoodSlope, in.Trends[2].CravingSlope)
+	}
+
+	// Triggers over 90 days, independently.
+	first := time.Date(2026, 6, 15-89, 0, 0, 0, 0, loc)
+	var with, without []float64
+	high := 0
+	for _, c := range hist {
+		if c.At.Before(first) {
+			continue
+		}
+		if slices.Contains(c.Triggers, "payday") {
+			with = append(with, float64(c.Craving))
+			if c.Craving >= 7 {
+				high++
+			}
+		} else {
+			without = append(without, float64(c.Craving))
+		}
+	}
+	mean := func(v []float64) float64 {
+		s := 0.0
+		for _, x := range v {
+			s += x
+		}
+		return s / float64(len(v))
+	}
+	if len(in.Triggers) != 2 || in.Triggers[0].Trigger != "payday" {
+		t.Fatalf("triggers %+v: payday should lead", in.Triggers)
+	}
+	pd := in.Triggers[0]
+	if pd.Count != len(with) || !near(pd.MeanCraving, mean(with)) || !near(pd.MeanCravingWithout, mean(without)) ||
+		!near(pd.HighShare, float64(high)/float64(len(with))) || pd.Lift < 2 {
+		t.Fatalf("payday %+v; want count %d, %v vs %v", pd, len(with), mean(with), mean(without))
+	}
+
+	// Times of day, independently.
+	parts := map[string][]float64{}
+	for _, c := range hist {
+		if c.At.Before(first) {
+			continue
+		}
+		h := c.At.In(loc).Hour()
+		var p string
+		switch {
+		case h < 6:
+			p = "night"
+		case h < 12:
+			p = "morning"
+		case h < 18:
+			p = "afternoon"
+		default:
+			p = "evening"
+		}
+		parts[p] = append(parts[p], float64(c.Craving))
+	}
+	for _, s := range in.TimesOfDay {
+		if s.Count != len(parts[s.Part]) || !near(s.MeanCraving, mean(parts[s.Part])) {
+			t.Fatalf("%s: %+v, want %d at %v", s.Part, s, len(parts[s.Part]), mean(parts[s.Part]))
+		}
+	}
+
+	// Streaks by construction: days 0..19 back, then a gap of 20..24,
+	// then 25..119 (95 days).
+	if in.Streak.Current != 20 || in.Streak.Longest != 95 {
+		t.Fatalf("streak %+v, want current 20, longest 95", in.Streak)
+	}
+	if len(in.Summary()) < 5 {
+		t.Fatalf("summary too short: %q", in.Summary())
+	}
+}
+
+func TestStreakBrokenYesterdayNotCurrent(t *testing.T) {
+	now := time.Date(2026, 1, 10, 9, 0, 0, 0, time.UTC)
+	day := func(back int) CheckIn { return CheckIn{At: now.AddDate(0, 0, -back), Mood: 3} }
+	if s := Analyze([]CheckIn{day(2), day(3)}, nil, now).Streak; s.Current != 0 || s.Longest != 2 {
+		t.Fatalf("streak ending two days ago: %+v", s)
+	}
+	if s := Analyze([]CheckIn{day(1), day(2)}, nil, now).Streak; s.Current != 2 {
+		t.Fatalf("streak ending yesterday: %+v", s)
+	}
+}
+
+func TestMilestones(t *testing.T) {
+	if got := Milestones(800); !slices.Equal(got, []int{1, 3, 7, 14, 30, 60, 90, 180, 270, 365, 730}) {
+		t.Fatalf("milestones %v", got)
+	}
+	for days, want := range map[int]int{0: 1, 1: 3, 13: 14, 270: 365, 365: 730, 1000: 1095} {
+		if got := nextMilestone(days); got != want {
+			t.Errorf("next after %d = %d, want %d", days, got, want)
+		}
+	}
+}
