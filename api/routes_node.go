@@ -46,7 +46,7 @@ func NodeRoutes(n *node.Node, opts NodeOptions) []Route {
 		nr.opTimeout = DefaultOpTimeout
 	}
 	const g = "/api/v1/groups/{group}"
-	return []Route{
+	return append([]Route{
 		{Method: http.MethodGet, Path: "/api/v1/status",
 			Summary: "Describe the node: peer ID, addresses, groups and peers", Handler: nr.status},
 		{Method: http.MethodGet, Path: "/api/v1/groups",
@@ -81,7 +81,7 @@ func NodeRoutes(n *node.Node, opts NodeOptions) []Route {
 			Summary: "Post a message to the group", Handler: nr.post},
 		{Method: http.MethodGet, Path: g + "/messages",
 			Summary: "Read the group's messages, a page at a time", Handler: nr.messages},
-	}
+	}, privateRoutes(n, nr)...)
 }
 
 // opContext returns the context a state-changing operation runs under: the
