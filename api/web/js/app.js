@@ -7,6 +7,7 @@ import { state, markRead, loadDetail } from "./state.js";
 import * as views from "./views.js";
 import { conversationView, threadView } from "./conversation.js";
 import { updateWaitingTab } from "./groupframe.js";
+import * as priv from "./private.js";
 
 const main = document.getElementById("main");
 
@@ -24,6 +25,11 @@ const routes = [
   [/^\/g\/([0-9a-f]{32})\/invites$/, views.invitesView],
   [/^\/g\/([0-9a-f]{32})\/waiting$/, views.waitingView],
   [/^\/g\/([0-9a-f]{32})\/members$/, views.membersView],
+  [/^\/me$/, priv.checkinView],
+  [/^\/me\/journal$/, priv.journalView],
+  [/^\/me\/insight$/, priv.insightView],
+  [/^\/me\/milestones$/, priv.milestonesView],
+  [/^\/me\/settings$/, priv.settingsView],
 ];
 
 /** Shows the screen the address's fragment names. */
@@ -79,9 +85,12 @@ async function route() {
 function markNav(hash) {
   const groups = document.getElementById("nav-groups");
   const status = document.getElementById("nav-status");
+  const priv = document.getElementById("nav-private");
   groups.toggleAttribute("aria-current", false);
   status.toggleAttribute("aria-current", false);
+  priv.toggleAttribute("aria-current", false);
   if (hash === "/status") status.setAttribute("aria-current", "page");
+  else if (hash === "/me" || hash.startsWith("/me/")) priv.setAttribute("aria-current", "page");
   else if (hash === "" || hash === "/") groups.setAttribute("aria-current", "page");
 }
 

@@ -1,0 +1,734 @@
+// The private space: check-in, journal, insight, day counters and
+// well-being. Everything shown here comes from, and goes to, this
+// computer's own Hearth only; the one exception is a "Share" button, which
+// posts a single item to a group the person picks. Charts are inline SVG
+// drawn here, from numbers, with presentation attributes only (nothing the
+// Content-Security-Policy's style-src would have to allow), and every chart
+// has its findings written out in words beside it.
+
+import { request } from "./api.js";
+import { h, replace, announce, errorSlot, showError, confirmAction, timeEl } from "./dom.js";
+
+const P = "/api/v1/private";
+const enc = encodeURIComponent;
+
+const papi = {
+  checkins: () => request("GET", `${P}/checkins`),
+  addCheckIn: (c) => request("POST", `${P}/checkins`, c),
+  shareCheckIn: (id, group) => request("POST", `${P}/checkins/${enc(id)}/share`, { group }),
+  journal: (q, tag) => {
+    const s = new URLSearchParams();
+    if (q) s.set("q", q);
+    if (tag) s.set("tag", tag);
+    const qs = s.toString();
+    return request("GET", `${P}/journal${qs ? "?" + qs : ""}`);
+  },
+  addJournal: (e) => request("POST", `${P}/journal`, e),
+  editJournal: (id, text, tags) => request("PUT", `${P}/journal/${enc(id)}`, { text, tags }),
+  deleteJournal: (id) => request("DELETE", `${P}/journal/${enc(id)}`),
+  habits: () => request("GET", `${P}/habits`),
+  addHabit: (name, start) => request("POST", `${P}/habits`, start ? { name, start } : { name }),
+  slip: (id, note) => request("POST", `${P}/habits/${enc(id)}/slip`, note ? { note } : {}),
+  shareMilestone: (id, group) => request("POST", `${P}/habits/${enc(id)}/share`, { group }),
+  insight: () => request("GET", `${P}/insight`),
+  wellbeing: () => request("GET", `${P}/wellbeing`),
+  setWellbeing: (w) => request("PUT", `${P}/wellbeing`, w),
+  groups: () => request("GET", "/api/v1/groups"),
+};
+
+const moods = ["Very low", "Low", "Okay", "Good", "Very good"];
+
+function page(...children) {
+  return h("div", { class: "page" }, ...children);
+}
+
+function setTitle(t) {
+  document.title = `${t} · Hearth`;
+}
+
+function tabs(current) {
+  const items = [
+    ["/me", "Check in"],
+    ["/me/journal", "Journal"],
+    ["/me/insight", "Insight"],
+    ["/me/milestones", "Milestones"],
+    ["/me/settings", "Well-being"],
+  ];
+  return h(
+    "nav",
+    { class: "tabs", "aria-label": "Private space" },
+    h("ul", null, items.map(([href, label]) => h("li", null, h("a", { href: "#" + href, "aria-current": href === current ? "page" : null }, label)))),
+  );
+}
+
+function privacyNote() {
+  return h("p", { class: "muted small private-note" }, "Only on this computer, encrypted. Nothing here is sent anywhere unless you press Share on one item.");
+}
+
+function tagList(s) {
+  return s
+    .split(",")
+    .map((t) => t.trim())
+    .filter((t) => t !== "");
+}
+
+// Check-in: tap a mood, then a craving level, and it is saved.
+
+export async function checkinView(main, _params, ctx) {
+  setTitle("Check in");
+  const err = errorSlot();
+  const done = h("p", { class: "success", role: "status", id: "checkin-done", hidden: true });
+  let mood = 0;
+  const sleep = h("input", { type: "number", id: "ci-sleep", min: "0", max: "24", step: "0.5", inputmode: "decimal" });
+  const triggers = h("input", { type: "text", id: "ci-triggers", autocomplete: "off" });
+  const note = h("textarea", { id: "ci-note", rows: "2", maxlength: "4000" });
+  const cravingStep = h("fieldset", { class: "taps", id: "craving-step", disabled: true });
+  const moodStep = h(
+    "fieldset",
+    { class: "taps", id: "mood-step" },
+    h("legend", null, "1. How is your mood?"),
+    h(
+      "div",
+      { class: "tap-row" },
+      moods.map((label, i) =>
+        h(
+          "button",
+          {
+            type: "button",
+            class: "tap",
+            "data-mood": String(i + 1),
+            "aria-pressed": "false",
+            onclick: (ev) => {
+              mood = i + 1;
+              for (const b of moodStep.querySelectorAll("button")) b.setAttribute("aria-pressed", String(b === ev.currentTarget));
+              cravingStep.disabled = false;
+              announce(`Mood ${label}. Now choose how strong any craving is.`);
+              cravingStep.querySelector("button").focus();
+            },
+          },
+          h("span", { class: "tap-num" }, String(i + 1)),
+          h("span", null, label),
+        ),
+      ),
+    ),
+  );
+  replace(
+    cravingStep,
+    h("legend", null, "2. How strong is any craving? (0 none, 10 overwhelming) Tapping saves."),
+    h(
+      "div",
+      { class: "tap-row" },
+      Array.from({ length: 11 }, (_, c) =>
+        h(
+          "button",
+          {
+            type: "button",
+            class: "tap narrow",
+            "data-craving": String(c),
+            onclick: async () => {
+              const body = { mood, craving: c };
+              if (sleep.value !== "") body.sleep_hours = Number(sleep.value);
+              const tr = tagList(triggers.value);
+              if (tr.length) body.triggers = tr;
+              if (note.value.trim() !== "") body.note = note.value;
+              try {
+                await papi.addCheckIn(body);
+                showError(err, null);
+                done.textContent = `Saved on this computer: mood ${mood} of 5, craving ${c} of 10.`;
+                done.hidden = false;
+                announce(done.textContent);
+                mood = 0;
+                cravingStep.disabled = true;
+                for (const b of moodStep.querySelectorAll("button")) b.setAttribute("aria-pressed", "false");
+                sleep.value = "";
+                triggers.value = "";
+                note.value = "";
+                if (ctx.isCurrent()) renderRecent(recent);
+              } catch (e) {
+                showError(err, e);
+              }
+            },
+          },
+          String(c),
+        ),
+      ),
+    ),
+  );
+  const recent = h("section", { class: "card", "aria-labelledby": "recent-h" });
+  replace(
+    main,
+    page(
+      h("h1", null, "Your private space"),
+      tabs("/me"),
+      privacyNote(),
+      h(
+        "section",
+        { class: "card", "aria-labelledby": "ci-h" },
+        h("h2", { id: "ci-h" }, "Check in"),
+        moodStep,
+        cravingStep,
+        h(
+          "details",
+          { class: "more" },
+          h("summary", null, "Add sleep, triggers or a note (optional, before you tap a craving level)"),
+          h("div", { class: "field" }, h("label", { for: "ci-sleep" }, "Hours of sleep"), sleep),
+          h("div", { class: "field" }, h("label", { for: "ci-triggers" }, "Triggers", h("span", { class: "hint" }, "Your own words, separated by commas")), triggers),
+          h("div", { class: "field" }, h("label", { for: "ci-note" }, "Note"), note),
+        ),
+        err,
+        done,
+      ),
+      recent,
+    ),
+  );
+  await renderRecent(recent);
+  ctx.onEvent(() => {});
+}
+
+async function renderRecent(section) {
+  const [cs, groups] = await Promise.all([papi.checkins(), papi.groups()]);
+  const last = (cs || []).slice(-7).reverse();
+  replace(
+    section,
+    h("h2", { id: "recent-h" }, "Recent check-ins"),
+    last.length === 0
+      ? h("p", { class: "muted" }, "None yet.")
+      : h(
+          "ul",
+          { class: "plain-list", id: "recent-list" },
+          last.map((c) =>
+            h(
+              "li",
+              null,
+              timeEl(c.at),
+              ` — mood ${c.mood} of 5, craving ${c.craving} of 10`,
+              c.triggers && c.triggers.length ? `, triggers: ${c.triggers.join(", ")}` : "",
+              shareControl(groups, "check-in", (g) => papi.shareCheckIn(c.id, g)),
+            ),
+          ),
+        ),
+  );
+}
+
+/** A Share button that posts one item to a chosen group, after asking. */
+function shareControl(groups, what, share) {
+  const live = (groups || []).filter((g) => !g.removed);
+  if (live.length === 0) return null;
+  const select = h("select", { "aria-label": `Group to share this ${what} with`, class: "inline" }, live.map((g) => h("option", { value: g.group }, g.name)));
+  const status = h("span", { class: "small", role: "status" });
+  return h(
+    "span",
+    { class: "share" },
+    " ",
+    select,
+    h(
+      "button",
+      {
+        type: "button",
+        class: "secondary small",
+        onclick: async () => {
+          const name = select.options[select.selectedIndex].text;
+          const ok = await confirmAction({
+            title: `Share this ${what}?`,
+            body: `It will be posted to ${name}, where every member can read it. Nothing else from your private space is sent.`,
+            confirm: "Share",
+            danger: false,
+          });
+          if (!ok) return;
+          try {
+            await share(select.value);
+            status.textContent = ` Shared with ${name}.`;
+          } catch (e) {
+            status.textContent = ` ${e.message}`;
+          }
+        },
+      },
+      "Share",
+    ),
+    status,
+  );
+}
+
+// Journal
+
+export async function journalView(main, _params, ctx) {
+  setTitle("Journal");
+  const err = errorSlot();
+  const text = h("textarea", { id: "j-text", rows: "5", maxlength: "65536", required: true });
+  const tags = h("input", { type: "text", id: "j-tags", autocomplete: "off" });
+  const kind = h("select", { id: "j-kind" }, h("option", { value: "" }, "Journal entry"), h("option", { value: "intention" }, "Morning intention"), h("option", { value: "review" }, "Evening review"));
+  const search = h("input", { type: "search", id: "j-search", autocomplete: "off" });
+  const list = h("div", { id: "journal-list" });
+  const load = async () => {
+    const es = await papi.journal(search.value.trim(), "");
+    if (!ctx.isCurrent()) return;
+    replace(
+      list,
+      es.length === 0
+        ? h("p", { class: "muted" }, search.value ? "No entries match." : "No entries yet.")
+        : es.map((e) => entryCard(e, load)),
+    );
+  };
+  replace(
+    main,
+    page(
+      h("h1", null, "Journal"),
+      tabs("/me/journal"),
+      privacyNote(),
+      h(
+        "form",
+        {
+          class: "card",
+          "aria-labelledby": "j-new",
+          onsubmit: async (ev) => {
+            ev.preventDefault();
+            try {
+              await papi.addJournal({ kind: kind.value, text: text.value, tags: tagList(tags.value) });
+              text.value = "";
+              tags.value = "";
+              showError(err, null);
+              announce("Entry saved.");
+              await load();
+            } catch (e) {
+              showError(err, e);
+            }
+          },
+        },
+        h("h2", { id: "j-new" }, "New entry"),
+        h("div", { class: "field" }, h("label", { for: "j-kind" }, "Kind"), kind),
+        h("div", { class: "field" }, h("label", { for: "j-text" }, "What is on your mind?"), text),
+        h("div", { class: "field" }, h("label", { for: "j-tags" }, "Tags", h("span", { class: "hint" }, "Separated by commas")), tags),
+        err,
+        h("div", { class: "actions" }, h("button", { type: "submit" }, "Save entry")),
+      ),
+      h(
+        "form",
+        {
+          role: "search",
+          class: "field",
+          onsubmit: (ev) => {
+            ev.preventDefault();
+            load();
+          },
+        },
+        h("label", { for: "j-search" }, "Search your entries", h("span", { class: "hint" }, "Searched here, in memory; no index is written to disk")),
+        h("div", { class: "actions" }, search, h("button", { type: "submit", class: "secondary" }, "Search")),
+      ),
+      list,
+    ),
+  );
+  await load();
+  ctx.onEvent(() => {});
+}
+
+function entryCard(e, reload) {
+  const kinds = { intention: "Morning intention", review: "Evening review" };
+  const body = h("p", { class: "entry-text" }, e.text);
+  const card = h(
+    "article",
+    { class: "card entry" },
+    h("h3", null, timeEl(e.created), e.kind ? ` · ${kinds[e.kind] || e.kind}` : ""),
+    body,
+    e.tags && e.tags.length ? h("p", { class: "muted small" }, "Tags: ", e.tags.join(", ")) : null,
+    h(
+      "div",
+      { class: "actions" },
+      h(
+        "button",
+        {
+          type: "button",
+          class: "secondary small",
+          onclick: () => {
+            const ta = h("textarea", { rows: "5", "aria-label": "Edit entry" });
+            ta.value = e.text;
+            const tg = h("input", { type: "text", "aria-label": "Tags", value: (e.tags || []).join(", ") });
+            const es = errorSlot();
+            replace(
+              card,
+              ta,
+              tg,
+              es,
+              h(
+                "div",
+                { class: "actions" },
+                h(
+                  "button",
+                  {
+                    type: "button",
+                    class: "small",
+                    onclick: async () => {
+                      try {
+                        await papi.editJournal(e.id, ta.value, tagList(tg.value));
+                        await reload();
+                      } catch (err) {
+                        showError(es, err);
+                      }
+                    },
+                  },
+                  "Save",
+                ),
+                h("button", { type: "button", class: "secondary small", onclick: reload }, "Cancel"),
+              ),
+            );
+            ta.focus();
+          },
+        },
+        "Edit",
+      ),
+      h(
+        "button",
+        {
+          type: "button",
+          class: "secondary small",
+          onclick: async () => {
+            const ok = await confirmAction({ title: "Delete this entry?", body: "It is removed from this computer.", confirm: "Delete" });
+            if (!ok) return;
+            await papi.deleteJournal(e.id);
+            await reload();
+          },
+        },
+        "Delete",
+      ),
+    ),
+  );
+  return card;
+}
+
+// Insight: charts drawn as SVG, each with its summary in words.
+
+const SVG = "http://www.w3.org/2000/svg";
+
+function s(tag, attrs, ...children) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, String(v));
+  for (const c of children) {
+    if (c === null || c === undefined) continue;
+    el.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
+  }
+  return el;
+}
+
+/**
+ * A line chart of daily mood (0-5 scale, solid line, round markers) and
+ * craving (0-10 scale, dashed line, square markers) over a trend's days.
+ * The two series differ in line pattern and marker shape, not only in
+ * colour, and the legend says which is which.
+ */
+function trendChart(tr, id) {
+  const W = 640,
+    H = 220,
+    L = 36,
+    R = 12,
+    T = 12,
+    B = 28;
+  const n = tr.daily.length;
+  const x = (i) => L + (n <= 1 ? 0 : (i * (W - L - R)) / (n - 1));
+  const y = (v) => T + (H - T - B) * (1 - v / 10);
+  const grid = [];
+  for (const v of [0, 2, 4, 6, 8, 10]) {
+    grid.push(s("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), stroke: "currentColor", "stroke-opacity": "0.2" }));
+    grid.push(s("text", { x: L - 6, y: y(v) + 4, "text-anchor": "end", "font-size": "11", fill: "currentColor" }, String(v)));
+  }
+  const path = (key, scale) => {
+    let d = "";
+    let pen = false;
+    tr.daily.forEach((p, i) => {
+      if (p.count === 0) {
+        pen = false;
+        return;
+      }
+      d += `${pen ? "L" : "M"}${x(i).toFixed(1)} ${y(p[key] * scale).toFixed(1)}`;
+      pen = true;
+    });
+    return d;
+  };
+  const moodMarks = [];
+  const cravMarks = [];
+  tr.daily.forEach((p, i) => {
+    if (p.count === 0) return;
+    moodMarks.push(s("circle", { cx: x(i), cy: y(p.mood * 2), r: 3.5, class: "mood-mark", "stroke-width": 2 }));
+    const cy = y(p.craving);
+    cravMarks.push(s("rect", { x: x(i) - 3.5, y: cy - 3.5, width: 7, height: 7, class: "craving-mark" }));
+  });
+  const first = tr.daily[0] ? tr.daily[0].day : "";
+  const last = tr.daily[n - 1] ? tr.daily[n - 1].day : "";
+  return s(
+    "svg",
+    { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-labelledby": `${id}-t ${id}-d`, class: "chart", id },
+    s("title", { id: `${id}-t` }, `Mood and craving, last ${tr.days} days`),
+    s("desc", { id: `${id}-d` }, "Mood (solid line, circles) is drawn on a scale of 0 to 5 doubled to fit; craving (dashed line, squares) on 0 to 10."),
+    ...grid,
+    s("path", { d: path("mood", 2), fill: "none", class: "mood-line", "stroke-width": 2.5 }),
+    s("path", { d: path("craving", 1), fill: "none", class: "craving-line", "stroke-width": 2, "stroke-dasharray": "6 4" }),
+    ...moodMarks,
+    ...cravMarks,
+    s("text", { x: L, y: H - 8, "font-size": "11", fill: "currentColor" }, first),
+    s("text", { x: W - R, y: H - 8, "text-anchor": "end", "font-size": "11", fill: "currentColor" }, last),
+  );
+}
+
+/** Horizontal bars, one per row: label, value, and the value in words. */
+function barChart(rows, max, id, title) {
+  const W = 640,
+    rowH = 30,
+    L = 150,
+    R = 60;
+  const H = Math.max(rowH, rows.length * rowH) + 8;
+  const els = [];
+  rows.forEach((r, i) => {
+    const y0 = 4 + i * rowH;
+    const w = max > 0 ? ((W - L - R) * r.value) / max : 0;
+    els.push(s("text", { x: L - 8, y: y0 + 19, "text-anchor": "end", "font-size": "13", fill: "currentColor" }, r.label));
+    els.push(s("rect", { x: L, y: y0 + 4, width: Math.max(0, w), height: rowH - 10, fill: "url(#hatch)", stroke: "currentColor" }));
+    els.push(s("text", { x: L + w + 6, y: y0 + 19, "font-size": "13", fill: "currentColor" }, r.text));
+  });
+  return s(
+    "svg",
+    { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-labelledby": `${id}-t`, class: "chart", id },
+    s("title", { id: `${id}-t` }, title),
+    s(
+      "defs",
+      null,
+      s("pattern", { id: "hatch", width: 6, height: 6, patternUnits: "userSpaceOnUse", patternTransform: "rotate(45)" }, s("rect", { width: 6, height: 6, class: "hatch-bg" }), s("line", { x1: 0, y1: 0, x2: 0, y2: 6, class: "hatch-line", "stroke-width": 2 })),
+    ),
+    ...els,
+  );
+}
+
+function trendLegend() {
+  return h(
+    "ul",
+    { class: "legend" },
+    h("li", null, h("span", { class: "key key-mood", "aria-hidden": "true" }), "Mood (solid line, circles; 0 to 5, drawn doubled)"),
+    h("li", null, h("span", { class: "key key-craving", "aria-hidden": "true" }), "Craving (dashed line, squares; 0 to 10)"),
+  );
+}
+
+function chartBlock(id, heading, chart, summary, legend) {
+  return h(
+    "section",
+    { class: "card chart-block", "aria-labelledby": `${id}-h` },
+    h("h2", { id: `${id}-h` }, heading),
+    h("div", { class: "chart-row" }, h("figure", { class: "chart-fig" }, chart, legend || null), h("p", { class: "chart-summary", id: `${id}-summary` }, summary)),
+  );
+}
+
+export async function insightView(main, _params, ctx) {
+  setTitle("Insight");
+  const in_ = await papi.insight();
+  if (!ctx.isCurrent()) return;
+  const blocks = [];
+  in_.trends.forEach((tr, i) => {
+    blocks.push(chartBlock(`trend-${tr.days}`, `Last ${tr.days} days`, trendChart(tr, `chart-${tr.days}`), in_.summary[i], trendLegend()));
+  });
+  const trig = in_.triggers || [];
+  if (trig.length > 0) {
+    const max = 10;
+    blocks.push(
+      chartBlock(
+        "triggers",
+        "Triggers and craving (90 days)",
+        barChart(
+          trig.map((t) => ({ label: t.trigger, value: t.mean_craving, text: `${t.mean_craving.toFixed(1)} (${t.count})` })),
+          max,
+          "chart-triggers",
+          "Mean craving with each trigger",
+        ),
+        in_.summary.find((l) => l.startsWith("Triggers")) || "",
+      ),
+    );
+  }
+  const tod = (in_.times_of_day || []).filter((p) => p.count > 0);
+  if (tod.length > 0) {
+    blocks.push(
+      chartBlock(
+        "times",
+        "Time of day and craving (90 days)",
+        barChart(
+          in_.times_of_day.map((p) => ({ label: p.part, value: p.mean_craving, text: p.count ? p.mean_craving.toFixed(1) : "no check-ins" })),
+          10,
+          "chart-times",
+          "Mean craving by part of the day",
+        ),
+        in_.summary.find((l) => l.startsWith("Cravings run")) || "",
+      ),
+    );
+  }
+  replace(
+    main,
+    page(
+      h("h1", null, "Insight"),
+      tabs("/me/insight"),
+      h("p", { class: "muted small private-note" }, "Worked out on this computer from your own check-ins, each time you open this page. Nothing is sent or stored."),
+      h(
+        "section",
+        { class: "card", "aria-labelledby": "streak-h" },
+        h("h2", { id: "streak-h" }, "Streak"),
+        h("p", { id: "streak" }, `Check-ins on ${in_.streak.current} days in a row now; longest run ${in_.streak.longest} days.`),
+      ),
+      ...blocks,
+    ),
+  );
+  ctx.onEvent(() => {});
+}
+
+// Milestones
+
+export async function milestonesView(main, _params, ctx) {
+  setTitle("Milestones");
+  const [hs, groups] = await Promise.all([papi.habits(), papi.groups()]);
+  if (!ctx.isCurrent()) return;
+  const err = errorSlot();
+  const name = h("input", { type: "text", id: "m-name", maxlength: "80", required: true });
+  const start = h("input", { type: "date", id: "m-start" });
+  replace(
+    main,
+    page(
+      h("h1", null, "Milestones"),
+      tabs("/me/milestones"),
+      privacyNote(),
+      h(
+        "ul",
+        { class: "plain-list", id: "habit-list" },
+        hs.length === 0
+          ? h("li", { class: "muted" }, "No day counters yet.")
+          : hs.map((hb) =>
+              h(
+                "li",
+                { class: "card" },
+                h("h2", null, hb.name),
+                h("p", { class: "counter" }, h("strong", null, `${hb.status.days} day${hb.status.days === 1 ? "" : "s"}`), ` since ${new Date(hb.status.since).toLocaleDateString()}`),
+                h("p", { class: "muted small" }, `Longest run ${hb.status.longest_run} days. ${hb.status.slips} slip${hb.status.slips === 1 ? "" : "s"} recorded. Next milestone: ${hb.status.next} days.`),
+                h(
+                  "div",
+                  { class: "actions" },
+                  h(
+                    "button",
+                    {
+                      type: "button",
+                      class: "secondary small",
+                      onclick: async () => {
+                        const ok = await confirmAction({
+                          title: "Record a slip?",
+                          body: "The counter starts again from today. Your start date, your longest run and every earlier day stay in your history.",
+                          confirm: "Record slip",
+                          danger: false,
+                        });
+                        if (!ok) return;
+                        await papi.slip(hb.id);
+                        ctx.rerender();
+                      },
+                    },
+                    "Record a slip",
+                  ),
+                  shareControl(groups, "milestone", (g) => papi.shareMilestone(hb.id, g)),
+                ),
+              ),
+            ),
+      ),
+      h(
+        "form",
+        {
+          class: "card",
+          "aria-labelledby": "m-new",
+          onsubmit: async (ev) => {
+            ev.preventDefault();
+            try {
+              const st = start.value ? new Date(start.value + "T00:00:00").toISOString() : "";
+              await papi.addHabit(name.value, st);
+              ctx.rerender();
+            } catch (e) {
+              showError(err, e);
+            }
+          },
+        },
+        h("h2", { id: "m-new" }, "Start a day counter"),
+        h("div", { class: "field" }, h("label", { for: "m-name" }, "What are you counting?", h("span", { class: "hint" }, "For example: alcohol-free")), name),
+        h("div", { class: "field" }, h("label", { for: "m-start" }, "Start date", h("span", { class: "hint" }, "Leave empty for today")), start),
+        err,
+        h("div", { class: "actions" }, h("button", { type: "submit" }, "Start counting")),
+      ),
+    ),
+  );
+  ctx.onEvent(() => {});
+}
+
+// Well-being, export and wipe
+
+export async function settingsView(main, _params, ctx) {
+  setTitle("Well-being");
+  const w = await papi.wellbeing();
+  if (!ctx.isCurrent()) return;
+  const err = errorSlot();
+  const saved = h("p", { class: "success", role: "status", id: "w-saved", hidden: true });
+  const time = (id, v) => h("input", { type: "time", id, value: v || "" });
+  const qs = time("w-qs", w.quiet_start);
+  const qe = time("w-qe", w.quiet_end);
+  const mr = time("w-mr", w.morning_reminder);
+  const er = time("w-er", w.evening_reminder);
+  const digest = h("input", { type: "checkbox", id: "w-digest", checked: !!w.digest });
+  const notice = h("input", { type: "number", id: "w-notice", min: "0", max: "1440", value: String(w.daily_notice_minutes || 0) });
+  replace(
+    main,
+    page(
+      h("h1", null, "Well-being"),
+      tabs("/me/settings"),
+      privacyNote(),
+      h(
+        "form",
+        {
+          class: "card",
+          "aria-labelledby": "w-h",
+          onsubmit: async (ev) => {
+            ev.preventDefault();
+            try {
+              await papi.setWellbeing({
+                quiet_start: qs.value,
+                quiet_end: qe.value,
+                digest: digest.checked,
+                daily_notice_minutes: Number(notice.value || 0),
+                morning_reminder: mr.value,
+                evening_reminder: er.value,
+              });
+              showError(err, null);
+              saved.textContent = "Saved on this computer.";
+              saved.hidden = false;
+            } catch (e) {
+              showError(err, e);
+            }
+          },
+        },
+        h("h2", { id: "w-h" }, "Quiet hours and reminders"),
+        h("div", { class: "field" }, h("label", { for: "w-qs" }, "Quiet hours start"), qs),
+        h("div", { class: "field" }, h("label", { for: "w-qe" }, "Quiet hours end"), qe),
+        h("div", { class: "field check" }, digest, h("label", { for: "w-digest" }, "Digest: hold notifications and show them together")),
+        h("div", { class: "field" }, h("label", { for: "w-notice" }, "Gentle notice after this many minutes a day", h("span", { class: "hint" }, "0 for none")), notice),
+        h("div", { class: "field" }, h("label", { for: "w-mr" }, "Morning intention reminder"), mr),
+        h("div", { class: "field" }, h("label", { for: "w-er" }, "Evening review reminder"), er),
+        err,
+        saved,
+        h("div", { class: "actions" }, h("button", { type: "submit" }, "Save")),
+      ),
+      h(
+        "section",
+        { class: "card", "aria-labelledby": "x-h" },
+        h("h2", { id: "x-h" }, "Export"),
+        h("p", null, "Download everything you own on this computer: journal, check-ins, milestones, settings and your own posts. The file is not encrypted."),
+        h(
+          "div",
+          { class: "actions" },
+          h("a", { class: "button secondary", href: `${P}/export?format=json`, download: "hearth-export.json" }, "Download JSON"),
+          h("a", { class: "button secondary", href: `${P}/export?format=csv`, download: "hearth-export.csv" }, "Download CSV"),
+        ),
+      ),
+      h(
+        "section",
+        { class: "card danger-zone", "aria-labelledby": "wipe-h" },
+        h("h2", { id: "wipe-h" }, "Panic wipe"),
+        h("p", null, "To destroy everything on this computer at once, stop Hearth and run this in a terminal. It destroys the keys first, so all of it is unreadable immediately, then deletes the files:"),
+        h("pre", { class: "mono" }, "hearth wipe"),
+      ),
+    ),
+  );
+  ctx.onEvent(() => {});
+}

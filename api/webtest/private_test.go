@@ -1,0 +1,134 @@
+package webtest
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/hearthnet/hearth/api/client"
+)
+
+// TestPrivateSpaceUI drives the private space in a real browser: a
+// check-in in two taps, a journal entry found by search, the insight
+// charts over a generated month (each with its summary in words and both
+// series drawn with distinct line patterns and markers), a day counter with
+// a slip, and the well-being screen; with screenshots at desktop and phone
+// widths.
+func TestPrivateSpaceUI(t *testing.T) {
+	needChromium(t)
+	if testing.Short() {
+		t.Skip("the browser test starts a daemon and a browser; skipped with -short")
+	}
+	shots := screenshotDir(t)
+	bin := buildHearth(t)
+	dch := make(chan *daemon, 1)
+	go func() { dch <- startDaemonOrNil(t, bin, "private") }()
+	b := newBrowser(t, "browser")
+	d := <-dch
+	if d == nil {
+		t.FailNow()
+	}
+	defer b.checkConsole()
+
+	// A month of history, through the API, so the charts have something
+	// to draw: craving high on "payday" evenings, mood rising.
+	ctx, cancel := context.WithTimeout(context.Background(), stepTimeout)
+	defer cancel()
+	now := time.Now()
+	for day := 29; day >= 1; day-- {
+		at := now.AddDate(0, 0, -day).Truncate(time.Hour)
+		in := client.CheckInInput{At: at.UTC().Format(time.RFC3339), Mood: 1 + (30-day)/8, Craving: 2 + day%3}
+		if day%5 == 0 {
+			in.Triggers = []string{"payday"}
+			in.Craving = 9
+		}
+		if _, err := d.client.AddCheckIn(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	b.do("signing in", chromedp.Navigate(d.loginURL))
+	b.waitText("main h1", "Your groups")
+	b.do("opening the private space", chromedp.Click("#nav-private"))
+	b.waitText("main h1", "Your private space")
+	b.waitText("main", "Only on this computer")
+	if !eval[bool](b, `document.querySelector("#craving-step").disabled`) {
+		t.Error("the craving step is open before a mood was chosen")
+	}
+
+	// Two taps: a mood, then a craving level, which saves.
+	b.do("tapping a mood", chromedp.Click(`button[data-mood="4"]`))
+	b.waitJS("the craving step to open", `!document.querySelector("#craving-step").disabled`)
+	b.do("tapping a craving level", chromedp.Click(`button[data-craving="3"]`))
+	b.waitText("#checkin-done", "Saved on this computer: mood 4 of 5, craving 3 of 10.")
+	b.waitText("#recent-list", "mood 4 of 5, craving 3 of 10")
+	b.shot(shots, "private-checkin")
+	cs, err := d.client.CheckIns(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := cs[len(cs)-1]; len(cs) != 30 || last.Mood != 4 || last.Craving != 3 {
+		t.Fatalf("after the two taps the daemon holds %d check-ins, the last %+v", len(cs), last)
+	}
+
+	// Journal: write, then find it by search.
+	b.do("opening the journal", chromedp.Click(`nav.tabs a[href="#/me/journal"]`))
+	b.waitText("main h1", "Journal")
+	b.do("writing an entry",
+		chromedp.SendKeys("#j-text", "Walked by the canal after the meeting."),
+		chromedp.SendKeys("#j-tags", "walk, evening"),
+		chromedp.Click(`form[aria-labelledby="j-new"] button[type="submit"]`))
+	b.waitText("#journal-list", "Walked by the canal")
+	if _, err := d.client.AddJournal(ctx, client.JournalInput{Text: "Called my sponsor."}); err != nil {
+		t.Fatal(err)
+	}
+	b.do("searching", chromedp.SendKeys("#j-search", "canal"), chromedp.Click(`form[role="search"] button`))
+	b.waitJS("only the matching entry", `(() => { const l = document.querySelector("#journal-list"); return l.textContent.includes("canal") && !l.textContent.includes("sponsor"); })()`)
+	b.shot(shots, "private-journal")
+
+	// Insight: a chart per window, each with its summary in words, and
+	// the two series told apart without colour.
+	b.do("opening insight", chromedp.Click(`nav.tabs a[href="#/me/insight"]`))
+	b.waitText("main h1", "Insight")
+	b.waitText("#trend-30-summary", "Last 30 days: 30 check-ins")
+	b.waitText("#triggers-summary", "payday: craving 9.0 with it")
+	if n := eval[int](b, `document.querySelectorAll("#chart-30 rect.craving-mark").length`); n != 30 {
+		t.Errorf("the 30-day chart has %d craving markers, want 30 (one per day with a check-in)", n)
+	}
+	if n := eval[int](b, `document.querySelectorAll("#chart-30 circle.mood-mark").length`); n != 30 {
+		t.Errorf("the 30-day chart has %d mood markers, want 30", n)
+	}
+	if dash := eval[string](b, `document.querySelector("#chart-30 path.craving-line").getAttribute("stroke-dasharray") || ""`); dash == "" {
+		t.Error("the craving line is not dashed: the series would differ by colour only")
+	}
+	if title := eval[string](b, `document.querySelector("#chart-7 title").textContent`); !strings.Contains(title, "7 days") {
+		t.Errorf("the 7-day chart's accessible title is %q", title)
+	}
+	b.waitText("#streak", "longest run 30 days")
+	b.shot(shots, "private-insight")
+
+	// Milestones: start a counter, record a slip; the history stays.
+	b.do("opening milestones", chromedp.Click(`nav.tabs a[href="#/me/milestones"]`))
+	b.waitText("main h1", "Milestones")
+	b.do("starting a counter", chromedp.SendKeys("#m-name", "alcohol-free"), chromedp.Click(`form[aria-labelledby="m-new"] button[type="submit"]`))
+	b.waitText("#habit-list", "alcohol-free")
+	b.do("recording a slip", chromedp.Click(`#habit-list button.secondary`))
+	b.waitJS("the confirmation", `document.querySelector("#confirm").open`)
+	b.do("confirming", chromedp.Click("#confirm-ok"))
+	b.waitText("#habit-list", "1 slip recorded")
+	b.shot(shots, "private-milestones")
+
+	// Well-being settings are saved and read back.
+	b.do("opening well-being", chromedp.Click(`nav.tabs a[href="#/me/settings"]`))
+	b.waitText("main h1", "Well-being")
+	b.do("ticking digest", chromedp.Click("#w-digest"), chromedp.Click(`form[aria-labelledby="w-h"] button[type="submit"]`))
+	b.waitText("#w-saved", "Saved on this computer.")
+	w, err := d.client.Wellbeing(ctx)
+	if err != nil || !w.Digest {
+		t.Fatalf("digest not saved: %v %+v", err, w)
+	}
+	b.shot(shots, "private-wellbeing")
+}
