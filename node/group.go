@@ -60,6 +60,11 @@ type Group struct {
 	// rebase holds changes of this member's commit that lost a fork and
 	// must be committed again (see maintain).
 	rebase []protocol.Change
+	// syncing is set while history sync feeds envelopes through
+	// openLocked (sync.go): they are marked late, placed in history by
+	// send time, and not rate limited (the sync byte budget bounds them,
+	// and a member's past posts are not a flood).
+	syncing bool
 }
 
 // epochTopic is one joined topic of the group.

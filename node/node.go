@@ -219,6 +219,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	h.SetStreamHandler(joinProtocolID, n.handleJoinStream)
 	n.notifee = n.connectedNotifee()
 	h.Network().Notify(n.notifee)
+	n.startSync()
 	for _, g := range n.Groups() {
 		if err := g.reconcileTopics(); err != nil {
 			n.log.Warn("rejoining a group's topics failed; retrying later", "err", err)

@@ -84,7 +84,7 @@ func (g *Group) openLocked(from peer.ID, data []byte, live bool) (pubsub.Validat
 		// envelope over the limit leaves the session untouched, and a
 		// forged one (which fails to open) costs the member it names
 		// nothing.
-		if author != (crypto.MemberID{}) && !g.rate.allow(author, now) {
+		if author != (crypto.MemberID{}) && !g.syncing && !g.rate.allow(author, now) {
 			g.n.log.Debug("member over rate limit; envelope ignored")
 			return pubsub.ValidationIgnore, []Event{{Kind: rateLimited}}
 		}
@@ -110,7 +110,7 @@ func (g *Group) openLocked(from peer.ID, data []byte, live bool) (pubsub.Validat
 	default:
 		return pubsub.ValidationIgnore, nil
 	}
-	if gen != crypto.ControlGeneration && author != (crypto.MemberID{}) {
+	if gen != crypto.ControlGeneration && author != (crypto.MemberID{}) && !g.syncing {
 		g.rate.take(author, now)
 	}
 	if !peeked {
@@ -128,7 +128,7 @@ func (g *Group) openLocked(from peer.ID, data []byte, live bool) (pubsub.Validat
 			ID: c.ID, Group: g.id, Author: rec.Author, Pseudonym: rec.Pseudonym, Text: c.Text,
 			ReplyTo: c.ReplyTo, Sent: time.UnixMilli(rec.Timestamp), Received: now, Epoch: rec.Epoch,
 		}
-		msg.Late = now.Sub(msg.Sent) > lateAfter || rec.Epoch < g.sess.GroupState().Epoch
+		msg.Late = now.Sub(msg.Sent) > lateAfter || rec.Epoch < g.sess.GroupState().Epoch || g.syncing
 		if err := g.storeMessageLocked(data, meta, msg); err != nil {
 			g.n.log.Warn("storing a received message", "err", err)
 			return pubsub.ValidationIgnore, nil
@@ -274,6 +274,10 @@ func (g *Group) storeMessageLocked(env []byte, meta storage.EnvelopeMeta, msg *M
 	}
 	eid := storage.EnvelopeIDOf(env)
 	sort := uint64(msg.Received.UnixNano())
+	if g.syncing && msg.Sent.UnixNano() > 0 {
+		// Caught up by history sync: history shows it where it was sent.
+		sort = uint64(msg.Sent.UnixNano())
+	}
 	if err := st.PutMessage(g.id, eid, sort, encodeMessage(msg)); err != nil {
 		return fmt.Errorf("node: storing local copy: %w", err)
 	}

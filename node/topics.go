@@ -164,6 +164,13 @@ func (g *Group) setAnnounceLocked(change *protocol.EpochChange) error {
 	if err := g.n.store.Put(storage.KindGroup, g.id, announceKey(a.epoch), encodeAnnounce(a)); err != nil {
 		return fmt.Errorf("node: storing announcement: %w", err)
 	}
+	// Stored with the group's envelopes too, so history sync can give it
+	// to a member who was offline when it was published: without it that
+	// member could read none of this member's posts of the epoch.
+	meta := storage.EnvelopeMeta{Epoch: change.Epoch, Sender: g.sess.Me().Index, Generation: crypto.ControlGeneration, Received: g.n.now()}
+	if _, err := g.n.store.PutEnvelope(g.id, meta, a.announce); err != nil {
+		return fmt.Errorf("node: storing announcement envelope: %w", err)
+	}
 	return nil
 }
 

@@ -1,0 +1,617 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"slices"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/hearthnet/hearth/crypto"
+	"github.com/hearthnet/hearth/protocol"
+	"github.com/hearthnet/hearth/storage"
+)
+
+// This file is history sync (/hearth/sync/1): the responder (a stream
+// handler that proves nothing about itself and asks the requester to prove
+// membership), the requester (which feeds every envelope it receives
+// through the same open/store/deliver path as gossip), and the triggers
+// (start, a group peer connecting, periodic anti-entropy with jitter).
+// The messages and the membership check are in protocol/sync.go.
+
+// Bounds of one sync exchange. Every one of them caps what a lying or slow
+// peer can make this node hold or wait for.
+const (
+	// syncTimeout bounds a whole exchange, either side.
+	syncTimeout = 2 * time.Minute
+	// syncStepTimeout bounds each frame the responder waits for; a
+	// requester that stalls mid-handshake is cut off after it.
+	syncStepTimeout = 15 * time.Second
+	// syncHelloMax bounds the hello and the challenge frames.
+	syncHelloMax = 64
+	// syncResponseBudget is the most envelope bytes one response carries;
+	// past it the responder ends with More set and the requester asks
+	// again. The requester enforces the same budget on what it reads.
+	syncResponseBudget = 32 << 20
+	// syncMaxRounds bounds the requests one Sync makes to one peer.
+	syncMaxRounds = 64
+	// syncRequestsPerMinute and syncRequestsBurst limit the requests a
+	// peer may make of this node.
+	syncRequestsPerMinute = 20
+	syncRequestsBurst     = 10
+	// syncInterval is the mean time between anti-entropy rounds; each
+	// wait is drawn from [syncInterval/2, 3*syncInterval/2) so members do
+	// not all ask at once. syncStartDelay is the wait before the first.
+	syncInterval   = 5 * time.Minute
+	syncStartDelay = 3 * time.Second
+	// syncPageEnvelopes is how many envelopes the responder reads from the
+	// store at a time.
+	syncPageEnvelopes = protocol.MaxSyncPageEnvelopes
+)
+
+// errSyncRefused is what a requester sees when the responder ends the
+// exchange without pages: not a member, an unknown group, or over a limit.
+var errSyncRefused = errors.New("node: sync refused by the peer")
+
+// syncer is the node's sync machinery: the responder's per-peer limit and
+// the queue of peers that connected.
+type syncer struct {
+	n         *Node
+	rl        *limiter[peer.ID]
+	connected chan peer.ID
+}
+
+// startSync registers the /hearth/sync/1 handler, watches for connections
+// and starts the sync goroutine. New calls it once, after the groups are
+// loaded.
+func (n *Node) startSync() {
+	s := &syncer{
+		n:         n,
+		rl:        newLimiter[peer.ID](syncRequestsPerMinute, syncRequestsBurst, maxLimiterEntries),
+		connected: make(chan peer.ID, 64),
+	}
+	n.host.SetStreamHandler(syncProtocolID, s.handleStream)
+	n.host.Network().Notify(&network.NotifyBundle{
+		ConnectedF: func(_ network.Network, c network.Conn) {
+			select {
+			case s.connected <- c.RemotePeer():
+			default:
+				// A burst of connections: the next anti-entropy round
+				// covers whoever did not fit.
+			}
+		},
+	})
+	n.goTracked(s.loop)
+}
+
+// loop runs syncs one at a time: on start, when a peer known in a group
+// connects (which covers a network change: the node reconnects), and
+// periodically with jitter.
+func (s *syncer) loop() {
+	t := time.NewTimer(syncStartDelay)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.n.ctx.Done():
+			return
+		case p := <-s.connected:
+			for _, g := range s.n.Groups() {
+				if g.knowsPeer(p) {
+					s.n.syncGroupWith(g, p)
+				}
+			}
+		case <-t.C:
+			for _, g := range s.n.Groups() {
+				for _, p := range g.syncPeers() {
+					s.n.syncGroupWith(g, p)
+				}
+			}
+			t.Reset(syncInterval/2 + mrand.N(syncInterval))
+		}
+	}
+}
+
+// syncGroupWith runs one background sync and logs its failure.
+func (n *Node) syncGroupWith(g *Group, p peer.ID) {
+	if _, err := g.syncWith(n.ctx, p); err != nil && n.ctx.Err() == nil {
+		n.log.Debug("sync with a group peer failed", "peer", p.String(), "err", err)
+	}
+}
+
+// knowsPeer reports whether p has forwarded this group's envelopes or is
+// subscribed to its topic: only such peers are asked, since a hello names
+// the group to whoever receives it.
+func (g *Group) knowsPeer(p peer.ID) bool {
+	return slices.Contains(g.syncPeers(), p)
+}
+
+// syncPeers returns the connected peers known in the group.
+func (g *Group) syncPeers() []peer.ID {
+	g.mu.Lock()
+	set := make(map[peer.ID]bool, len(g.peers))
+	for p := range g.peers {
+		set[p] = true
+	}
+	for _, et := range g.topics {
+		for _, p := range et.t.topic.ListPeers() {
+			set[p] = true
+		}
+	}
+	g.mu.Unlock()
+	var out []peer.ID
+	for p := range set {
+		if p != g.n.host.ID() && g.n.host.Network().Connectedness(p) == network.Connected {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// SyncReport says what one Sync brought.
+type SyncReport struct {
+	// Peers is how many peers answered.
+	Peers int
+	// Received is how many envelopes arrived; Accepted how many of them
+	// were new and opened (the rest were duplicates or not readable).
+	Received, Accepted int
+}
+
+// Sync asks every connected peer known in the group for the envelopes this
+// member lacks and feeds them through the same path as gossip (opened,
+// stored, delivered as events marked late). The node also syncs on its
+// own; Sync is for an app that wants to catch up now. It returns the first
+// error met when no peer answered, and ErrClosed after Close.
+func (g *Group) Sync(ctx context.Context) (SyncReport, error) {
+	if g.n.isClosed() {
+		return SyncReport{}, ErrClosed
+	}
+	var rep SyncReport
+	var firstErr error
+	for _, p := range g.syncPeers() {
+		r, err := g.syncWith(ctx, p)
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		rep.Peers++
+		rep.Received += r.Received
+		rep.Accepted += r.Accepted
+	}
+	if rep.Peers == 0 && firstErr != nil {
+		return rep, firstErr
+	}
+	return rep, nil
+}
+
+// syncWith asks p for what this member lacks, again while p says there is
+// more (at most syncMaxRounds times).
+func (g *Group) syncWith(ctx context.Context, p peer.ID) (SyncReport, error) {
+	rep := SyncReport{Peers: 1}
+	for range syncMaxRounds {
+		got, accepted, more, err := g.syncRound(ctx, p)
+		rep.Received += got
+		rep.Accepted += accepted
+		if err != nil || !more || accepted == 0 {
+			return rep, err
+		}
+	}
+	return rep, nil
+}
+
+// syncRound is one request to p. It returns how many envelopes arrived and
+// were accepted, and whether p has more.
+func (g *Group) syncRound(ctx context.Context, p peer.ID) (got, accepted int, more bool, err error) {
+	n := g.n
+	ctx, cancel := context.WithTimeout(ctx, syncTimeout)
+	defer cancel()
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return 0, 0, false, ErrClosed
+	}
+	hello := g.sess.SyncHello()
+	g.mu.Unlock()
+	vector, err := n.store.GenerationVector(g.id)
+	if err != nil {
+		return 0, 0, false, fmt.Errorf("node: reading generation vector: %w", err)
+	}
+
+	s, err := n.host.NewStream(ctx, p, syncProtocolID)
+	if err != nil {
+		return 0, 0, false, fmt.Errorf("node: opening sync stream: %w", err)
+	}
+	defer s.Reset()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = s.SetDeadline(dl)
+	}
+	if err := writeFrame(s, hello.Marshal()); err != nil {
+		return 0, 0, false, fmt.Errorf("node: sending sync hello: %w", err)
+	}
+	b, err := readFrame(s, syncHelloMax)
+	if err != nil {
+		return 0, 0, false, fmt.Errorf("node: reading sync challenge: %w", err)
+	}
+	ch, err := protocol.UnmarshalSyncChallenge(b)
+	if err != nil {
+		return 0, 0, false, err
+	}
+	g.mu.Lock()
+	sig, err := g.sess.SignSyncProof(ch.Nonce, []byte(p), &hello)
+	g.mu.Unlock()
+	if err != nil {
+		return 0, 0, false, err
+	}
+	proof := &protocol.SyncProof{Signature: sig, Vector: requesterVector(vector)}
+	pb, err := proof.Marshal()
+	if err != nil {
+		return 0, 0, false, err
+	}
+	if err := writeFrame(s, pb); err != nil {
+		return 0, 0, false, fmt.Errorf("node: sending sync proof: %w", err)
+	}
+
+	feed := newSyncFeed(g, p)
+	defer feed.finish()
+	budget := syncResponseBudget
+	for {
+		b, err := readFrame(s, protocol.MaxSyncFrame)
+		if errors.Is(err, io.EOF) && got == 0 {
+			return 0, 0, false, errSyncRefused
+		}
+		if err != nil {
+			return got, feed.accepted, false, fmt.Errorf("node: reading sync page: %w", err)
+		}
+		page, err := protocol.UnmarshalSyncPage(b)
+		if err != nil {
+			return got, feed.accepted, false, err
+		}
+		for _, env := range page.Envelopes {
+			budget -= len(env)
+		}
+		if budget < 0 {
+			return got, feed.accepted, false, errors.New("node: sync peer sent more than the byte budget")
+		}
+		got += len(page.Envelopes)
+		feed.add(page.Envelopes)
+		if page.Last {
+			return got, feed.accepted, page.More, nil
+		}
+	}
+}
+
+// requesterVector turns the store's vector into the one a proof carries:
+// without control envelopes (every member's share one generation, so the
+// responder sends them all), within the protocol's bounds, keeping the
+// newest entries when there are too many (the responder then sends some
+// envelopes again, which the requester drops as duplicates).
+func requesterVector(v []storage.SenderGenerations) []protocol.VectorEntry {
+	out := make([]protocol.VectorEntry, 0, len(v))
+	for _, e := range v {
+		var runs []protocol.GenerationRun
+		for _, r := range e.Held {
+			if r.First == crypto.ControlGeneration {
+				continue
+			}
+			last := r.Last
+			if last == crypto.ControlGeneration {
+				last--
+			}
+			runs = append(runs, protocol.GenerationRun{First: r.First, Last: last})
+		}
+		if len(runs) == 0 {
+			continue
+		}
+		if len(runs) > protocol.MaxSyncRuns {
+			runs = runs[:protocol.MaxSyncRuns]
+		}
+		out = append(out, protocol.VectorEntry{Epoch: e.Epoch, Sender: e.Sender, Runs: runs})
+	}
+	if len(out) > protocol.MaxSyncVectorEntries {
+		out = out[len(out)-protocol.MaxSyncVectorEntries:]
+	}
+	return out
+}
+
+// syncFeed feeds one response's envelopes into the group, in the order
+// they arrive, through openLocked: the same checks, storage and events as
+// gossip. Envelopes that cannot open yet (a chain key or commit later in
+// the response) are kept and retried; they are bounded by the response's
+// byte budget. Posts are delivered, once the response ends, sorted by send
+// time and marked late.
+type syncFeed struct {
+	g        *Group
+	from     peer.ID
+	pending  [][]byte
+	messages []Event
+	accepted int
+}
+
+func newSyncFeed(g *Group, from peer.ID) *syncFeed { return &syncFeed{g: g, from: from} }
+
+// add opens a page's envelopes.
+func (f *syncFeed) add(envs [][]byte) {
+	g := f.g
+	var events []Event
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return
+	}
+	g.syncing = true
+	opened := false
+	for _, env := range envs {
+		if has, err := g.n.store.HasEnvelope(g.id, storage.EnvelopeIDOf(env)); err == nil && has {
+			continue // a duplicate: nothing to do
+		}
+		res, evs := g.openLocked(f.from, env, false)
+		switch {
+		case res == pubsub.ValidationAccept:
+			f.accepted++
+			opened = true
+			events = append(events, evs...)
+		case res == pubsub.ValidationIgnore && g.stillWaiting(env):
+			f.pending = append(f.pending, env)
+		}
+	}
+	if opened {
+		events = append(events, f.retryLocked()...)
+	}
+	g.syncing = false
+	if opened {
+		// Envelopes gossip held may open now; they stay rate limited.
+		events = append(events, g.retryHeldLocked()...)
+	}
+	if len(events) > 0 || len(g.rebase) > 0 {
+		g.needReconcile = true
+	}
+	g.mu.Unlock()
+	f.emit(events)
+}
+
+// retryLocked opens pending envelopes until none more opens. The caller
+// holds g.mu with g.syncing set.
+func (f *syncFeed) retryLocked() []Event {
+	var events []Event
+	for progress := true; progress && len(f.pending) > 0; {
+		progress = false
+		rest := f.pending[:0]
+		for _, env := range f.pending {
+			res, evs := f.g.openLocked(f.from, env, false)
+			switch {
+			case res == pubsub.ValidationAccept:
+				f.accepted++
+				progress = true
+				events = append(events, evs...)
+			case res == pubsub.ValidationIgnore && f.g.stillWaiting(env):
+				rest = append(rest, env)
+			}
+		}
+		f.pending = rest
+	}
+	return events
+}
+
+// emit sends non-message events now and keeps message events for finish.
+func (f *syncFeed) emit(events []Event) {
+	for _, e := range events {
+		if e.Kind == EventMessage {
+			f.messages = append(f.messages, e)
+			continue
+		}
+		f.g.n.events.emit(e)
+	}
+	if f.g.needReconcileNow() {
+		f.g.n.kick()
+	}
+}
+
+// finish delivers the response's posts in send-time order.
+func (f *syncFeed) finish() {
+	slices.SortStableFunc(f.messages, func(a, b Event) int {
+		return a.Message.Sent.Compare(b.Message.Sent)
+	})
+	for _, e := range f.messages {
+		f.g.n.events.emit(e)
+	}
+	f.messages = nil
+}
+
+// needReconcileNow reports whether the group asked the timer goroutine to
+// move its topics.
+func (g *Group) needReconcileNow() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.needReconcile
+}
+
+// handleStream serves /hearth/sync/1.
+func (s *syncer) handleStream(st network.Stream) {
+	remote := st.Conn().RemotePeer()
+	if !s.rl.take(remote, time.Now()) {
+		s.n.log.Debug("sync requests over the per-peer limit", "peer", remote.String())
+		st.Reset()
+		return
+	}
+	ok := s.n.goTracked(func() {
+		if err := s.n.serveSync(st); err != nil {
+			s.n.log.Debug("sync stream ended", "peer", remote.String(), "err", err)
+			if errors.Is(err, protocol.ErrNotSyncMember) {
+				// Refused: an orderly end with no pages.
+				st.Close()
+				return
+			}
+			st.Reset()
+			return
+		}
+		st.Close()
+	})
+	if !ok {
+		st.Reset()
+	}
+}
+
+// serveSync answers one request: a challenge, the proof, then pages. A
+// requester that is not a member (or names a group this node is not in)
+// gets the same challenge and then a closed stream, so it cannot tell which.
+func (n *Node) serveSync(st network.Stream) error {
+	step := func() { _ = st.SetReadDeadline(time.Now().Add(syncStepTimeout)) }
+	_ = st.SetDeadline(time.Now().Add(syncTimeout))
+	step()
+	b, err := readFrame(st, syncHelloMax)
+	if err != nil {
+		return fmt.Errorf("reading hello: %w", err)
+	}
+	hello, err := protocol.UnmarshalSyncHello(b)
+	if err != nil {
+		return err
+	}
+	var ch protocol.SyncChallenge
+	challenge, err := crypto.NewJoinChallenge(n.rand)
+	if err != nil {
+		return err
+	}
+	ch.Nonce = challenge
+	if err := writeFrame(st, ch.Marshal()); err != nil {
+		return fmt.Errorf("sending challenge: %w", err)
+	}
+	step()
+	b, err = readFrame(st, protocol.MaxSyncFrame)
+	if err != nil {
+		return fmt.Errorf("reading proof: %w", err)
+	}
+	proof, err := protocol.UnmarshalSyncProof(b)
+	if err != nil {
+		return err
+	}
+	g, err := n.Group(hello.Group)
+	if err != nil {
+		return fmt.Errorf("sync for a group this node is not in: %w", protocol.ErrNotSyncMember)
+	}
+	remote := st.Conn().RemotePeer()
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return ErrClosed
+	}
+	first, last, err := g.sess.CheckSyncRequest(ch.Nonce, []byte(n.host.ID()), hello, proof.Signature)
+	if err == nil {
+		g.notePeerLocked(remote, n.now())
+	}
+	g.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	_ = st.SetReadDeadline(time.Time{})
+	return g.serveEnvelopes(st, first, last, proof.Vector)
+}
+
+// serveEnvelopes streams what the requester lacks of epochs first..last:
+// epoch by epoch, the epoch's control envelopes (chain-key announcements
+// and the commit that ends it) first, then its application envelopes in
+// sender and generation order, all exactly as stored, in pages, until done
+// or the byte budget is spent.
+func (g *Group) serveEnvelopes(st network.Stream, first, last uint64, theirs []protocol.VectorEntry) error {
+	st0 := g.n.store
+	vec, err := st0.GenerationVector(g.id)
+	if err != nil {
+		return err
+	}
+	var have []protocol.VectorEntry
+	for _, e := range vec {
+		if e.Epoch < first || e.Epoch > last {
+			continue
+		}
+		runs := make([]protocol.GenerationRun, len(e.Held))
+		for i, r := range e.Held {
+			runs[i] = protocol.GenerationRun{First: r.First, Last: r.Last}
+		}
+		have = append(have, protocol.VectorEntry{Epoch: e.Epoch, Sender: e.Sender, Runs: runs})
+	}
+	wants := protocol.SyncDiff(have, theirs)
+	// Control envelopes always go (the requester's vector leaves them
+	// out), and go first within their epoch.
+	var control []protocol.SyncWant
+	for _, e := range have {
+		if r := e.Runs[len(e.Runs)-1]; r.Last == crypto.ControlGeneration {
+			control = append(control, protocol.SyncWant{Epoch: e.Epoch, Sender: e.Sender, First: crypto.ControlGeneration, Last: crypto.ControlGeneration})
+		}
+	}
+	ordered := make([]protocol.SyncWant, 0, len(wants)+len(control))
+	ci := 0
+	for i := 0; i < len(wants) || ci < len(control); {
+		var epoch uint64
+		switch {
+		case ci < len(control) && (i >= len(wants) || control[ci].Epoch <= wants[i].Epoch):
+			epoch = control[ci].Epoch
+		default:
+			epoch = wants[i].Epoch
+		}
+		for ; ci < len(control) && control[ci].Epoch == epoch; ci++ {
+			ordered = append(ordered, control[ci])
+		}
+		for ; i < len(wants) && wants[i].Epoch == epoch; i++ {
+			if wants[i].Last == crypto.ControlGeneration {
+				if wants[i].First == crypto.ControlGeneration {
+					continue
+				}
+				wants[i].Last--
+			}
+			ordered = append(ordered, wants[i])
+		}
+	}
+
+	page := &protocol.SyncPage{}
+	size, sent := 0, 0
+	flush := func(lastPage, more bool) error {
+		page.Last, page.More = lastPage, more
+		b, err := page.Marshal()
+		if err != nil {
+			return err
+		}
+		if err := writeFrame(st, b); err != nil {
+			return err
+		}
+		page.Envelopes, size = nil, 0
+		return nil
+	}
+	for _, w := range ordered {
+		from := w.First
+		for {
+			envs, err := st0.EnvelopesFor(g.id, w.Epoch, w.Sender, from, w.Last, syncPageEnvelopes)
+			if err != nil {
+				return err
+			}
+			for _, e := range envs {
+				if sent+len(e.Raw) > syncResponseBudget {
+					return flush(true, true)
+				}
+				if len(page.Envelopes) == protocol.MaxSyncPageEnvelopes || size+len(e.Raw) > protocol.MaxSyncPageBytes {
+					if err := flush(false, false); err != nil {
+						return err
+					}
+				}
+				page.Envelopes = append(page.Envelopes, e.Raw)
+				size += len(e.Raw)
+				sent += len(e.Raw)
+			}
+			if len(envs) < syncPageEnvelopes {
+				break
+			}
+			next := envs[len(envs)-1].Meta.Generation
+			if next >= w.Last {
+				break
+			}
+			from = next + 1
+		}
+	}
+	return flush(true, false)
+}
