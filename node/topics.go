@@ -96,10 +96,20 @@ func (g *Group) reconcileTopics() error {
 func (g *Group) leaveTopics(ts map[string]*epochTopic) {
 	for _, et := range ts {
 		ctx, cancel := context.WithTimeout(context.Background(), leaveTimeout)
-		if err := et.t.leave(ctx); err != nil {
+		err := et.t.leave(ctx)
+		cancel()
+		if err != nil {
+			if g.n.isClosed() {
+				// Close stops pubsub before the groups leave their topics,
+				// on purpose: a graceful leave sends PRUNE with a backoff,
+				// and peers would then refuse to mesh with this node for
+				// that long after it restarts. The errors that follow are
+				// expected.
+				g.n.log.Debug("left a topic at shutdown", "err", err)
+				continue
+			}
 			g.n.log.Warn("leaving a topic", "err", err)
 		}
-		cancel()
 	}
 }
 
