@@ -11,8 +11,9 @@ func testServerForDoc(t *testing.T) *Server {
 	t.Helper()
 	tok, _ := NewToken(nil)
 	// The API's whole route table: the built-in routes and the node's
-	// (NodeRoutes touches its node only when a request is served).
-	s, err := NewServer(Config{Token: tok, Addr: "127.0.0.1:7070", Routes: NodeRoutes(nil, NodeOptions{})})
+	// (NodeRoutes touches its node only when a request is served) and the
+	// first-run setup routes.
+	s, err := NewServer(Config{Token: tok, Addr: "127.0.0.1:7070", Routes: SetupRoutes(NodeRoutes(nil, NodeOptions{}), nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
