@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -90,8 +91,11 @@ func TestSyncOfflineMemberCatchesUp(t *testing.T) {
 		if !ok {
 			t.Fatalf("di lacks %q", text)
 		}
-		if !m.Late {
-			t.Fatalf("%q not marked late", text)
+		// What sync brought is marked late. (A few of the newest posts
+		// may instead reach di by gossip, held until the commit before
+		// them arrived, and are on time.)
+		if !m.Late && strings.HasPrefix(text, "before") {
+			t.Fatalf("%q, caught up by sync, not marked late", text)
 		}
 	}
 	if len(hist) != len(texts) {
