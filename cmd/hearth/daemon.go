@@ -71,6 +71,30 @@ type daemon struct {
 // every start (a token copied from an earlier run stops working) and its
 // address is written to the home for the command-line client.
 func startDaemon(ctx context.Context, e *env, logger *slog.Logger, dir string, s settings, ks *crypto.Keystore) (*daemon, error) {
+	n, err := startNode(ctx, e, logger, dir, s, ks)
+	if err != nil {
+		return nil, err
+	}
+	d := &daemon{node: n, logger: logger}
+	if err := d.startAPI(dir, s, api.SetupRoutes(nodeAPIRoutes(n), nil)); err != nil {
+		d.close()
+		return nil, err
+	}
+	if err := d.startMetrics(s); err != nil {
+		d.close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// nodeAPIRoutes are the API routes that drive n.
+func nodeAPIRoutes(n *node.Node) []api.Route {
+	return api.NodeRoutes(n, api.NodeOptions{Version: hearthVersion})
+}
+
+// startNode starts the node of the unlocked home in dir, with the network
+// settings of s.
+func startNode(ctx context.Context, e *env, logger *slog.Logger, dir string, s settings, ks *crypto.Keystore) (*node.Node, error) {
 	n, err := node.New(ctx, node.Config{
 		DataDir:     dir,
 		Keystore:    ks,
@@ -89,27 +113,30 @@ func startDaemon(ctx context.Context, e *env, logger *slog.Logger, dir string, s
 		}
 		return nil, fmt.Errorf("cannot start the node: %v", err)
 	}
-	d := &daemon{node: n, logger: logger}
-	if err := d.startAPI(dir, s); err != nil {
-		d.close()
-		return nil, err
-	}
-	if s.metrics != "" {
-		m, err := startMetrics(s.metrics, nodeGauges{
-			connectedPeers: func() int { return len(n.ConnectedPeers()) },
-			groups:         func() int { return len(n.Groups()) },
-		}, logger)
-		if err != nil {
-			d.close()
-			return nil, err
-		}
-		d.metrics = m
-		logger.Info("serving metrics", "addr", "http://"+m.addr+"/metrics")
-	}
-	return d, nil
+	return n, nil
 }
 
-func (d *daemon) startAPI(dir string, s settings) error {
+// startMetrics serves the node's metrics when s asks for them.
+func (d *daemon) startMetrics(s settings) error {
+	if s.metrics == "" {
+		return nil
+	}
+	n := d.node
+	m, err := startMetrics(s.metrics, nodeGauges{
+		connectedPeers: func() int { return len(n.ConnectedPeers()) },
+		groups:         func() int { return len(n.Groups()) },
+	}, d.logger)
+	if err != nil {
+		return err
+	}
+	d.metrics = m
+	d.logger.Info("serving metrics", "addr", "http://"+m.addr+"/metrics")
+	return nil
+}
+
+// startAPI serves routes and the web UI on s.api. Without a node yet (a
+// new home set up in the browser) there are no node events to bridge.
+func (d *daemon) startAPI(dir string, s settings, routes []api.Route) error {
 	ln, err := net.Listen("tcp", s.api)
 	if err != nil {
 		return fmt.Errorf("cannot serve the API on %s: %v; stop the program using it or choose another address with --api", s.api, opErr(err))
@@ -126,7 +153,7 @@ func (d *daemon) startAPI(dir string, s settings) error {
 		Addr:        addr,
 		Version:     hearthVersion,
 		AllowRemote: s.apiAllowRemote,
-		Routes:      append(api.NodeRoutes(d.node, api.NodeOptions{Version: hearthVersion}), api.WebRoutes()...),
+		Routes:      append(routes, api.WebRoutes()...),
 	})
 	if err != nil {
 		ln.Close()
@@ -137,7 +164,9 @@ func (d *daemon) startAPI(dir string, s settings) error {
 		return fmt.Errorf("cannot record the API address in %s: %v", dir, err)
 	}
 	d.api = srv
-	d.bridge = api.BridgeEvents(d.node, srv.Events(), d.logger)
+	if d.node != nil {
+		d.bridge = api.BridgeEvents(d.node, srv.Events(), d.logger)
+	}
 	d.apiDone = make(chan error, 1)
 	go func() { d.apiDone <- srv.Serve(ln) }()
 	d.logger.Info("serving the API and web UI", "addr", "http://"+addr)
@@ -184,8 +213,10 @@ func (d *daemon) close() error {
 			errs = append(errs, fmt.Errorf("stopping metrics: %v", err))
 		}
 	}
-	if err := d.node.Close(); err != nil {
-		errs = append(errs, fmt.Errorf("closing the node: %v", err))
+	if d.node != nil {
+		if err := d.node.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("closing the node: %v", err))
+		}
 	}
 	return oneLine(errs...)
 }

@@ -12,7 +12,8 @@ import (
 )
 
 // runUp is `hearth up`: it creates the home when it is new, unlocks it,
-// and runs the node and its API until SIGINT or SIGTERM.
+// and runs the node and its API until SIGINT or SIGTERM. A new home whose
+// passphrase is to be chosen in the web UI goes to upInBrowser instead.
 func runUp(ctx context.Context, e *env, args []string) int {
 	f, err := parseFlags("up", args)
 	if errors.Is(err, errHelp) {
@@ -32,6 +33,10 @@ func runUp(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e, "up", err)
 	}
+	browser, err := wantsBrowserSetup(e, f)
+	if err != nil {
+		return fail(e, "up", err)
+	}
 	if _, err := ensureHome(dir); err != nil {
 		return fail(e, "up", err)
 	}
@@ -47,6 +52,9 @@ func runUp(ctx context.Context, e *env, args []string) int {
 	isNew, err := homeIsNew(dir)
 	if err != nil {
 		return fail(e, "up", err)
+	}
+	if isNew && browser {
+		return upInBrowser(ctx, e, logger, dir, s)
 	}
 	pass, err := getPassphrase(ctx, e, passphraseSource{flagFile: f.passphraseFile}, dir, isNew)
 	if err != nil {

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/hearthnet/hearth/api"
+	"github.com/hearthnet/hearth/crypto"
+)
+
+// wantsBrowserSetup reports whether `hearth up` on a new home lets the
+// person choose the passphrase in the web UI: when --setup-in-browser is
+// given, or when there is nowhere else to get it from (no passphrase file
+// and no terminal, as when the program is started from a desktop
+// launcher). Whoever types at a terminal or names a passphrase file keeps
+// the path they had. It returns a usage error for --setup-in-browser
+// together with --passphrase-file, which contradict each other.
+func wantsBrowserSetup(e *env, f *cmdFlags) (bool, error) {
+	if f.setupInBrowser {
+		if f.passphraseFile != "" {
+			return false, usagef("--setup-in-browser and --passphrase-file contradict each other; give one of them")
+		}
+		return true, nil
+	}
+	return f.passphraseFile == "" && e.getenv("HEARTH_PASSPHRASE_FILE") == "" && e.terminal == nil, nil
+}
+
+// browserSetup creates a new home from the web UI and starts its node in
+// this process. The caller holds the home's lock throughout.
+type browserSetup struct {
+	ctx    context.Context
+	e      *env
+	logger *slog.Logger
+	dir    string
+	s      settings
+	d      *daemon
+
+	// mu is held while setup runs and while the daemon stops, so that the
+	// node is either fully started (and then closed by stop) or never
+	// started.
+	mu      sync.Mutex
+	stopped bool
+	ks      *crypto.Keystore
+}
+
+// setup is the api.SetupFunc: it creates the home sealed under pass with
+// the env's KDF parameters (crypto.DefaultKDFParams in the real binary),
+// unlocks it, starts the node and its metrics, and returns the node's API
+// routes. pass never reaches a log or an error.
+func (b *browserSetup) setup(pass []byte) ([]api.Route, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.stopped {
+		return nil, errors.New("the daemon is stopping")
+	}
+	isNew, err := homeIsNew(b.dir)
+	if err != nil {
+		return nil, err
+	}
+	if !isNew {
+		return nil, api.ErrSetupDone
+	}
+	if err := createHome(b.e, b.dir, pass); err != nil {
+		return nil, err
+	}
+	b.logger.Info("created a new home", "home", b.dir)
+	ks, err := unlockHome(b.dir, pass)
+	if err != nil {
+		return nil, err
+	}
+	n, err := startNode(b.ctx, b.e, b.logger, b.dir, b.s, ks)
+	if err != nil {
+		ks.Close()
+		return nil, err
+	}
+	b.ks = ks
+	b.d.node = n
+	b.d.bridge = api.BridgeEvents(n, b.d.api.Events(), b.logger)
+	b.logger.Info("node started", "listen", listenAddrs(n))
+	b.logger.Debug("node identity", "peer", n.PeerID().String())
+	if err := b.d.startMetrics(b.s); err != nil {
+		// The node runs and the member can use it; only the metrics
+		// they asked for are missing, which the log says.
+		b.logger.Warn("metrics are off", "err", err)
+	}
+	return nodeAPIRoutes(n), nil
+}
+
+// stop ends setup mode for good and stops the daemon: the API first, then
+// the node when setup started one, then its keystore.
+func (b *browserSetup) stop() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.stopped = true
+	err := b.d.close()
+	if b.ks != nil {
+		b.ks.Close()
+	}
+	return err
+}
+
+// upInBrowser is `hearth up` on a new home whose passphrase is chosen in
+// the web UI. It serves the API with the node's routes held back until
+// POST /api/v1/setup creates the home, prints the one-time login link, and
+// runs until SIGINT or SIGTERM.
+func upInBrowser(ctx context.Context, e *env, logger *slog.Logger, dir string, s settings) int {
+	d := &daemon{logger: logger}
+	b := &browserSetup{ctx: ctx, e: e, logger: logger, dir: dir, s: s, d: d}
+	// NodeRoutes(nil, ...) is the table of routes to hold back; its
+	// handlers are never called (SetupRoutes serves the ones setup
+	// returns instead).
+	if err := d.startAPI(dir, s, api.SetupRoutes(nodeAPIRoutes(nil), b.setup)); err != nil {
+		return fail(e, "up", err)
+	}
+	loginURL, err := d.api.NewLoginURL()
+	if err != nil {
+		b.stop()
+		return fail(e, "up", fmt.Errorf("cannot make a login link: %v", err))
+	}
+	logger.Info("waiting for the passphrase of the new home, to be chosen in the web UI", "home", dir)
+	// The link goes to stdout, never to the log, as in runUp.
+	fmt.Fprintf(e.stdout, "Hearth is ready to be set up. To choose your passphrase, visit this link in your browser (it works once, for %d minutes):\n\n    %s\n\nPress Ctrl-C to stop.\n",
+		int(api.DefaultLoginCodeTTL/time.Minute), loginURL)
+
+	werr := d.wait(ctx)
+	cerr := b.stop()
+	if err := oneLine(werr, cerr); err != nil {
+		return fail(e, "up", err)
+	}
+	logger.Info("stopped; everything is saved")
+	return exitOK
+}
