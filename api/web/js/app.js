@@ -8,6 +8,7 @@ import * as views from "./views.js";
 import { conversationView, threadView } from "./conversation.js";
 import { updateWaitingTab } from "./groupframe.js";
 import * as priv from "./private.js";
+import { runSetup } from "./setup.js";
 
 const main = document.getElementById("main");
 
@@ -251,6 +252,8 @@ function showSignedOut() {
 async function start() {
   onSignedOut(showSignedOut);
   try {
+    // A new home asks for its passphrase first (setup.js).
+    await runSetup(main);
     await api.groups();
   } catch (err) {
     if (signedOut) return;

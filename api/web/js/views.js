@@ -297,6 +297,8 @@ export async function statusView(main, _params, ctx) {
           { class: "facts" },
           h("dt", null, "Peers connected"),
           h("dd", { id: "status-peers" }, String(peers)),
+          h("dt", null, "Reachable directly"),
+          h("dd", { id: "status-reach" }, reachText(s.reachability)),
           h("dt", null, "Groups"),
           h("dd", null, String(s.groups)),
           h("dt", null, "Version"),
@@ -315,6 +317,14 @@ export async function statusView(main, _params, ctx) {
     ),
   );
   ctx.onEvent(() => {});
+}
+
+/** Says what the node's network knows of whether others can dial it. */
+function reachText(r) {
+  if (r === "public") return "Yes: other members' computers can connect to this one directly.";
+  if (r === "private")
+    return "No, it is behind a router (NAT): Hearth reaches the others by connecting out, or through a relay.";
+  return "Unknown: this version of Hearth does not find out whether other computers can connect to this one directly. Messages still reach the others whenever either side can connect.";
 }
 
 // Invites
