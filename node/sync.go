@@ -230,6 +230,9 @@ func (g *Group) syncRound(ctx context.Context, p peer.ID) (got, accepted int, mo
 		return 0, 0, false, fmt.Errorf("node: opening sync stream: %w", err)
 	}
 	defer s.Reset()
+	// Reads do not watch ctx: reset the stream when it ends (Close, or
+	// the exchange's deadline) so nothing waits on a silent peer.
+	defer context.AfterFunc(ctx, func() { s.Reset() })()
 	if dl, ok := ctx.Deadline(); ok {
 		_ = s.SetDeadline(dl)
 	}
@@ -442,6 +445,8 @@ func (s *syncer) handleStream(st network.Stream) {
 		return
 	}
 	ok := s.n.goTracked(func() {
+		// Close must not wait on a stalled requester.
+		defer context.AfterFunc(s.n.ctx, func() { st.Reset() })()
 		if err := s.n.serveSync(st); err != nil {
 			s.n.log.Debug("sync stream ended", "peer", remote.String(), "err", err)
 			if errors.Is(err, protocol.ErrNotSyncMember) {

@@ -262,4 +262,22 @@ func TestSyncHostilePeerIsCutOff(t *testing.T) {
 	if _, err := bo.group(t, id).syncWith(e2eCtx(t), ann.n.PeerID()); err != nil {
 		t.Fatalf("a member's sync after the attacks: %v", err)
 	}
+
+	// A requester that stalls after the challenge does not hold up Close.
+	stall, err := evil.NewStream(e2eCtx(t), ann.n.PeerID(), syncProtocolID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stall.Reset()
+	if _, err := stall.Write(append(frame(hello), hello...)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readFrame(stall, syncHelloMax); err != nil {
+		t.Fatalf("reading the challenge: %v", err)
+	}
+	start := time.Now()
+	ann.stop(t)
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("Close took %v with a stalled sync requester", took)
+	}
 }
