@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -69,6 +70,7 @@ func (p *Private) Export() (*PrivateExport, error) {
 			before = page[0].ID
 		}
 	}
+	slices.SortStableFunc(ex.Posts, func(a, b ExportedPost) int { return a.Sent.Compare(b.Sent) })
 	return ex, nil
 }
 
