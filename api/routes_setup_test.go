@@ -78,8 +78,8 @@ func TestSetupFlow(t *testing.T) {
 		}
 	}
 	for body, want := range map[string]string{
-		`{"passphrase":"` + goodPassphrase + `","extra":1}`:  api.CodeUnknownField,
-		`{"passphrase":"` + goodPassphrase + `"} {}`:         api.CodeBadRequest,
+		`{"passphrase":"` + goodPassphrase + `","extra":1}`: api.CodeUnknownField,
+		`{"passphrase":"` + goodPassphrase + `"} {}`:        api.CodeBadRequest,
 	} {
 		if status, code, _, _ := do(t, ts.request(t, "POST", "/api/v1/setup", body)); status != 400 || code != want {
 			t.Fatalf("POST %.60s: %d %q, want 400 %q", body, status, code, want)

@@ -108,6 +108,12 @@ func (b *browserSetup) stop() error {
 // POST /api/v1/setup creates the home, prints the one-time login link, and
 // runs until SIGINT or SIGTERM.
 func upInBrowser(ctx context.Context, e *env, logger *slog.Logger, dir string, s settings) int {
+	// The passphrase travels from the browser to the daemon in plain
+	// HTTP. On loopback nobody else sees it; with the API open to the
+	// network anyone on the path would, so setup there is refused.
+	if s.apiAllowRemote {
+		return fail(e, "up", usagef("a new home's passphrase is chosen in the browser only over loopback, and api_allow_remote is set; start it once without --api-allow-remote (or HEARTH_API_ALLOW_REMOTE, or api_allow_remote in config.toml), or give the passphrase with --passphrase-file"))
+	}
 	d := &daemon{logger: logger}
 	b := &browserSetup{ctx: ctx, e: e, logger: logger, dir: dir, s: s, d: d}
 	// NodeRoutes(nil, ...) is the table of routes to hold back; its
