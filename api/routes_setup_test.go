@@ -1,11 +1,14 @@
 package api_test
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/hearthnet/hearth/api"
 )
@@ -193,4 +196,54 @@ func TestSetupNotNeeded(t *testing.T) {
 	if status, _, _, _ := do(t, ts.request(t, "GET", "/api/v1/test/node", "")); status != 200 {
 		t.Fatalf("node route: %d", status)
 	}
+}
+
+// FuzzSetupBody: whatever the body of POST /api/v1/setup, the server
+// answers without panicking, with a status a client expects, and runs
+// setup only with a passphrase of valid text of at least MinPassphraseLen
+// characters, exactly as sent.
+func FuzzSetupBody(f *testing.F) {
+	for _, s := range []string{
+		`{"passphrase":"` + goodPassphrase + `"}`, `{"passphrase":"short"}`, `{"passphrase":"ééééééééé"}`,
+		`{"passphrase":"\ud800\ud800\ud800\ud800\ud800\ud800\ud800\ud800\ud800\ud800"}`, `{"Passphrase":"a","passphrase":"b"}`,
+		`{"passphrase":null}`, `{"passphrase":1234567890}`, `[]`, `{}`, ``, `{"passphrase":"0123456789"} x`,
+	} {
+		f.Add(s)
+	}
+	tok, err := api.NewToken(nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		var got []string
+		srv, err := api.NewServer(api.Config{Token: tok, Addr: "127.0.0.1:7070", Routes: api.SetupRoutes(nil,
+			func(pass []byte) ([]api.Route, error) {
+				got = append(got, string(pass))
+				return nil, nil
+			})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:7070/api/v1/setup", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+string(tok))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		switch rec.Code {
+		case http.StatusOK:
+			var sent struct{ Passphrase string }
+			if err := json.Unmarshal([]byte(body), &sent); err != nil {
+				t.Fatalf("accepted a body encoding/json refuses: %q", body)
+			}
+			if len(got) != 1 || got[0] != sent.Passphrase || !utf8.ValidString(got[0]) || utf8.RuneCountInString(got[0]) < api.MinPassphraseLen {
+				t.Fatalf("body %q: setup ran with %q", body, got)
+			}
+		case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
+			if len(got) != 0 {
+				t.Fatalf("refused body %q ran setup with %q", body, got)
+			}
+		default:
+			t.Fatalf("body %q: status %d: %s", body, rec.Code, rec.Body)
+		}
+	})
 }
