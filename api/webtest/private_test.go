@@ -9,6 +9,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/hearthnet/hearth/api/client"
+	"github.com/hearthnet/hearth/node"
 )
 
 // TestPrivateSpaceUI drives the private space in a real browser: a
@@ -50,6 +51,12 @@ func TestPrivateSpaceUI(t *testing.T) {
 		}
 	}
 
+	// A morning reminder that is always due: the check-in screen offers
+	// an intention until one is written today.
+	if err := d.client.SetWellbeing(ctx, node.Wellbeing{MorningReminder: "00:00"}); err != nil {
+		t.Fatal(err)
+	}
+
 	b.do("signing in", chromedp.Navigate(d.loginURL))
 	b.waitText("main h1", "Your groups")
 	b.do("opening the private space", chromedp.Click("#nav-private"))
@@ -74,10 +81,21 @@ func TestPrivateSpaceUI(t *testing.T) {
 		t.Fatalf("after the two taps the daemon holds %d check-ins, the last %+v", len(cs), last)
 	}
 
-	// Journal: write, then find it by search.
-	b.do("opening the journal", chromedp.Click(`nav.tabs a[href="#/me/journal"]`))
+	// The reminder leads to the journal with the kind chosen.
+	b.waitText("#reflection-reminder", "You have not set an intention for today.")
+	b.do("following the reminder", chromedp.Click(`#reflection-reminder a[data-kind="intention"]`))
 	b.waitText("main h1", "Journal")
+	if k := eval[string](b, `document.querySelector("#j-kind").value`); k != "intention" {
+		t.Errorf("the reminder opened the journal with kind %q, want intention", k)
+	}
+	b.do("writing an intention",
+		chromedp.SendKeys("#j-text", "Be patient with myself today."),
+		chromedp.Click(`form[aria-labelledby="j-new"] button[type="submit"]`))
+	b.waitText("#journal-list", "Morning intention")
+
+	// Journal: write, then find it by search.
 	b.do("writing an entry",
+		chromedp.SetValue("#j-kind", ""),
 		chromedp.SendKeys("#j-text", "Walked by the canal after the meeting."),
 		chromedp.SendKeys("#j-tags", "walk, evening"),
 		chromedp.Click(`form[aria-labelledby="j-new"] button[type="submit"]`))
@@ -88,6 +106,13 @@ func TestPrivateSpaceUI(t *testing.T) {
 	b.do("searching", chromedp.SendKeys("#j-search", "canal"), chromedp.Click(`form[role="search"] button`))
 	b.waitJS("only the matching entry", `(() => { const l = document.querySelector("#journal-list"); return l.textContent.includes("canal") && !l.textContent.includes("sponsor"); })()`)
 	b.shot(shots, "private-journal")
+
+	// With today's intention written, the reminder is gone.
+	b.do("back to check-in", chromedp.Click(`nav.tabs a[href="#/me"]`))
+	b.waitJS("the reminder check", `document.querySelector("#checkin-card")?.dataset.reminders === "0"`)
+	if eval[bool](b, `!!document.querySelector("#reflection-reminder")`) {
+		t.Error("the intention reminder is still shown after writing one")
+	}
 
 	// Insight: a chart per window, each with its summary in words, and
 	// the two series told apart without colour.

@@ -27,7 +27,7 @@ const routes = [
   [/^\/g\/([0-9a-f]{32})\/waiting$/, views.waitingView],
   [/^\/g\/([0-9a-f]{32})\/members$/, views.membersView],
   [/^\/me$/, priv.checkinView],
-  [/^\/me\/journal$/, priv.journalView],
+  [/^\/me\/journal(?:\/(intention|review))?$/, priv.journalView],
   [/^\/me\/insight$/, priv.insightView],
   [/^\/me\/milestones$/, priv.milestonesView],
   [/^\/me\/settings$/, priv.settingsView],

@@ -163,7 +163,7 @@ export async function checkinView(main, _params, ctx) {
       privacyNote(),
       h(
         "section",
-        { class: "card", "aria-labelledby": "ci-h" },
+        { class: "card", id: "checkin-card", "aria-labelledby": "ci-h" },
         h("h2", { id: "ci-h" }, "Check in"),
         moodStep,
         cravingStep,
@@ -182,7 +182,44 @@ export async function checkinView(main, _params, ctx) {
     ),
   );
   await renderRecent(recent);
+  const due = await dueReflections();
+  if (!ctx.isCurrent()) return;
+  // How many reminders were shown, for tests waiting on the check.
+  main.querySelector("#checkin-card").dataset.reminders = String(due.length);
+  if (due.length > 0) {
+    main.querySelector(".private-note").after(
+      h(
+        "section",
+        { class: "card reminder", id: "reflection-reminder", "aria-labelledby": "rem-h" },
+        h("h2", { id: "rem-h" }, "A moment for yourself"),
+        due.map(([kind, text]) => h("p", null, text, " ", h("a", { href: `#/me/journal/${kind}`, "data-kind": kind }, kind === "intention" ? "Write an intention" : "Write a review"))),
+      ),
+    );
+  }
   ctx.onEvent(() => {});
+}
+
+/**
+ * The reflections whose reminder time has passed today with nothing
+ * written yet: the morning intention and the evening review, at the times
+ * the member chose in Well-being. Shown when the person opens the check-in
+ * screen; nothing is scheduled or sent.
+ */
+async function dueReflections() {
+  const [w, entries] = await Promise.all([papi.wellbeing(), papi.journal("", "")]);
+  const now = new Date();
+  const mins = now.getHours() * 60 + now.getMinutes();
+  const today = now.toDateString();
+  const wrote = (kind) => entries.some((e) => e.kind === kind && new Date(e.created).toDateString() === today);
+  const passed = (hhmm) => {
+    if (!hhmm) return false;
+    const [hh, mm] = hhmm.split(":").map(Number);
+    return mins >= hh * 60 + mm;
+  };
+  const out = [];
+  if (passed(w.morning_reminder) && !wrote("intention")) out.push(["intention", "You have not set an intention for today."]);
+  if (passed(w.evening_reminder) && !wrote("review")) out.push(["review", "How did today go? An evening review can help."]);
+  return out;
 }
 
 async function renderRecent(section) {
@@ -251,12 +288,13 @@ function shareControl(groups, what, share) {
 
 // Journal
 
-export async function journalView(main, _params, ctx) {
+export async function journalView(main, [preset], ctx) {
   setTitle("Journal");
   const err = errorSlot();
   const text = h("textarea", { id: "j-text", rows: "5", maxlength: "65536", required: true });
   const tags = h("input", { type: "text", id: "j-tags", autocomplete: "off" });
   const kind = h("select", { id: "j-kind" }, h("option", { value: "" }, "Journal entry"), h("option", { value: "intention" }, "Morning intention"), h("option", { value: "review" }, "Evening review"));
+  if (preset) kind.value = preset;
   const search = h("input", { type: "search", id: "j-search", autocomplete: "off" });
   const list = h("div", { id: "journal-list" });
   const load = async () => {
@@ -598,7 +636,7 @@ export async function milestonesView(main, _params, ctx) {
                 { class: "card" },
                 h("h2", null, hb.name),
                 h("p", { class: "counter" }, h("strong", null, `${hb.status.days} day${hb.status.days === 1 ? "" : "s"}`), ` since ${new Date(hb.status.since).toLocaleDateString()}`),
-                h("p", { class: "muted small" }, `Longest run ${hb.status.longest_run} days. ${hb.status.slips} slip${hb.status.slips === 1 ? "" : "s"} recorded. Next milestone: ${hb.status.next} days.`),
+                h("p", { class: "muted small" }, `Longest run ${hb.status.longest_run} days. ${hb.status.slips} slip${hb.status.slips === 1 ? "" : "s"} recorded. Next milestone: ${hb.status.next} day${hb.status.next === 1 ? "" : "s"}.`),
                 h(
                   "div",
                   { class: "actions" },
