@@ -383,11 +383,19 @@ func (in Insight) Summary() []string {
 	if tod := timeOfDaySummary(in.TimesOfDay); tod != "" {
 		out = append(out, tod)
 	}
-	out = append(out, fmt.Sprintf("Check-in streak: %d days now, longest %d.", in.Streak.Current, in.Streak.Longest))
+	out = append(out, fmt.Sprintf("Check-in streak: %s now, longest %s.", pluralDays(in.Streak.Current), pluralDays(in.Streak.Longest)))
 	for _, h := range in.Habits {
-		out = append(out, fmt.Sprintf("%s: %d days (longest run %d, %d slips recorded); next milestone %d days.", h.Name, h.Days, h.LongestRun, h.Slips, h.Next))
+		out = append(out, fmt.Sprintf("%s: %s (longest run %s, %d slips recorded); next milestone %s.", h.Name, pluralDays(h.Days), pluralDays(h.LongestRun), h.Slips, pluralDays(h.Next)))
 	}
 	return out
+}
+
+// pluralDays words a number of days.
+func pluralDays(n int) string {
+	if n == 1 {
+		return "1 day"
+	}
+	return fmt.Sprintf("%d days", n)
 }
 
 // Summary describes one trend in a sentence.

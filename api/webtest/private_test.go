@@ -146,6 +146,24 @@ func TestPrivateSpaceUI(t *testing.T) {
 	b.waitText("#habit-list", "1 slip recorded")
 	b.shot(shots, "private-milestones")
 
+	// The daily usage notice: with a limit of 5 minutes and 6 counted
+	// today, opening the check-in screen shows it, once.
+	if err := d.client.SetWellbeing(ctx, node.Wellbeing{DailyNoticeMinutes: 5}); err != nil {
+		t.Fatal(err)
+	}
+	eval[bool](b, `sessionStorage.setItem("hearth-usage", JSON.stringify({day: new Date().toDateString(), minutes: 6, noticed: false})) === undefined`)
+	b.do("back to check-in", chromedp.Click(`nav.tabs a[href="#/me"]`))
+	b.waitText("#usage-notice", "about 6 minutes in Hearth today")
+	b.waitJS("the check-in screen", `document.querySelector("#checkin-card")?.dataset.reminders !== undefined`)
+	b.do("dismissing the notice", chromedp.Click("#usage-notice button"))
+	b.do("opening insight again", chromedp.Click(`nav.tabs a[href="#/me/insight"]`))
+	b.waitText("#streak", "longest run")
+	b.do("and check-in again", chromedp.Click(`nav.tabs a[href="#/me"]`))
+	b.waitJS("the reminder check", `document.querySelector("#checkin-card")?.dataset.reminders !== undefined`)
+	if eval[bool](b, `!!document.querySelector("#usage-notice")`) {
+		t.Error("the usage notice came back the same day after being shown")
+	}
+
 	// Well-being settings are saved and read back.
 	b.do("opening well-being", chromedp.Click(`nav.tabs a[href="#/me/settings"]`))
 	b.waitText("main h1", "Well-being")

@@ -38,6 +38,62 @@ const papi = {
 
 const moods = ["Very low", "Low", "Okay", "Good", "Very good"];
 
+// The gentle daily usage notice. Minutes the page is visible are counted
+// in this tab's sessionStorage (a count and the date, nothing else), and
+// once they reach the limit the member set in Well-being a notice appears,
+// once a day. Nothing is sent anywhere.
+const USAGE_KEY = "hearth-usage";
+
+function usageToday() {
+  const day = new Date().toDateString();
+  try {
+    const u = JSON.parse(sessionStorage.getItem(USAGE_KEY) || "{}");
+    if (u && u.day === day && Number.isFinite(u.minutes)) return u;
+  } catch {
+    // A damaged count starts again from zero.
+  }
+  return { day, minutes: 0, noticed: false };
+}
+
+function saveUsage(u) {
+  try {
+    sessionStorage.setItem(USAGE_KEY, JSON.stringify(u));
+  } catch {
+    // Storage may be unavailable; the notice then simply does not show.
+  }
+}
+
+/** Shows the usage notice if today's minutes reached the member's limit. */
+async function checkUsage() {
+  const u = usageToday();
+  if (u.noticed) return;
+  const w = await papi.wellbeing();
+  if (!w.daily_notice_minutes || u.minutes < w.daily_notice_minutes) return;
+  u.noticed = true;
+  saveUsage(u);
+  const area = document.getElementById("banners");
+  if (!area || document.getElementById("usage-notice")) return;
+  const el = h(
+    "div",
+    { class: "banner", role: "status", id: "usage-notice" },
+    h("strong", null, "A gentle reminder"),
+    h("p", null, `You have spent about ${u.minutes} minutes in Hearth today. Maybe a good moment for a break.`),
+    h("button", { type: "button", class: "secondary small", onclick: () => el.remove() }, "Dismiss"),
+  );
+  area.appendChild(el);
+}
+
+setInterval(() => {
+  if (document.visibilityState !== "visible") return;
+  const u = usageToday();
+  u.minutes += 1;
+  saveUsage(u);
+  // Only while signed in (the navigation shows), so a signed-out page
+  // sends nothing.
+  const nav = document.getElementById("nav");
+  if (nav && !nav.hidden) checkUsage().catch(() => {});
+}, 60000);
+
 function page(...children) {
   return h("div", { class: "page" }, ...children);
 }
@@ -182,6 +238,7 @@ export async function checkinView(main, _params, ctx) {
     ),
   );
   await renderRecent(recent);
+  checkUsage().catch(() => {});
   const due = await dueReflections();
   if (!ctx.isCurrent()) return;
   // How many reminders were shown, for tests waiting on the check.
