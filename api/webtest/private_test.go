@@ -57,6 +57,11 @@ func TestPrivateSpaceUI(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	group, err := d.client.CreateGroup(ctx, "Circle", "ann", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	b.do("signing in", chromedp.Navigate(d.loginURL))
 	b.waitText("main h1", "Your groups")
 	b.do("opening the private space", chromedp.Click("#nav-private"))
@@ -73,6 +78,21 @@ func TestPrivateSpaceUI(t *testing.T) {
 	b.waitText("#checkin-done", "Saved on this computer: mood 4 of 5, craving 3 of 10.")
 	b.waitText("#recent-list", "mood 4 of 5, craving 3 of 10")
 	b.shot(shots, "private-checkin")
+
+	// Sharing the newest check-in, after a confirmation naming the group,
+	// posts exactly its text; the other check-ins stay here.
+	b.do("sharing the newest check-in", chromedp.Click(`#recent-list li:first-child .share button`))
+	b.waitJS("the share confirmation", `document.querySelector("#confirm").open`)
+	b.waitText("#confirm-body", "It will be posted to Circle")
+	b.do("confirming the share", chromedp.Click("#confirm-ok"))
+	b.waitText("#recent-list li:first-child", "Shared with Circle.")
+	msgs, err := d.client.Messages(ctx, group, 50, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 1 || msgs[0].Text != "Check-in: mood 4/5, craving 3/10" {
+		t.Fatalf("the group holds %+v, want only the shared check-in", msgs)
+	}
 	cs, err := d.client.CheckIns(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -105,6 +125,13 @@ func TestPrivateSpaceUI(t *testing.T) {
 	}
 	b.do("searching", chromedp.SendKeys("#j-search", "canal"), chromedp.Click(`form[role="search"] button`))
 	b.waitJS("only the matching entry", `(() => { const l = document.querySelector("#journal-list"); return l.textContent.includes("canal") && !l.textContent.includes("sponsor"); })()`)
+
+	// Editing an entry in place.
+	b.do("editing the entry", chromedp.Click(`#journal-list article button.secondary`))
+	b.do("changing its text",
+		chromedp.SetValue(`#journal-list article textarea`, "Walked by the canal and the river after the meeting."),
+		chromedp.Click(`#journal-list article button.small:not(.secondary)`))
+	b.waitText("#journal-list", "canal and the river")
 	b.shot(shots, "private-journal")
 
 	// With today's intention written, the reminder is gone.
