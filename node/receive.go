@@ -129,6 +129,16 @@ func (g *Group) openLocked(from peer.ID, data []byte, live bool) (pubsub.Validat
 			ReplyTo: c.ReplyTo, Sent: time.UnixMilli(rec.Timestamp), Received: now, Epoch: rec.Epoch,
 		}
 		msg.Late = now.Sub(msg.Sent) > lateAfter || rec.Epoch < g.sess.GroupState().Epoch || g.syncing
+		if g.syncing && now.Sub(msg.Sent) <= lateAfter && author != (crypto.MemberID{}) && !g.rate.take(author, now) {
+			// A recent post caught up by sync counts against its
+			// member's rate limit as a live one does, so a flood that
+			// gossip dropped is not delivered late instead. Its
+			// generation is consumed: it stays dropped.
+			if err := g.persistLocked(); err != nil {
+				g.n.log.Warn("persisting a session", "err", err)
+			}
+			return pubsub.ValidationIgnore, nil
+		}
 		if err := g.storeMessageLocked(data, meta, msg); err != nil {
 			g.n.log.Warn("storing a received message", "err", err)
 			return pubsub.ValidationIgnore, nil

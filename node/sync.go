@@ -50,10 +50,22 @@ const (
 	// not all ask at once. syncStartDelay is the wait before the first.
 	syncInterval   = 5 * time.Minute
 	syncStartDelay = 3 * time.Second
+	// syncYoungTick paces the checks for new groups, and syncYoungSchedule
+	// lists when, after a group first appears (a join, or the node's
+	// start), it is synced: a joiner may have missed commits made between
+	// its welcome and its joining the topic (gossipsub sends only to the
+	// current mesh), and these rounds fetch them from the members.
+	syncYoungTick = time.Second
 	// syncPageEnvelopes is how many envelopes the responder reads from the
 	// store at a time.
 	syncPageEnvelopes = protocol.MaxSyncPageEnvelopes
 )
+
+// syncYoungSchedule lists the ages of a group at which it is synced (see
+// syncYoungTick).
+func syncYoungSchedule() []time.Duration {
+	return []time.Duration{2 * time.Second, 6 * time.Second, 15 * time.Second, 30 * time.Second}
+}
 
 // errSyncRefused is what a requester sees when the responder ends the
 // exchange without pages: not a member, an unknown group, or over a limit.
@@ -96,10 +108,31 @@ func (n *Node) startSync() {
 func (s *syncer) loop() {
 	t := time.NewTimer(syncStartDelay)
 	defer t.Stop()
+	young := time.NewTicker(syncYoungTick)
+	defer young.Stop()
+	// seen is when the loop first saw each group; a group seen recently
+	// (just joined, or just loaded) is synced at the ages syncYoungSchedule lists.
+	seen := make(map[crypto.GroupID]time.Time)
 	for {
 		select {
 		case <-s.n.ctx.Done():
 			return
+		case now := <-young.C:
+			for _, g := range s.n.Groups() {
+				first, ok := seen[g.id]
+				if !ok {
+					seen[g.id] = now
+					continue
+				}
+				age := now.Sub(first)
+				for _, at := range syncYoungSchedule() {
+					if age >= at && age < at+syncYoungTick {
+						for _, p := range g.syncPeers() {
+							s.n.syncGroupWith(g, p)
+						}
+					}
+				}
+			}
 		case p := <-s.connected:
 			for _, g := range s.n.Groups() {
 				if g.knowsPeer(p) {
