@@ -10,6 +10,7 @@ import (
 	"github.com/libp2p/go-libp2p"
 	libp2pcrypto "github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
@@ -91,6 +92,19 @@ type hostConfig struct {
 	// it. Off by default; relay-only mode and reservations are built on top
 	// of it by the discovery layer, which is not part of the host.
 	relayClient bool
+
+	// relays are the static circuit relay v2 nodes to reserve on; non-empty
+	// turns on the relay client, AutoNAT v2 and hole punching (unless
+	// relayOnly). relayOnly admits direct connections only with these
+	// relays and advertises only relayed addresses; relayService runs a
+	// relay for others. See reachabilityOptions.
+	relays       []peer.AddrInfo
+	relayOnly    bool
+	relayService bool
+	// reservations, when relays is not empty, holds the circuit addresses
+	// of the reservations the discovery layer keeps and shapes the
+	// addresses the host advertises.
+	reservations *relayReservations
 
 	// logger receives the host's own diagnostics. Nil discards them. It never
 	// receives content or keys. (go-libp2p's internal subsystems log through
@@ -184,7 +198,7 @@ func newHost(ctx context.Context, cfg hostConfig) (host.Host, error) {
 		// default registry; a library must not touch global state.
 		libp2p.DisableMetrics(),
 	}
-	if cfg.relayClient {
+	if cfg.relayClient || len(cfg.relays) > 0 || cfg.relayService {
 		opts = append(opts, libp2p.EnableRelay())
 	} else {
 		opts = append(opts, libp2p.DisableRelay())
@@ -192,6 +206,7 @@ func newHost(ctx context.Context, cfg hostConfig) (host.Host, error) {
 	if cfg.natPortMap {
 		opts = append(opts, libp2p.NATPortMap())
 	}
+	opts = append(opts, reachabilityOptions(cfg)...)
 
 	h, err := libp2p.New(opts...)
 	if err != nil {
@@ -208,7 +223,7 @@ func newHost(ctx context.Context, cfg hostConfig) (host.Host, error) {
 		h.Close()
 		return nil, fmt.Errorf("node: listening on %d of %d addresses %v", got, len(listen), cfg.listenAddrs)
 	}
-	logger.Debug("libp2p host started", "peer", h.ID().String(), "listen", fmt.Sprint(h.Network().ListenAddresses()))
+	logger.Debug("libp2p host started", "peer", h.ID().String(), "listen", logAddrs(logger, h.Network().ListenAddresses()))
 	return h, nil
 }
 

@@ -50,6 +50,10 @@ type Config struct {
 	// accept per group; the zero value means 60 per minute with bursts of
 	// 20.
 	RateLimit RateLimit
+	// Discovery says how the node finds and reaches members beyond invites
+	// and remembered peers (DHT, relays, NAT traversal, mDNS); the zero
+	// value adds nothing. See DiscoveryConfig.
+	Discovery DiscoveryConfig
 
 	// joinTimeout overrides defaultJoinTimeout (tests of silent peers).
 	joinTimeout time.Duration
@@ -114,6 +118,9 @@ type Node struct {
 	// joinTimeout bounds one /hearth/join/1 exchange.
 	joinTimeout time.Duration
 	notifee     *network.NotifyBundle
+	// disc runs the DHT, rendezvous and mDNS (discovery.go); set once by
+	// New, read under mu.
+	disc *discoverer
 
 	closeOnce sync.Once
 	closeErr  error
@@ -180,6 +187,10 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		n.rate.Burst = defaultRateBurst
 	}
 
+	disc, err := parseDiscovery(cfg.Discovery)
+	if err != nil {
+		return nil, err
+	}
 	root := cfg.Keystore.StorageRoot()
 	if root == nil {
 		return nil, errors.New("node: keystore is closed")
@@ -195,7 +206,11 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	n.store = st
 
-	h, err := newHost(ctx, hostConfig{deviceKey: cfg.Keystore.DeviceKey(), listenAddrs: cfg.ListenAddrs, logger: logger})
+	h, err := newHost(ctx, hostConfig{
+		deviceKey: cfg.Keystore.DeviceKey(), listenAddrs: cfg.ListenAddrs, logger: logger,
+		relays: disc.relays, relayOnly: disc.cfg.RelayOnly, relayService: disc.cfg.RelayService,
+		reservations: disc.reservations,
+	})
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -228,6 +243,10 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	n.wg.Add(1)
 	go n.loop()
 	n.kick()
+	if err := n.startDiscovery(disc); err != nil {
+		n.Close()
+		return nil, err
+	}
 	return n, nil
 }
 

@@ -11,12 +11,16 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 	toml "github.com/pelletier/go-toml/v2"
 	"github.com/pelletier/go-toml/v2/unstable"
+
+	"github.com/hearthnet/hearth/node"
 )
 
 // configFileName is the daemon's configuration file inside the home.
@@ -46,6 +50,14 @@ type settings struct {
 	logFormat      string // "text" or "json"
 	metrics        string // "" when metrics are off
 
+	// Discovery and reachability (node.DiscoveryConfig).
+	bootstrap    []string
+	dhtServer    bool
+	mdns         bool
+	relays       []string
+	relayOnly    bool
+	relayService bool
+
 	// apiFrom names where api was last set, so the check that ties it
 	// to apiAllowRemote can point at the right place.
 	apiFrom string
@@ -71,6 +83,23 @@ type fileConfig struct {
 	LogLevel       *string   `toml:"log_level"`
 	LogFormat      *string   `toml:"log_format"`
 	Metrics        *string   `toml:"metrics"`
+
+	Discovery *fileDiscovery `toml:"discovery"`
+	Relays    *fileRelays    `toml:"relays"`
+}
+
+// fileDiscovery is the [discovery] table of config.toml.
+type fileDiscovery struct {
+	Bootstrap *[]string `toml:"bootstrap"`
+	DHTServer *bool     `toml:"dht_server"`
+	MDNS      *bool     `toml:"mdns"`
+}
+
+// fileRelays is the [relays] table of config.toml.
+type fileRelays struct {
+	Static  *[]string `toml:"static"`
+	Only    *bool     `toml:"only"`
+	Service *bool     `toml:"service"`
 }
 
 // applyConfigFile applies config.toml from the home in dir to s. A missing
@@ -99,8 +128,8 @@ func applyConfigFile(s *settings, dir string) error {
 // applyConfig decodes doc, the contents of the config file at path, and
 // applies it to s. Decoding is strict: a key hearth does not know is an
 // error, not silently ignored, so a misspelt key (or one from a later
-// version, such as discovery or relays) never leaves a person believing a
-// setting took effect when it did not.
+// version) never leaves a person believing a setting took effect when it
+// did not.
 func applyConfig(s *settings, path string, doc []byte) error {
 	var fc fileConfig
 	err := toml.NewDecoder(bytes.NewReader(doc)).DisallowUnknownFields().Decode(&fc)
@@ -140,6 +169,32 @@ func applyConfig(s *settings, path string, doc []byte) error {
 	if fc.Metrics != nil {
 		if err := s.setMetrics(*fc.Metrics, where("metrics")); err != nil {
 			return err
+		}
+	}
+	if d := fc.Discovery; d != nil {
+		if d.Bootstrap != nil {
+			if err := s.setBootstrap(*d.Bootstrap, where("discovery.bootstrap")); err != nil {
+				return err
+			}
+		}
+		if d.DHTServer != nil {
+			s.dhtServer = *d.DHTServer
+		}
+		if d.MDNS != nil {
+			s.mdns = *d.MDNS
+		}
+	}
+	if r := fc.Relays; r != nil {
+		if r.Static != nil {
+			if err := s.setRelays(*r.Static, where("relays.static")); err != nil {
+				return err
+			}
+		}
+		if r.Only != nil {
+			s.relayOnly = *r.Only
+		}
+		if r.Service != nil {
+			s.relayService = *r.Service
 		}
 	}
 	return nil
@@ -192,6 +247,12 @@ func configKeyType(key string) string {
 		return `"text" or "json"`
 	case "metrics":
 		return `a string "host:port", for example "127.0.0.1:9464"`
+	case "discovery", "relays":
+		return "a table, [" + key + "] (see docs/CONFIG.md)"
+	case "discovery.bootstrap", "relays.static":
+		return `a list of multiaddr strings ending in /p2p/<peer ID>`
+	case "discovery.dht_server", "discovery.mdns", "relays.only", "relays.service":
+		return "true or false"
 	}
 	return ""
 }
@@ -262,7 +323,46 @@ func applyEnv(s *settings, getenv func(string) string) error {
 			return err
 		}
 	}
+	if v := getenv("HEARTH_BOOTSTRAP"); v != "" {
+		if err := s.setBootstrap(splitList(v), "HEARTH_BOOTSTRAP"); err != nil {
+			return err
+		}
+	}
+	if v := getenv("HEARTH_RELAYS"); v != "" {
+		if err := s.setRelays(splitList(v), "HEARTH_RELAYS"); err != nil {
+			return err
+		}
+	}
+	for _, b := range []struct {
+		name string
+		dst  *bool
+	}{
+		{"HEARTH_DHT_SERVER", &s.dhtServer},
+		{"HEARTH_MDNS", &s.mdns},
+		{"HEARTH_RELAY_ONLY", &s.relayOnly},
+		{"HEARTH_RELAY_SERVICE", &s.relayService},
+	} {
+		if v := getenv(b.name); v != "" {
+			x, err := strconv.ParseBool(v)
+			if err != nil {
+				return usagef("%s: %q is not true or false", b.name, v)
+			}
+			*b.dst = x
+		}
+	}
 	return nil
+}
+
+// splitList splits a comma-separated environment variable, dropping empty
+// items.
+func splitList(v string) []string {
+	var out []string
+	for a := range strings.SplitSeq(v, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // check validates what no single setter can: the API may listen beyond
@@ -271,6 +371,56 @@ func (s *settings) check() error {
 	if !isLoopbackHostPort(s.api) && !s.apiAllowRemote {
 		return usagef("%s: %q is not a loopback address, so the API (which controls your node) would be reachable from other machines; use 127.0.0.1, or add --api-allow-remote if you really mean it (see docs/CONFIG.md)",
 			s.apiFrom, s.api)
+	}
+	if s.relayOnly {
+		switch {
+		case len(s.relays) == 0:
+			return usagef("relay-only mode needs at least one relay (relays.static, HEARTH_RELAYS or --relay); without one the node could reach nobody")
+		case s.mdns:
+			return usagef("relay-only mode and mDNS cannot be on together: mDNS tells the whole local network this node's addresses")
+		case s.relayService:
+			return usagef("relay-only mode and the relay service cannot be on together: a relay must be reachable at its own address")
+		}
+	}
+	return nil
+}
+
+// discovery returns the node's discovery config.
+func (s *settings) discovery() node.DiscoveryConfig {
+	return node.DiscoveryConfig{
+		BootstrapPeers: slices.Clone(s.bootstrap),
+		DHTServer:      s.dhtServer,
+		MDNS:           s.mdns,
+		StaticRelays:   slices.Clone(s.relays),
+		RelayOnly:      s.relayOnly,
+		RelayService:   s.relayService,
+	}
+}
+
+func (s *settings) setBootstrap(addrs []string, from string) error {
+	if err := checkPeerAddrs(addrs); err != nil {
+		return usagef("%s: %v", from, err)
+	}
+	s.bootstrap = slices.Clone(addrs)
+	return nil
+}
+
+func (s *settings) setRelays(addrs []string, from string) error {
+	if err := checkPeerAddrs(addrs); err != nil {
+		return usagef("%s: %v", from, err)
+	}
+	s.relays = slices.Clone(addrs)
+	return nil
+}
+
+// checkPeerAddrs accepts multiaddrs of another node: a transport address
+// ending in /p2p/<peer ID>, the form `hearth` prints for a node and invites
+// carry.
+func checkPeerAddrs(addrs []string) error {
+	for _, a := range addrs {
+		if _, err := peer.AddrInfoFromString(a); err != nil {
+			return fmt.Errorf("%q is not a node's address ending in /p2p/<peer ID> (%v), like /ip4/203.0.113.7/tcp/4747/p2p/12D3KooW...", a, err)
+		}
 	}
 	return nil
 }

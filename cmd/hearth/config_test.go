@@ -86,8 +86,9 @@ func TestConfigErrorsNameFileLineKey(t *testing.T) {
 		doc  string
 		want []string
 	}{
-		{"log_level = \"info\"\ndiscovery = true\n", []string{`line 2: unknown key "discovery"`, "docs/CONFIG.md"}},
-		{"\n[relays]\nstatic = []\n", []string{`line 2: unknown key "relays"`}},
+		{"log_level = \"info\"\ndiscovrey = true\n", []string{`line 2: unknown key "discovrey"`, "docs/CONFIG.md"}},
+		{"\n[relays]\nstatik = []\n", []string{`line 3: unknown key "relays.statik"`}},
+		{"discovery = true\n", []string{`line 1, key "discovery"`, "a table"}},
 		{"api = 4748\n", []string{`line 1, key "api"`, `"host:port"`}},
 		{"\n\nlisten = \"/ip4/0.0.0.0/tcp/1\"\n", []string{`line 3, key "listen"`, "a list of multiaddr"}},
 		{"api_allow_remote = \"yes\"\n", []string{`line 1, key "api_allow_remote"`, "true or false"}},

@@ -101,6 +101,7 @@ func startNode(ctx context.Context, e *env, logger *slog.Logger, dir string, s s
 		ListenAddrs: s.listen,
 		Logger:      logger,
 		Now:         e.now,
+		Discovery:   s.discovery(),
 	})
 	if err != nil {
 		switch {

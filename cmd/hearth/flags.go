@@ -22,6 +22,13 @@ type cmdFlags struct {
 	logFormat      string
 	metrics        string
 
+	bootstrap    listFlag
+	dhtServer    bool
+	mdns         bool
+	relays       listFlag
+	relayOnly    bool
+	relayService bool
+
 	// set holds the names of the flags given on the command line, so that
 	// only those override config.toml and the environment.
 	set map[string]bool
@@ -54,6 +61,12 @@ func newFlagSet(name string, f *cmdFlags) *flag.FlagSet {
 		fs.StringVar(&f.logLevel, "log-level", "", "log `LEVEL`: debug, info, warn or error (default info)")
 		fs.StringVar(&f.logFormat, "log-format", "", "log `FORMAT`: text or json (default text)")
 		fs.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics on the loopback `ADDR` (default off)")
+		fs.Var(&f.bootstrap, "bootstrap", "join Hearth's DHT through the node at `MULTIADDR` (ending in /p2p/<peer ID>); repeat for several (default none: no DHT)")
+		fs.BoolVar(&f.dhtServer, "dht-server", false, "answer DHT queries for others (only on a node others can reach)")
+		fs.BoolVar(&f.mdns, "mdns", false, "announce this node on the local network and find Hearth nodes there (default off: it tells everyone on the network)")
+		fs.Var(&f.relays, "relay", "reach and be reached through the circuit relay at `MULTIADDR` (ending in /p2p/<peer ID>); repeat for several")
+		fs.BoolVar(&f.relayOnly, "relay-only", false, "connect only through the --relay relays, so other members never see this node's IP address")
+		fs.BoolVar(&f.relayService, "relay-service", false, "be a relay (and DHT server) for members who cannot be reached directly; for a reachable server")
 	}
 	return fs
 }
@@ -123,6 +136,28 @@ func applyFlags(s *settings, f *cmdFlags) error {
 		if err := s.setMetrics(f.metrics, "--metrics"); err != nil {
 			return err
 		}
+	}
+	if f.set["bootstrap"] {
+		if err := s.setBootstrap(f.bootstrap, "--bootstrap"); err != nil {
+			return err
+		}
+	}
+	if f.set["relay"] {
+		if err := s.setRelays(f.relays, "--relay"); err != nil {
+			return err
+		}
+	}
+	if f.set["dht-server"] {
+		s.dhtServer = f.dhtServer
+	}
+	if f.set["mdns"] {
+		s.mdns = f.mdns
+	}
+	if f.set["relay-only"] {
+		s.relayOnly = f.relayOnly
+	}
+	if f.set["relay-service"] {
+		s.relayService = f.relayService
 	}
 	return nil
 }
