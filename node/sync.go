@@ -319,6 +319,7 @@ func (g *Group) syncRound(ctx context.Context, p peer.ID) (got, accepted int, mo
 		got += len(page.Envelopes)
 		feed.add(page.Envelopes)
 		if page.Last {
+			n.log.Debug("sync response ended", "peer", p.String(), "received", got, "accepted", feed.accepted, "pending", len(feed.pending), "more", page.More)
 			return got, feed.accepted, page.More, nil
 		}
 	}
