@@ -110,26 +110,30 @@ func (s *syncer) loop() {
 	defer t.Stop()
 	young := time.NewTicker(syncYoungTick)
 	defer young.Stop()
-	// seen is when the loop first saw each group; a group seen recently
-	// (just joined, or just loaded) is synced at the ages syncYoungSchedule lists.
-	seen := make(map[crypto.GroupID]time.Time)
+	// young tracks, per group, when the loop first saw it (just joined,
+	// or just loaded) and how many of syncYoungSchedule's rounds it has
+	// had. A round is never skipped when a slow sync delays the loop.
+	type youngGroup struct {
+		first time.Time
+		done  int
+	}
+	seen := make(map[crypto.GroupID]*youngGroup)
+	schedule := syncYoungSchedule()
 	for {
 		select {
 		case <-s.n.ctx.Done():
 			return
 		case now := <-young.C:
 			for _, g := range s.n.Groups() {
-				first, ok := seen[g.id]
+				y, ok := seen[g.id]
 				if !ok {
-					seen[g.id] = now
+					seen[g.id] = &youngGroup{first: now}
 					continue
 				}
-				age := now.Sub(first)
-				for _, at := range syncYoungSchedule() {
-					if age >= at && age < at+syncYoungTick {
-						for _, p := range g.syncPeers() {
-							s.n.syncGroupWith(g, p)
-						}
+				if y.done < len(schedule) && now.Sub(y.first) >= schedule[y.done] {
+					y.done++
+					for _, p := range g.syncPeers() {
+						s.n.syncGroupWith(g, p)
 					}
 				}
 			}
