@@ -22,7 +22,7 @@ import (
 // The end-to-end tests: several real nodes on loopback, each with its own
 // home, Badger store and gossipsub, driven only through the embedder API
 // (and, where a test must show what an attacker holds, through the keys
-// the node keeps). docs/fragments/node-e2e-security.md maps each security
+// the node keeps). SECURITY.md ("End-to-end tests") maps each security
 // property to the test that shows it.
 
 // e2eMarker returns a string that appears nowhere but where the test puts
@@ -59,10 +59,10 @@ func e2eGroupOf(t testing.TB, host *e2eMember, joiners ...*e2eMember) crypto.Gro
 	if err != nil {
 		t.Fatalf("CreateInvite: %v", err)
 	}
-	// One join at a time, each waited for: a commit published before a
-	// member has grafted onto the topic of the epoch before it never
-	// reaches that member (gossipsub sends to the mesh only), and without
-	// history sync nothing brings it later.
+	// One join at a time, each waited for, so every test starts from a
+	// settled group: a commit published before a member has grafted onto
+	// the topic of the epoch before reaches that member only later, by
+	// history sync. TestE2EQuickSuccessiveJoins covers the quick case.
 	in := []*e2eMember{host}
 	for _, j := range joiners {
 		res, err := j.n.Join(e2eCtx(t), invite, j.pseudonym)
@@ -1237,16 +1237,12 @@ func TestE2ERestartMidConversation(t *testing.T) {
 // as they can, as at the start of a meeting when the host shares the link,
 // and checks that all five end up in the same epoch and hear each other.
 //
-// With the node as of this test's writing it fails, every time: the first
-// joiners stay behind in the epochs they joined (for example at epochs 1
-// and 2 while the others are at 4). Each join's commit is published on the
-// topic of the epoch before, as soon as the host's mesh there holds every
-// peer it knows to be subscribed; a joiner that has just entered that
-// epoch has not subscribed yet, so the host does not wait for it, and
-// gossipsub sends a node's message to its mesh peers only. The joiner
-// never receives the commit, and with no history sync nothing brings it
-// later. e2eGroupOf settles after each join to keep the other tests clear
-// of this.
+// When it was written it failed every time: the first joiners stayed
+// behind in the epochs they joined, because each join's commit went out on
+// the previous epoch's topic before the newest joiner had grafted there,
+// and gossipsub sends a node's message to its mesh peers only. The node's
+// outbox now waits for the mesh, and history sync fetches a commit that was
+// missed anyway.
 func TestE2EQuickSuccessiveJoins(t *testing.T) {
 	names := []string{"ash", "birch", "cedar", "dogwood", "elm"}
 	members := make([]*e2eMember, len(names))
