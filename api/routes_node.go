@@ -116,11 +116,12 @@ func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 // end-to-end tests decode every one of them with the client.
 
 type statusJSON struct {
-	PeerID  string   `json:"peer_id"`
-	Addrs   []string `json:"addrs"`
-	Groups  int      `json:"groups"`
-	Peers   int      `json:"peers"`
-	Version string   `json:"version"`
+	PeerID       string   `json:"peer_id"`
+	Addrs        []string `json:"addrs"`
+	Groups       int      `json:"groups"`
+	Peers        int      `json:"peers"`
+	Reachability string   `json:"reachability"`
+	Version      string   `json:"version"`
 }
 
 type groupSummaryJSON struct {
@@ -136,6 +137,7 @@ type groupDetailJSON struct {
 	groupSummaryJSON
 	Retention string     `json:"retention"`
 	Me        memberJSON `json:"me"`
+	Online    int        `json:"online"`
 }
 
 type memberJSON struct {
@@ -213,11 +215,12 @@ func messageOf(m node.Message) messageJSON {
 func (nr *nodeRoutes) status(w http.ResponseWriter, r *http.Request) error {
 	addrs := nr.n.Addrs()
 	out := statusJSON{
-		PeerID:  nr.n.PeerID().String(),
-		Addrs:   make([]string, 0, len(addrs)),
-		Groups:  len(nr.n.Groups()),
-		Peers:   len(nr.n.ConnectedPeers()),
-		Version: nr.version,
+		PeerID:       nr.n.PeerID().String(),
+		Addrs:        make([]string, 0, len(addrs)),
+		Groups:       len(nr.n.Groups()),
+		Peers:        len(nr.n.ConnectedPeers()),
+		Reachability: nr.n.Reachability(),
+		Version:      nr.version,
 	}
 	for _, a := range addrs {
 		out.Addrs = append(out.Addrs, a.String())
@@ -281,6 +284,7 @@ func (nr *nodeRoutes) getGroup(w http.ResponseWriter, r *http.Request) error {
 		groupSummaryJSON: summaryOf(info),
 		Retention:        formatDuration(info.Retention),
 		Me:               memberOf(info.Me),
+		Online:           g.OnlinePeers(),
 	})
 	return nil
 }

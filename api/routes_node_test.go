@@ -21,7 +21,8 @@ func TestRoutesGroupLifecycle(t *testing.T) {
 	ctx := e2eContext(t)
 
 	st, err := ann.c.Status(ctx)
-	if err != nil || st.PeerID != ann.n.PeerID().String() || len(st.Addrs) == 0 || st.Groups != 0 || st.Version != "v0-test" {
+	if err != nil || st.PeerID != ann.n.PeerID().String() || len(st.Addrs) == 0 || st.Groups != 0 || st.Version != "v0-test" ||
+		st.Reachability != ann.n.Reachability() {
 		t.Fatalf("Status = %+v, %v", st, err)
 	}
 	for _, a := range st.Addrs {
@@ -39,7 +40,7 @@ func TestRoutesGroupLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	if d.Group != group || d.Name != "Tuesday circle" || d.Role != "host" || d.Members != 1 || d.Removed ||
-		d.Retention != "30d" || d.Me.Pseudonym != "ann" || d.Me.Role != "host" || len(d.Me.Member) != 32 {
+		d.Retention != "30d" || d.Me.Pseudonym != "ann" || d.Me.Role != "host" || len(d.Me.Member) != 32 || d.Online != 0 {
 		t.Fatalf("Group = %+v", d)
 	}
 	if gs, err := ann.c.Groups(ctx); err != nil || len(gs) != 1 || gs[0].Group != group || gs[0].Name != "Tuesday circle" {

@@ -533,3 +533,19 @@ func epochKey(epoch uint64) []byte { return storage.EpochKey(epoch, nil) }
 
 // ID returns the group's ID.
 func (g *Group) ID() crypto.GroupID { return g.id }
+
+// OnlinePeers returns how many peers are subscribed, as far as this node's
+// pubsub knows, to the group's current topic: the group's members who are
+// online and connected to this node, directly or through a relay. Which
+// member each peer is stays unknown by design: envelopes carry no author
+// (sealed sender) and the device key never signs group content.
+func (g *Group) OnlinePeers() int {
+	g.mu.Lock()
+	if g.closed || g.sess.Removed() {
+		g.mu.Unlock()
+		return 0
+	}
+	topic := g.sess.Topic()
+	g.mu.Unlock()
+	return len(g.n.ps.ListPeers(topic))
+}

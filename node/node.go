@@ -118,6 +118,8 @@ type Node struct {
 	// joinTimeout bounds one /hearth/join/1 exchange.
 	joinTimeout time.Duration
 	notifee     *network.NotifyBundle
+	// reach is the host's latest reachability judgement (reachability.go).
+	reach reachability
 	// disc runs the DHT, rendezvous and mDNS (discovery.go); set once by
 	// New, read under mu.
 	disc *discoverer
@@ -239,6 +241,10 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		if err := g.reconcileTopics(); err != nil {
 			n.log.Warn("rejoining a group's topics failed; retrying later", "err", err)
 		}
+	}
+	if err := n.watchReachability(); err != nil {
+		n.Close()
+		return nil, fmt.Errorf("node: watching reachability: %w", err)
 	}
 	n.wg.Add(1)
 	go n.loop()

@@ -22,8 +22,12 @@ type Status struct {
 	// Groups is how many groups the node holds, left ones included.
 	Groups int `json:"groups"`
 	// Peers is how many peers the node has a connection to now.
-	Peers   int    `json:"peers"`
-	Version string `json:"version"`
+	Peers int `json:"peers"`
+	// Reachability is "public" (other peers can dial this node), "private"
+	// (behind NAT: reached by dialling out or through a relay) or
+	// "unknown".
+	Reachability string `json:"reachability"`
+	Version      string `json:"version"`
 }
 
 // GroupSummary is one entry of GET /api/v1/groups.
@@ -53,6 +57,10 @@ type GroupDetail struct {
 	Retention string `json:"retention"`
 	// Me is this member's own roster entry.
 	Me Member `json:"me"`
+	// Online is how many of the group's peers are connected and
+	// subscribed now. Which member each one is stays unknown (sealed
+	// sender).
+	Online int `json:"online"`
 }
 
 // Member is one member of a group.

@@ -180,7 +180,7 @@ func TestFirstRunSetup(t *testing.T) {
 	b.do("opening the status screen", chromedp.Click("#nav-status"))
 	b.waitText("main h1", "Status")
 	b.waitText("#status-peers", "0")
-	b.waitText("#status-reach", "nknown")
+	b.waitText("#status-reach", "Not known yet")
 	b.shot(shots, "setup-status")
 }
 

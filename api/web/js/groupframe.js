@@ -40,7 +40,8 @@ export async function groupFrame(g, tab) {
     h(
       "p",
       { class: "muted small" },
-      `You are ${d.me.pseudonym} (${roleName(d.me.role)}) · ${d.members} member${d.members === 1 ? "" : "s"}`,
+      `You are ${d.me.pseudonym} (${roleName(d.me.role)}) · ${d.members} member${d.members === 1 ? "" : "s"}` +
+        onlineText(d),
     ),
     h(
       "nav",
@@ -83,4 +84,13 @@ export function removedNotice() {
     ),
     h("p", null, "If you think this was a mistake, ask a host of the group, in person or by another way you trust."),
   );
+}
+
+// onlineText says how many of the group's computers are connected now. It
+// cannot say who: messages carry no author outside the group's encryption,
+// so a connected computer is never tied to a member.
+function onlineText(d) {
+  if (d.removed || typeof d.online !== "number") return "";
+  if (d.online === 0) return " · no one else connected right now";
+  return ` · ${d.online} other computer${d.online === 1 ? "" : "s"} connected now`;
 }

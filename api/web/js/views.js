@@ -324,7 +324,7 @@ function reachText(r) {
   if (r === "public") return "Yes: other members' computers can connect to this one directly.";
   if (r === "private")
     return "No, it is behind a router (NAT): Hearth reaches the others by connecting out, or through a relay.";
-  return "Unknown: this version of Hearth does not find out whether other computers can connect to this one directly. Messages still reach the others whenever either side can connect.";
+  return "Not known yet: Hearth has not been able to tell whether other computers can connect to this one directly. Messages still reach the others whenever either side can connect.";
 }
 
 // Invites
