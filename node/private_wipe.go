@@ -1,7 +1,6 @@
 package node
 
 import (
-	crand "crypto/rand"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -42,7 +41,7 @@ func shredHome(dir string) error {
 	if err := storage.ShredKeys(st); err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return fmt.Errorf("node: wiping store keys: %w", err)
 	}
-	if err := overwriteFile(ks); err != nil {
+	if err := storage.ShredFile(ks); err != nil {
 		return fmt.Errorf("node: wiping keystore: %w", err)
 	}
 	return nil
@@ -57,32 +56,4 @@ func removeHome(dir string) error {
 		return fmt.Errorf("node: removing home: %w", err)
 	}
 	return nil
-}
-
-// overwriteFile replaces path's contents in place with random bytes of the
-// same length and syncs them to the device. On flash and copy-on-write file
-// systems the old blocks may survive until reused; the keystore is sealed
-// under the passphrase, so what survives there is as strong as the
-// passphrase, and the store's key registry is destroyed separately.
-func overwriteFile(path string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	junk := make([]byte, fi.Size())
-	if _, err := crand.Read(junk); err != nil {
-		return err
-	}
-	if _, err := f.WriteAt(junk, 0); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	return f.Close()
 }

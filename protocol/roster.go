@@ -117,17 +117,19 @@ func validateName(s string, maxChars int, what string, sentinel error) (string, 
 		return "", fmt.Errorf("%w: the %s is %d characters long, at most %d are allowed", sentinel, what, n, maxChars)
 	}
 	for _, r := range s {
-		if forbiddenInName(r) {
+		if ForbiddenInName(r) {
 			return "", fmt.Errorf("%w: the %s contains the invisible or control character %U", sentinel, what, r)
 		}
 	}
 	return s, nil
 }
 
-// forbiddenInName reports whether r may not appear in a pseudonym or group
+// ForbiddenInName reports whether r may not appear in a pseudonym or group
 // name: control characters, line and paragraph separators, and the
-// bidirectional marks, embeddings, overrides and isolates.
-func forbiddenInName(r rune) bool {
+// bidirectional marks, embeddings, overrides and isolates. The same runes
+// are unsafe to print on a terminal, so the CLI escapes them in whatever it
+// shows of other people's words.
+func ForbiddenInName(r rune) bool {
 	switch {
 	case unicode.IsControl(r):
 		return true

@@ -38,7 +38,7 @@ func ShredKeys(dir string) error {
 	}
 	shredded := 0
 	for _, name := range []string{badger.KeyRegistryFileName, badger.KeyRegistryRewriteFileName} {
-		err := overwrite(filepath.Join(dir, name))
+		err := ShredFile(filepath.Join(dir, name))
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -53,9 +53,13 @@ func ShredKeys(dir string) error {
 	return nil
 }
 
-// overwrite replaces the contents of path, in place, with random bytes of
-// the same length, and syncs it.
-func overwrite(path string) error {
+// ShredFile replaces the contents of path, in place, with random bytes of
+// the same length, and syncs them to the device. Hearth uses it on small
+// files that hold key material (Badger's key registry, the keystore) before
+// removing them. On flash and copy-on-write file systems the old blocks may
+// survive until the device reuses them; that is why what these files hold
+// is itself sealed (under the Badger master key, or the passphrase).
+func ShredFile(path string) error {
 	f, err := os.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {
 		return err

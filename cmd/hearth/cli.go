@@ -11,11 +11,11 @@ import (
 	"io/fs"
 	"os"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/hearthnet/hearth/api"
 	"github.com/hearthnet/hearth/api/client"
+	"github.com/hearthnet/hearth/protocol"
 )
 
 // The member-facing commands (status, group, invite, join, members, post,
@@ -475,27 +475,11 @@ func clean(s string, multiline bool, indent string) string {
 			b.WriteString("\n" + indent)
 		case multiline && r == '\t':
 			b.WriteRune(r)
-		case unsafeOnTerminal(r):
+		case protocol.ForbiddenInName(r):
 			fmt.Fprintf(&b, "\\u%04x", r)
 		default:
 			b.WriteRune(r)
 		}
 	}
 	return b.String()
-}
-
-func unsafeOnTerminal(r rune) bool {
-	switch {
-	case unicode.IsControl(r):
-		return true
-	case r == '\u2028' || r == '\u2029':
-		return true
-	case r == '\u061C' || r == '\u200E' || r == '\u200F':
-		return true
-	case r >= '\u202A' && r <= '\u202E':
-		return true
-	case r >= '\u2066' && r <= '\u2069':
-		return true
-	}
-	return false
 }
