@@ -379,18 +379,8 @@ func (s *e2eSniffer) inspect(from peer.ID, rpc *pubsub.RPC) error {
 	}
 	for _, m := range rpc.GetPublish() {
 		s.raw = append(s.raw, e2eRaw{
-			topic: m.GetTopic(),
-			transportRaw: transportRaw{
-				from:      from,
-				data:      append([]byte(nil), m.GetData()...),
-				author:    append([]byte(nil), m.GetFrom()...),
-				seqno:     append([]byte(nil), m.GetSeqno()...),
-				sig:       append([]byte(nil), m.GetSignature()...),
-				pubKey:    append([]byte(nil), m.GetKey()...),
-				hasAuthor: m.From != nil,
-				hasSeqno:  m.Seqno != nil,
-				hasSig:    m.Signature != nil,
-			},
+			topic:        m.GetTopic(),
+			transportRaw: transportRawOf(from, m),
 		})
 	}
 	s.mu.Unlock()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	pb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
@@ -268,20 +269,26 @@ type transportRPCLog struct {
 	raw []transportRaw
 }
 
+// transportRawOf copies what a published message carries on the wire, as a
+// receiving peer saw it from the peer that forwarded it.
+func transportRawOf(from peer.ID, m *pb.Message) transportRaw {
+	return transportRaw{
+		from:      from,
+		data:      append([]byte(nil), m.GetData()...),
+		author:    append([]byte(nil), m.GetFrom()...),
+		seqno:     append([]byte(nil), m.GetSeqno()...),
+		sig:       append([]byte(nil), m.GetSignature()...),
+		pubKey:    append([]byte(nil), m.GetKey()...),
+		hasAuthor: m.From != nil,
+		hasSeqno:  m.Seqno != nil,
+		hasSig:    m.Signature != nil,
+	}
+}
+
 func (l *transportRPCLog) inspect(from peer.ID, rpc *pubsub.RPC) error {
 	l.mu.Lock()
 	for _, m := range rpc.GetPublish() {
-		l.raw = append(l.raw, transportRaw{
-			from:      from,
-			data:      append([]byte(nil), m.GetData()...),
-			author:    append([]byte(nil), m.GetFrom()...),
-			seqno:     append([]byte(nil), m.GetSeqno()...),
-			sig:       append([]byte(nil), m.GetSignature()...),
-			pubKey:    append([]byte(nil), m.GetKey()...),
-			hasAuthor: m.From != nil,
-			hasSeqno:  m.Seqno != nil,
-			hasSig:    m.Signature != nil,
-		})
+		l.raw = append(l.raw, transportRawOf(from, m))
 	}
 	l.mu.Unlock()
 	l.sig.fire()
