@@ -31,6 +31,12 @@ const (
 	// SecretChainKey is a sender chain key, sealed by a member to every
 	// other member on entering an epoch.
 	SecretChainKey SecretKind = 2
+	// SecretNoteKey is the one-time key of a note sealed to one member
+	// (SealNote): a mentorship request, a private reply.
+	SecretNoteKey SecretKind = 3
+	// SecretReportKey is the one-time key of a report sealed to a group's
+	// hosts and moderators (SealNote).
+	SecretReportKey SecretKind = 4
 )
 
 // hpkeEncSize is the size of the DHKEM(X25519) encapsulated key: an X25519
@@ -54,10 +60,10 @@ const hpkeInfoSize = len(hpkeInfoLabel) + 1 + 1 + GroupIDSize + 8 + MemberIDSize
 var ErrMalformedSealed = errors.New("hearth/crypto: malformed sealed secret")
 
 // SecretSize returns the length in bytes of a secret of this kind (KeySize
-// for both kinds defined today), or 0 for an unknown kind.
+// for every kind defined today), or 0 for an unknown kind.
 func (k SecretKind) SecretSize() int {
 	switch k {
-	case SecretEpoch, SecretChainKey:
+	case SecretEpoch, SecretChainKey, SecretNoteKey, SecretReportKey:
 		return KeySize
 	default:
 		return 0
@@ -82,6 +88,10 @@ func (k SecretKind) String() string {
 		return "epoch secret"
 	case SecretChainKey:
 		return "chain key"
+	case SecretNoteKey:
+		return "note key"
+	case SecretReportKey:
+		return "report key"
 	default:
 		return fmt.Sprintf("unknown secret kind %d", uint8(k))
 	}

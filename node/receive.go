@@ -152,6 +152,15 @@ func (g *Group) openLocked(from peer.ID, data []byte, live bool) (pubsub.Validat
 		}
 		events = append(events, evs...)
 	default:
+		evs, handled, err := g.applyCommunityLocked(rec, meta, data, now)
+		if err != nil {
+			g.n.log.Warn("recording received content", "err", err)
+			return pubsub.ValidationIgnore, nil
+		}
+		if handled {
+			events = append(events, evs...)
+			break
+		}
 		if _, err := g.n.store.PutEnvelope(g.id, meta, data); err != nil {
 			g.n.log.Warn("storing a received envelope", "err", err)
 		}

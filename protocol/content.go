@@ -11,21 +11,26 @@ import (
 // ContentType is the first byte of every content: what the rest of the
 // bytes are. A type's layout never changes; a new layout gets a new number.
 //
-// Numbers in use:
+// Numbers in use (community.go defines all but the first four):
 //
 //	0x01 Post                  application
 //	0x02 ChainKeyAnnouncement  control
 //	0x03 CommitContent         control
 //	0x04 LeaveRequest          control
+//	0x11 Edit (by the author)  application
+//	0x12 Delete (by the author) application
+//	0x13 Tombstone (removal by a host or moderator) application
+//	0x20 Meeting (schedule)    application
+//	0x21 MeetingEvent (live room) application
+//	0x32 SOS                   application
+//	0x33 Report (sealed to hosts and moderators) application
+//	0x34 Addresses (the author's node addresses) application
+//	0x35 SOSReply              application
+//	0x36 Note (sealed to one member) application
 //
 // Numbers reserved for content defined later (a decoder of this version
-// reports them as ErrUnknownContent):
-//
-//	0x10 reaction                0x20 meeting schedule   0x30 check-in
-//	0x11 edit by the author      0x21 live meeting event 0x31 milestone
-//	0x12 deletion by the author                          0x32 SOS request
-//	0x13 removal by a moderator                          0x33 report to moderators
-//	                                                     0x34 profile update
+// reports them as ErrUnknownContent): 0x10 reaction, 0x30 check-in,
+// 0x31 milestone (both shared today as posts).
 //
 // 0x00 is never a content type. Control types travel in control envelopes
 // (sealed with the epoch's control key, generation crypto.ControlGeneration);
@@ -46,7 +51,8 @@ func (t ContentType) Control() bool {
 }
 
 // Content is what an envelope carries: Post, ChainKeyAnnouncement,
-// CommitContent or LeaveRequest.
+// CommitContent, LeaveRequest, or one of the community types of
+// community.go.
 type Content interface {
 	// Type returns the content's type byte.
 	Type() ContentType
@@ -219,7 +225,10 @@ func UnmarshalContent(b []byte) (Content, error) {
 	case t == 0:
 		r.failf("content type", "0 is never a content type")
 	default:
-		return nil, fmt.Errorf("%w: type 0x%02x", ErrUnknownContent, uint8(t))
+		var ok bool
+		if c, ok = decodeCommunity(t, r); !ok {
+			return nil, fmt.Errorf("%w: type 0x%02x", ErrUnknownContent, uint8(t))
+		}
 	}
 	if err := r.finish(); err != nil {
 		return nil, err

@@ -85,7 +85,7 @@ func TestPostRules(t *testing.T) {
 }
 
 func TestUnknownAndReservedContent(t *testing.T) {
-	for _, typ := range []byte{0x05, 0x10, 0x13, 0x21, 0x34, 0xFF} {
+	for _, typ := range []byte{0x05, 0x10, 0x30, 0x31, 0x37, 0xFF} {
 		if _, err := UnmarshalContent([]byte{typ, 1, 2, 3}); !errors.Is(err, ErrUnknownContent) {
 			t.Errorf("type %#x: %v, want ErrUnknownContent", typ, err)
 		}
