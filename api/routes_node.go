@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -81,7 +82,7 @@ func NodeRoutes(n *node.Node, opts NodeOptions) []Route {
 			Summary: "Post a message to the group", Handler: nr.post},
 		{Method: http.MethodGet, Path: g + "/messages",
 			Summary: "Read the group's messages, a page at a time", Handler: nr.messages},
-	}, privateRoutes(n, nr)...)
+	}, slices.Concat(privateRoutes(n, nr), moderationRoutes(nr), meetingRoutes(nr), careRoutes(nr))...)
 }
 
 // opContext returns the context a state-changing operation runs under: the
