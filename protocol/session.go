@@ -1056,6 +1056,15 @@ func (s *Session) RosterAt(n uint64) ([]Member, error) {
 	return append([]Member(nil), ep.state.Roster...), nil
 }
 
+// OpenNote opens a note or report (crypto.SealNote) that the member from
+// sealed in epoch n of this group, with this member's credential, which
+// never leaves the session. Every member tries every note and only its
+// recipients can open it: it returns crypto.ErrDecrypt when the note is not
+// for this member, as crypto's OpenNote does.
+func (s *Session) OpenNote(kind crypto.SecretKind, from crypto.MemberID, n uint64, sealedKey, body []byte) ([]byte, error) {
+	return s.cred.OpenNote(kind, from, s.cur.state.ID, n, sealedKey, body)
+}
+
 // Wipe erases every key the session holds, its credential included. The
 // session is unusable afterwards.
 func (s *Session) Wipe() {

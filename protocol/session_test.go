@@ -794,3 +794,33 @@ func TestSessionImpersonation(t *testing.T) {
 		t.Fatal("Di's real post was not read after the forgery")
 	}
 }
+
+// TestSessionOpenNote: a note sealed to one member opens with that member's
+// session only; the others (the sender included) get crypto.ErrDecrypt.
+func TestSessionOpenNote(t *testing.T) {
+	m := newSim(t, 7)
+	m.add("Ann", "Bo", RoleMember)
+	m.add("Ann", "Cy", RoleMember)
+	ann, bo, cy := m.nodes["Ann"].s, m.nodes["Bo"].s, m.nodes["Cy"].s
+	st := ann.GroupState()
+	keys, body, err := crypto.SealNote(crypto.SecretNoteKey, []crypto.MemberPublic{bo.Me().Public}, ann.Me().ID, st.ID, st.Epoch, []byte("for Bo only"), m.r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := bo.OpenNote(crypto.SecretNoteKey, ann.Me().ID, st.Epoch, keys[0], body)
+	if err != nil || string(got) != "for Bo only" {
+		t.Fatalf("Bo opened %q, %v", got, err)
+	}
+	for name, s := range map[string]*Session{"Ann": ann, "Cy": cy} {
+		if _, err := s.OpenNote(crypto.SecretNoteKey, ann.Me().ID, st.Epoch, keys[0], body); !errors.Is(err, crypto.ErrDecrypt) {
+			t.Fatalf("%s opening Bo's note: %v, want ErrDecrypt", name, err)
+		}
+	}
+	// Bound to its kind and epoch: a report key or another epoch does not open.
+	if _, err := bo.OpenNote(crypto.SecretReportKey, ann.Me().ID, st.Epoch, keys[0], body); err == nil {
+		t.Fatal("the note opened as a report")
+	}
+	if _, err := bo.OpenNote(crypto.SecretNoteKey, ann.Me().ID, st.Epoch+1, keys[0], body); err == nil {
+		t.Fatal("the note opened in another epoch")
+	}
+}
