@@ -11,7 +11,8 @@ import (
 	"github.com/hearthnet/hearth/crypto"
 )
 
-// A Change is one roster change inside a commit: Add, Remove or SetRole.
+// A Change is one change inside a commit: Add, Remove, SetRole, or
+// SetMailbox (mailbox.go).
 type Change interface {
 	// target is the member the change is about.
 	target() crypto.MemberID
@@ -104,6 +105,8 @@ func decodeChange(r *reader) Change {
 			r.failf("role", "%d is not a role", uint8(c.Role))
 		}
 		return c
+	case changeSetMailbox:
+		return decodeSetMailbox(r)
 	default:
 		if r.err == nil {
 			r.failf("change kind", "%d is not known", kind)
@@ -156,11 +159,12 @@ func decodeSealed(r *reader, kind crypto.SecretKind, max int) []SealedSecret {
 const MaxChanges = 32
 
 // maxCommitSize is the largest encoded commit: the fixed fields, MaxChanges
-// adds with the longest pseudonyms, MaxMembers sealed secrets and the
-// signature.
+// adds with the longest pseudonyms, MaxMembers sealed secrets, a sealed
+// mailbox capability and the signature. (A SetMailbox change is smaller
+// than an Add with the longest pseudonym.)
 const maxCommitSize = 1 + crypto.GroupIDSize + 32 + 8 + crypto.MemberIDSize +
 	2 + MaxChanges*(1+crypto.MemberPublicSize+2+MaxPseudonymBytes+1) + 32 + 32 +
-	2 + MaxMembers*sealedSecretSize + crypto.SignatureSize
+	2 + MaxMembers*sealedSecretSize + crypto.MailboxCapabilitySealedSize + crypto.SignatureSize
 
 // commitVersion is the first byte of an encoded commit.
 const commitVersion = 1
@@ -193,6 +197,12 @@ type Commit struct {
 	// Secrets holds the new epoch secret sealed (crypto.SecretEpoch, from
 	// the committer) to each member of the new roster, in roster order.
 	Secrets []SealedSecret
+	// MailboxCapability is the new epoch's crypto.MailboxCapability sealed
+	// to the mailbox the new state names (crypto.SealMailboxCapability),
+	// present exactly when it names one. Members cannot check what it
+	// holds (only the mailbox can open it); a committer who seals a wrong
+	// one only keeps the mailbox from serving the epoch.
+	MailboxCapability []byte
 	// Signature is the committer's signature, purpose "commit", over the
 	// encoded commit without the signature.
 	Signature []byte
@@ -217,14 +227,19 @@ var (
 	// ErrRosterFull: an add would take the roster past MaxMembers.
 	ErrRosterFull = errors.New("hearth/protocol: the group is full")
 	// ErrBadSecrets: the sealed secrets do not cover exactly the new
-	// roster, in roster order.
+	// roster, in roster order, or the sealed mailbox capability is missing
+	// for a state with a mailbox (or present for one without).
 	ErrBadSecrets = errors.New("hearth/protocol: commit secrets do not match the new roster")
 )
 
 // body encodes everything the signature covers.
 func (c *Commit) body() ([]byte, error) {
 	var w writer
-	w.u8(commitVersion)
+	if c.MailboxCapability != nil {
+		w.u8(commitMailboxVersion)
+	} else {
+		w.u8(commitVersion)
+	}
 	w.fixed(c.Group[:])
 	w.fixed(c.Parent[:])
 	w.u64(c.Epoch)
@@ -240,6 +255,12 @@ func (c *Commit) body() ([]byte, error) {
 	w.fixed(c.State[:])
 	w.fixed(c.SecretCommitment[:])
 	encodeSealed(&w, c.Secrets, MaxMembers)
+	if c.MailboxCapability != nil {
+		if len(c.MailboxCapability) != crypto.MailboxCapabilitySealedSize {
+			w.fail(fmt.Errorf("%w: sealed mailbox capability of %d bytes", ErrBadMailbox, len(c.MailboxCapability)))
+		}
+		w.fixed(c.MailboxCapability)
+	}
 	return w.finish()
 }
 
@@ -268,7 +289,8 @@ func (c *Commit) Marshal() ([]byte, error) {
 }
 
 func decodeCommit(r *reader) *Commit {
-	if v := r.u8("commit version"); r.err == nil && v != commitVersion {
+	v := r.u8("commit version")
+	if r.err == nil && v != commitVersion && v != commitMailboxVersion {
 		r.failf("commit version", "%d is not supported", v)
 	}
 	c := new(Commit)
@@ -283,6 +305,10 @@ func decodeCommit(r *reader) *Commit {
 	r.fixed("state hash", c.State[:])
 	r.fixed("secret commitment", c.SecretCommitment[:])
 	c.Secrets = decodeSealed(r, crypto.SecretEpoch, MaxMembers)
+	if v == commitMailboxVersion {
+		c.MailboxCapability = make([]byte, crypto.MailboxCapabilitySealedSize)
+		r.fixed("sealed mailbox capability", c.MailboxCapability)
+	}
 	c.Signature = make([]byte, crypto.SignatureSize)
 	r.fixed("signature", c.Signature)
 	if r.err != nil {
@@ -426,6 +452,10 @@ func applyChange(next *GroupState, committer Member, ch Change) error {
 			return fmt.Errorf("%w: %s is already a %s", ErrBadChange, c.Member, c.Role)
 		}
 		next.Roster[i].Role = c.Role
+	case SetMailbox:
+		if err := applySetMailbox(next, committer, c); err != nil {
+			return err
+		}
 	default:
 		return fmt.Errorf("%w: unknown change %T", ErrBadChange, ch)
 	}
@@ -495,6 +525,9 @@ func (s *GroupState) ApplyCommit(c *Commit) (*GroupState, error) {
 			return nil, fmt.Errorf("%w: secret %d has the wrong size", ErrBadSecrets, i)
 		}
 	}
+	if (next.Mailbox != nil) != (c.MailboxCapability != nil) {
+		return nil, fmt.Errorf("%w: a commit carries a mailbox capability exactly when its state names a mailbox", ErrBadSecrets)
+	}
 	next.LastCommit, err = c.ID()
 	if err != nil {
 		return nil, err
@@ -543,6 +576,17 @@ func buildCommit(state, next *GroupState, committer *crypto.MemberCredential, ch
 			return nil, nil, err
 		}
 		c.Secrets = append(c.Secrets, SealedSecret{To: m.ID, Sealed: sealed})
+	}
+	if next.Mailbox != nil {
+		keys := crypto.DeriveEpochKeys(state.ID, next.Epoch, secret)
+		capability := keys.MailboxCapability()
+		keys.Wipe()
+		c.MailboxCapability, err = crypto.SealMailboxCapability(next.Mailbox.Key, state.ID, next.Epoch, &capability)
+		capability.Wipe()
+		if err != nil {
+			secret.Wipe()
+			return nil, nil, err
+		}
 	}
 	body, err := c.body()
 	if err != nil {

@@ -121,7 +121,8 @@ func TestLargestContentFitsAnEnvelope(t *testing.T) {
 		t.Fatalf("largest announcement: %d bytes, %v", len(b), err)
 	}
 	// And the bound is the real one: a commit with MaxChanges adds of the
-	// longest pseudonyms and MaxMembers secrets encodes to exactly it.
+	// longest pseudonyms, MaxMembers secrets and a sealed mailbox
+	// capability encodes to exactly it.
 	c := &Commit{Signature: make([]byte, crypto.SignatureSize)}
 	pub := newCred(t, testRand(21)).Public()
 	for range MaxChanges {
@@ -130,6 +131,7 @@ func TestLargestContentFitsAnEnvelope(t *testing.T) {
 	for range MaxMembers {
 		c.Secrets = append(c.Secrets, SealedSecret{Sealed: make([]byte, crypto.SecretEpoch.SealedSize())})
 	}
+	c.MailboxCapability = make([]byte, crypto.MailboxCapabilitySealedSize)
 	cb, err := c.Marshal()
 	if err != nil || len(cb) != maxCommitSize {
 		t.Fatalf("largest commit encodes to %d bytes (%v), maxCommitSize is %d", len(cb), err, maxCommitSize)

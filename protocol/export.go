@@ -16,7 +16,7 @@ const sessionVersion = 1
 const (
 	maxSendChainSize = 1 + 4 + crypto.KeySize
 	maxRecvChainSize = 1 + 4 + crypto.KeySize + 2 + crypto.MaxSkippedKeys*(4+crypto.KeySize)
-	maxStateSize     = 1 + crypto.GroupIDSize + 2 + MaxGroupNameBytes + 8 + 8 + 32 + 4 + 2 + MaxMembers*(memberMinSize+MaxPseudonymBytes)
+	maxStateSize     = 1 + crypto.GroupIDSize + 2 + MaxGroupNameBytes + 8 + 8 + 32 + 4 + 2 + MaxMembers*(memberMinSize+MaxPseudonymBytes) + maxMailboxSize
 )
 
 // Session export flags.

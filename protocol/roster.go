@@ -216,6 +216,8 @@ type GroupState struct {
 	// never reused, so an old envelope's sender index can never be taken
 	// for a newer member's.
 	NextIndex uint32
+	// Mailbox is the group's mailbox (mailbox.go), nil for none.
+	Mailbox *Mailbox
 }
 
 // groupStateVersion is the first byte of an encoded GroupState.
@@ -298,6 +300,7 @@ func (s *GroupState) Hosts() int {
 func (s *GroupState) Clone() *GroupState {
 	c := *s
 	c.Roster = slices.Clone(s.Roster)
+	c.Mailbox = s.Mailbox.Clone()
 	return &c
 }
 
@@ -350,11 +353,20 @@ func (s *GroupState) Validate() error {
 	if (s.Epoch == 0) != (s.LastCommit == [32]byte{}) {
 		return fmt.Errorf("%w: last commit must be zero exactly at epoch 0", ErrInvalidState)
 	}
+	if s.Mailbox != nil {
+		if err := s.Mailbox.check(); err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalidState, err)
+		}
+	}
 	return nil
 }
 
 func (s *GroupState) encode(w *writer) {
-	w.u8(groupStateVersion)
+	if s.Mailbox != nil {
+		w.u8(groupStateMailboxVersion)
+	} else {
+		w.u8(groupStateVersion)
+	}
 	w.fixed(s.ID[:])
 	w.string16("group name", s.Name, MaxGroupNameBytes)
 	w.u64(s.Epoch)
@@ -365,10 +377,14 @@ func (s *GroupState) encode(w *writer) {
 	for i := range s.Roster {
 		s.Roster[i].encode(w)
 	}
+	if s.Mailbox != nil {
+		s.Mailbox.encode(w)
+	}
 }
 
 func decodeGroupState(r *reader) *GroupState {
-	if v := r.u8("group state version"); r.err == nil && v != groupStateVersion {
+	v := r.u8("group state version")
+	if r.err == nil && v != groupStateVersion && v != groupStateMailboxVersion {
 		r.failf("group state version", "%d is not supported", v)
 	}
 	s := new(GroupState)
@@ -385,6 +401,9 @@ func decodeGroupState(r *reader) *GroupState {
 	s.Roster = make([]Member, 0, n)
 	for range n {
 		s.Roster = append(s.Roster, decodeMember(r))
+	}
+	if v == groupStateMailboxVersion {
+		s.Mailbox = decodeMailbox(r)
 	}
 	if r.err != nil {
 		return nil
