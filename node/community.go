@@ -28,7 +28,7 @@ import (
 func (g *Group) applyCommunityLocked(rec *protocol.Received, meta storage.EnvelopeMeta, env []byte, now time.Time) (events []Event, handled bool, err error) {
 	switch rec.Content.(type) {
 	case protocol.Edit, protocol.Delete, protocol.Tombstone, protocol.Report,
-		protocol.Meeting, protocol.MeetingEvent, protocol.SOS, protocol.SOSReply,
+		protocol.Meeting, protocol.MeetingEvent, protocol.MeetingSnapshot, protocol.SOS, protocol.SOSReply,
 		protocol.Note, protocol.Addresses:
 	default:
 		return nil, false, nil
@@ -49,6 +49,8 @@ func (g *Group) applyCommunityLocked(rec *protocol.Received, meta storage.Envelo
 		events, err = g.applyMeetingLocked(rec, c, now)
 	case protocol.MeetingEvent:
 		events, err = g.applyMeetingEventLocked(rec, c, env, now)
+	case protocol.MeetingSnapshot:
+		events, err = g.applyMeetingSnapshotLocked(rec, c, now)
 	case protocol.SOS:
 		events, err = g.applySOSLocked(rec, c, now)
 	case protocol.SOSReply:

@@ -39,6 +39,17 @@ const (
 	// EventEpochChanged: the group moved to a new epoch (every roster
 	// change does); Event.Epoch is the new epoch.
 	EventEpochChanged
+	// EventMeeting: a meeting was scheduled, changed or cancelled;
+	// Event.Meeting is set.
+	EventMeeting
+	// EventMeetingRoom: a live meeting room changed; Event.Room holds its
+	// new state.
+	EventMeetingRoom
+	// EventMeetingSoon: a meeting starts within the reminder lead time
+	// (Config.MeetingReminder); Event.Meeting and Event.Occurrence are set.
+	// Emitted once per occurrence; whether to show it (quiet hours) is the
+	// interface's choice.
+	EventMeetingSoon
 )
 
 // String returns the kind's name, for logs and debugging.
@@ -64,6 +75,12 @@ func (k EventKind) String() string {
 		return "join-denied"
 	case EventEpochChanged:
 		return "epoch-changed"
+	case EventMeeting:
+		return "meeting"
+	case EventMeetingRoom:
+		return "meeting-room"
+	case EventMeetingSoon:
+		return "meeting-soon"
 	}
 	return "unknown"
 }
@@ -77,6 +94,10 @@ type Event struct {
 	Member  *MemberInfo  // member joined, left, removed, role changed
 	Request *JoinRequest // EventJoinRequest
 	Epoch   uint64       // EventEpochChanged
+	// Meetings (meetings.go).
+	Meeting    *MeetingInfo       // EventMeeting, EventMeetingSoon
+	Room       *MeetingRoom       // EventMeetingRoom
+	Occurrence *MeetingOccurrence // EventMeetingSoon
 }
 
 // defaultEventBuffer is a subscription's buffer when Config.EventBuffer is

@@ -54,6 +54,10 @@ type Config struct {
 	// and remembered peers (DHT, relays, NAT traversal, mDNS); the zero
 	// value adds nothing. See DiscoveryConfig.
 	Discovery DiscoveryConfig
+	// MeetingReminder is how long before a meeting starts the node emits
+	// EventMeetingSoon; zero means DefaultMeetingReminder (10 minutes),
+	// a negative value turns reminders off.
+	MeetingReminder time.Duration
 
 	// joinTimeout overrides defaultJoinTimeout (tests of silent peers).
 	joinTimeout time.Duration
@@ -253,6 +257,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		n.Close()
 		return nil, err
 	}
+	n.startMeetings(cfg.MeetingReminder)
 	return n, nil
 }
 

@@ -704,6 +704,8 @@ func decodeCommunity(t ContentType, r *reader) (c Content, ok bool) {
 		return decodeMeeting(r), true
 	case TypeMeetingEvent:
 		return decodeMeetingEvent(r), true
+	case TypeMeetingSnapshot:
+		return decodeMeetingSnapshot(r), true
 	case TypeSOS:
 		return decodeSOS(r), true
 	case TypeSOSReply:
