@@ -21,6 +21,12 @@ const (
 	EventJoined        = "joined"
 	EventJoinDenied    = "join_denied"
 	EventEpochChanged  = "epoch_changed"
+	// Meetings: a schedule changed (data.meeting), a live room changed
+	// (data.room, its new state), a meeting starts soon (data.meeting and
+	// data.occurrence).
+	EventMeeting     = "meeting"
+	EventMeetingRoom = "meeting_room"
+	EventMeetingSoon = "meeting_soon"
 )
 
 // eventJSON is the data of every node event: the group, and the one other
@@ -31,6 +37,10 @@ type eventJSON struct {
 	Member  *memberJSON  `json:"member,omitempty"`
 	Request *waitingJSON `json:"request,omitempty"`
 	Epoch   *uint64      `json:"epoch,omitempty"`
+	// Meetings (routes_meetings.go).
+	Meeting    *meetingJSON    `json:"meeting,omitempty"`
+	Room       *roomJSON       `json:"room,omitempty"`
+	Occurrence *occurrenceJSON `json:"occurrence,omitempty"`
 }
 
 // overflowJSON is the data of OverflowEvent.
@@ -84,6 +94,28 @@ func eventOf(ev node.Event) (typ string, data eventJSON, ok bool) {
 		e := ev.Epoch
 		data.Epoch = &e
 		return EventEpochChanged, data, true
+	case node.EventMeeting:
+		if ev.Meeting == nil {
+			return "", data, false
+		}
+		m := meetingOf(*ev.Meeting)
+		data.Meeting = &m
+		return EventMeeting, data, true
+	case node.EventMeetingRoom:
+		if ev.Room == nil {
+			return "", data, false
+		}
+		r := roomOf(*ev.Room)
+		data.Room = &r
+		return EventMeetingRoom, data, true
+	case node.EventMeetingSoon:
+		if ev.Occurrence == nil {
+			return "", data, false
+		}
+		o := occurrenceOf(*ev.Occurrence)
+		data.Occurrence = &o
+		data.Meeting = &o.Meeting
+		return EventMeetingSoon, data, true
 	}
 	return "", data, false
 }
