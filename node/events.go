@@ -39,6 +39,20 @@ const (
 	// EventEpochChanged: the group moved to a new epoch (every roster
 	// change does); Event.Epoch is the new epoch.
 	EventEpochChanged
+	// EventSOS: a member asked for help now (this member included: see
+	// SOS.Mine); Event.SOS is set. High priority: an interface alerts on
+	// it even in quiet hours for members who opted in to SOS alerts.
+	EventSOS
+	// EventSOSReply: a member answered an SOS ("I'm here");
+	// Event.SOSReply is set.
+	EventSOSReply
+	// EventMentorRequest: a member asked this member for mentorship,
+	// offered it, or a host suggested a pairing; Event.MentorRequest is
+	// set.
+	EventMentorRequest
+	// EventMentorship: one of this member's mentorships changed state
+	// (asked, active, declined, ended); Event.Mentorship is set.
+	EventMentorship
 	// EventMeeting: a meeting was scheduled, changed or cancelled;
 	// Event.Meeting is set.
 	EventMeeting
@@ -50,6 +64,19 @@ const (
 	// Emitted once per occurrence; whether to show it (quiet hours) is the
 	// interface's choice.
 	EventMeetingSoon
+	// EventMessageEdited: a post's author edited it; Event.Message is the
+	// post as it now reads (Message.Edited set).
+	EventMessageEdited
+	// EventMessageRemoved: a post was deleted by its author or removed by
+	// a host or moderator, and erased from this node; Event.Removal is
+	// set.
+	EventMessageRemoved
+	// EventReport: a member reported a post to this host or moderator;
+	// Event.Report is set.
+	EventReport
+	// EventGuidelines: a host or moderator pinned new guidelines;
+	// Event.Guidelines is set.
+	EventGuidelines
 )
 
 // String returns the kind's name, for logs and debugging.
@@ -75,12 +102,28 @@ func (k EventKind) String() string {
 		return "join-denied"
 	case EventEpochChanged:
 		return "epoch-changed"
+	case EventSOS:
+		return "sos"
+	case EventSOSReply:
+		return "sos-reply"
+	case EventMentorRequest:
+		return "mentor-request"
+	case EventMentorship:
+		return "mentorship"
 	case EventMeeting:
 		return "meeting"
 	case EventMeetingRoom:
 		return "meeting-room"
 	case EventMeetingSoon:
 		return "meeting-soon"
+	case EventMessageEdited:
+		return "message-edited"
+	case EventMessageRemoved:
+		return "message-removed"
+	case EventReport:
+		return "report"
+	case EventGuidelines:
+		return "guidelines"
 	}
 	return "unknown"
 }
@@ -94,10 +137,19 @@ type Event struct {
 	Member  *MemberInfo  // member joined, left, removed, role changed
 	Request *JoinRequest // EventJoinRequest
 	Epoch   uint64       // EventEpochChanged
+	// SOS and mentorship events (sos.go, mentor.go).
+	SOS           *SOS           // EventSOS
+	SOSReply      *SOSReply      // EventSOSReply
+	MentorRequest *MentorRequest // EventMentorRequest
+	Mentorship    *Mentorship    // EventMentorship
 	// Meetings (meetings.go).
 	Meeting    *MeetingInfo       // EventMeeting, EventMeetingSoon
 	Room       *MeetingRoom       // EventMeetingRoom
 	Occurrence *MeetingOccurrence // EventMeetingSoon
+	// Moderation events (moderation.go).
+	Removal    *Removal    // EventMessageRemoved
+	Report     *Report     // EventReport
+	Guidelines *Guidelines // EventGuidelines
 }
 
 // defaultEventBuffer is a subscription's buffer when Config.EventBuffer is

@@ -58,9 +58,20 @@ type Config struct {
 	// EventMeetingSoon; zero means DefaultMeetingReminder (10 minutes),
 	// a negative value turns reminders off.
 	MeetingReminder time.Duration
+	// CrisisResources replace, region by region, the crisis resources
+	// Hearth ships with (crisis.go); CrisisRegion is the region shown when
+	// none is asked for ("" shows the international ones only).
+	CrisisResources []CrisisResource
+	CrisisRegion    string
+
+	// Mailbox runs the node as a mailbox for the groups that register it
+	// (mailbox.go); the zero value runs none.
+	Mailbox MailboxConfig
 
 	// joinTimeout overrides defaultJoinTimeout (tests of silent peers).
 	joinTimeout time.Duration
+	// addrAnnounceEvery overrides defaultAddrAnnounceEvery (addresses.go).
+	addrAnnounceEvery time.Duration
 }
 
 // RateLimit is a token bucket: Burst messages at once, refilled at PerMinute
@@ -127,6 +138,13 @@ type Node struct {
 	// disc runs the DHT, rendezvous and mDNS (discovery.go); set once by
 	// New, read under mu.
 	disc *discoverer
+	// mbox is the mailbox side (mailbox.go), nil unless Config.Mailbox
+	// enables it; set once by New.
+	mbox *mailbox
+	// mentor serialises changes to mentorship records (mentor.go).
+	mentor mentorState
+	// crisis holds the crisis resources (crisis.go); set once by New.
+	crisis *CrisisDirectory
 
 	closeOnce sync.Once
 	closeErr  error
@@ -197,6 +215,9 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	if n.crisis, err = NewCrisisDirectory(cfg.CrisisResources, cfg.CrisisRegion); err != nil {
+		return nil, err
+	}
 	root := cfg.Keystore.StorageRoot()
 	if root == nil {
 		return nil, errors.New("node: keystore is closed")
@@ -241,6 +262,12 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	n.notifee = n.connectedNotifee()
 	h.Network().Notify(n.notifee)
 	n.startSync()
+	if cfg.Mailbox.Enabled {
+		if err := n.startMailbox(cfg.Mailbox); err != nil {
+			n.Close()
+			return nil, fmt.Errorf("node: starting the mailbox: %w", err)
+		}
+	}
 	for _, g := range n.Groups() {
 		if err := g.reconcileTopics(); err != nil {
 			n.log.Warn("rejoining a group's topics failed; retrying later", "err", err)
@@ -253,7 +280,12 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	n.wg.Add(1)
 	go n.loop()
 	n.kick()
+	n.watchMentorships()
 	if err := n.startDiscovery(disc); err != nil {
+		n.Close()
+		return nil, err
+	}
+	if err := n.startAddrAnnouncer(disc.cfg.RelayOnly, cfg.addrAnnounceEvery); err != nil {
 		n.Close()
 		return nil, err
 	}
@@ -310,6 +342,9 @@ func (n *Node) Close() error {
 		}
 		if n.cancel != nil {
 			n.cancel()
+		}
+		if n.mbox != nil {
+			n.mbox.close()
 		}
 		for _, g := range groups {
 			g.close()
@@ -535,6 +570,7 @@ func (n *Node) expire() {
 	}
 	for _, g := range n.Groups() {
 		g.pruneMessageIndex()
+		g.pruneSOSes()
 	}
 }
 

@@ -167,6 +167,9 @@ type Wellbeing struct {
 	// and review reminders.
 	MorningReminder string `json:"morning_reminder,omitempty"`
 	EveningReminder string `json:"evening_reminder,omitempty"`
+	// SOSAlerts opts in to SOS alerts: an interface alerts on a fellow
+	// member's SOS even in quiet hours and digest mode.
+	SOSAlerts bool `json:"sos_alerts,omitempty"`
 }
 
 // Private is the member's private space on this node. Get it with

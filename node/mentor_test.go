@@ -1,0 +1,258 @@
+package node
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/hearthnet/hearth/crypto"
+	"github.com/hearthnet/hearth/protocol"
+)
+
+// storedEnvelopes returns every envelope e's store holds for group.
+func storedEnvelopes(t testing.TB, e *e2eNode, group crypto.GroupID) [][]byte {
+	t.Helper()
+	envs, err := e.n.store.EnvelopesSince(group, 0, 10000)
+	if err != nil {
+		t.Fatalf("%s: EnvelopesSince: %v", e.name, err)
+	}
+	out := make([][]byte, len(envs))
+	for i, env := range envs {
+		out[i] = env.Raw
+	}
+	return out
+}
+
+// TestMentorPairIsPrivateToTheTwo: a member asks another for mentorship in
+// a group of three. The request is a note the third member's node stores
+// but cannot open (its session copy opens the envelope and fails on the
+// note; the recipient's opens it). On acceptance the two share a group of
+// two whose envelopes the third member's node holds no key for: no group,
+// no envelope in its store, no sender-data key that opens them. An SOS to
+// the mentor reaches the mentor only. A refusal, a host's pairing
+// suggestion (and a member's, refused), and ending the mentorship from the
+// side that hosts the pair's group, which the other side sees as ended.
+func TestMentorPairIsPrivateToTheTwo(t *testing.T) {
+	ann := &e2eMember{e2eNode: newE2ENode(t, "ann"), pseudonym: "ann"}
+	bo := &e2eMember{e2eNode: newE2ENode(t, "bo"), pseudonym: "bo"}
+	cy := &e2eMember{e2eNode: newE2ENode(t, "cy"), pseudonym: "cy"}
+	e2eMesh(t, ann.e2eNode, bo.e2eNode, cy.e2eNode)
+	parent := e2eGroupOf(t, ann, bo, cy)
+	all := []*e2eMember{ann, bo, cy}
+	e2eWaitAll(t, parent, e2eAllPost(t, parent, "hello", all...), all...)
+	ctx := e2eCtx(t)
+	annID := ann.group(t, parent).Info().Me.ID
+	boID := bo.group(t, parent).Info().Me.ID
+	cyID := cy.group(t, parent).Info().Me.ID
+
+	// A copy of cy's session as it is before the note: it can still open
+	// the envelope (the live one will have consumed it).
+	cyBefore := e2eSessionCopy(t, cy.e2eNode, parent)
+
+	ask := e2eMarker(t, "would you be my mentor")
+	m, err := bo.group(t, parent).AskMentor(ctx, annID, ask, false)
+	if err != nil {
+		t.Fatalf("AskMentor: %v", err)
+	}
+	if m.State != MentorshipAsked || m.Role != RoleMentee || !m.Asker || m.Peer != annID {
+		t.Fatalf("AskMentor returned %+v", m)
+	}
+	if _, err := bo.group(t, parent).AskMentor(ctx, annID, "again", false); !errors.Is(err, ErrMentorshipExists) {
+		t.Fatalf("asking twice: %v, want ErrMentorshipExists", err)
+	}
+	ev := ann.rec.waitEvent(t, EventMentorRequest, parent, nil)
+	req := ev.MentorRequest
+	if req.ID != m.ID || req.Kind != MentorAsk || req.From != boID || req.FromPseudonym != "bo" || req.Text != ask {
+		t.Fatalf("ann got request %+v", req)
+	}
+
+	// The note on the parent group's topic: every member stores it, only
+	// ann can open it.
+	var note *sealedNote
+	e2ePoll(t, "cy to store bo's note", func() bool {
+		note = noteIn(t, cyBefore, storedEnvelopes(t, cy.e2eNode, parent))
+		return note != nil
+	})
+	for _, who := range []*e2eMember{cy, bo} {
+		s := e2eSessionCopy(t, who.e2eNode, parent)
+		if _, err := s.OpenNote(crypto.SecretNoteKey, boID, note.epoch, note.n.Key, note.n.Body); !errors.Is(err, crypto.ErrDecrypt) {
+			t.Fatalf("%s opening the note: %v, want ErrDecrypt", who.name, err)
+		}
+	}
+	plain, err := e2eSessionCopy(t, ann.e2eNode, parent).OpenNote(crypto.SecretNoteKey, boID, note.epoch, note.n.Key, note.n.Body)
+	if err != nil {
+		t.Fatalf("ann opening the note: %v", err)
+	}
+	if body, err := protocol.UnmarshalNoteBody(plain); err != nil || body.Kind != protocol.NoteMentorRequest || body.Invite == "" || body.Text != ask {
+		t.Fatalf("the note opens to %+v, %v", body, err)
+	}
+
+	// Accepted: ann joins the pair's group as mentor.
+	accepted, err := ann.n.AcceptMentor(ctx, req.ID)
+	if err != nil {
+		t.Fatalf("AcceptMentor: %v", err)
+	}
+	if accepted.State != MentorshipActive || accepted.Role != RoleMentor || accepted.Pair != m.Pair || accepted.Peer != boID {
+		t.Fatalf("AcceptMentor returned %+v (bo's pair %s)", accepted, m.Pair)
+	}
+	bo.rec.waitEvent(t, EventMentorship, m.Pair, func(ev Event) bool { return ev.Mentorship.State == MentorshipActive })
+	if reqs, err := ann.n.MentorRequests(); err != nil || len(reqs) != 0 {
+		t.Fatalf("ann's requests after accepting: %v, %+v", err, reqs)
+	}
+	annPair := &e2eMember{e2eNode: ann.e2eNode, pseudonym: "ann"}
+	boPair := &e2eMember{e2eNode: bo.e2eNode, pseudonym: "bo"}
+	e2eSettle(t, m.Pair, boPair, annPair)
+	if info := ann.group(t, m.Pair).Info(); info.Name != "Mentorship: bo & ann" || info.Me.Pseudonym != "ann" {
+		t.Fatalf("ann's pair group: %+v", info)
+	}
+	secret := e2eMarker(t, "day three, the cravings are bad at night")
+	if _, err := bo.group(t, m.Pair).Post(ctx, secret, MessageID{}); err != nil {
+		t.Fatal(err)
+	}
+	ann.rec.waitText(t, m.Pair, secret)
+	reply := e2eMarker(t, "call me any night")
+	if _, err := ann.group(t, m.Pair).Post(ctx, reply, MessageID{}); err != nil {
+		t.Fatal(err)
+	}
+	bo.rec.waitText(t, m.Pair, reply)
+
+	// SOS to the mentor only.
+	sent, err := bo.n.SendSOS(ctx, SOSInput{Mentors: true, Text: "help"})
+	if err != nil || len(sent) != 1 || sent[0].Group != m.Pair || sent[0].SOS == nil {
+		t.Fatalf("SendSOS to the mentor: %v, %+v", err, sent)
+	}
+	ann.rec.waitEventWithin(t, sosBound, EventSOS, m.Pair, func(ev Event) bool { return ev.SOS.ID == sent[0].SOS.ID })
+	if _, err := cy.n.SendSOS(ctx, SOSInput{Mentors: true}); !errors.Is(err, ErrNoSOSTarget) {
+		t.Fatalf("SendSOS to the mentor of a member without one: %v, want ErrNoSOSTarget", err)
+	}
+
+	// The third member holds nothing of the pair.
+	pairEnvs := storedEnvelopes(t, ann.e2eNode, m.Pair)
+	if len(pairEnvs) < 3 {
+		t.Fatalf("ann's store holds %d envelopes of the pair's group", len(pairEnvs))
+	}
+	if _, err := cy.n.Group(m.Pair); !errors.Is(err, ErrNoGroup) {
+		t.Fatalf("cy's node has the pair's group: %v", err)
+	}
+	if got := storedEnvelopes(t, cy.e2eNode, m.Pair); len(got) != 0 {
+		t.Fatalf("cy's store holds %d envelopes of the pair's group", len(got))
+	}
+	keys := e2eSenderKeys(t, cy.e2eNode, parent)
+	for _, env := range pairEnvs {
+		e, err := crypto.ParseEnvelope(env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range keys {
+			if _, err := e.OpenSender(&k); err == nil {
+				t.Fatal("a sender-data key of cy's opens an envelope of the pair's group")
+			}
+		}
+		if err := e2eSessionOpens(t, cy.e2eNode, parent, env); err == nil {
+			t.Fatal("cy's session opens an envelope of the pair's group")
+		}
+	}
+	// ...and ann's own keys do open them, so the check above can fail.
+	annKeys := e2eSenderKeys(t, ann.e2eNode, m.Pair)
+	opened := 0
+	for _, env := range pairEnvs {
+		e, _ := crypto.ParseEnvelope(env)
+		for _, k := range annKeys {
+			if _, err := e.OpenSender(&k); err == nil {
+				opened++
+				break
+			}
+		}
+	}
+	if opened == 0 {
+		t.Fatal("ann's own sender-data keys open none of the pair's envelopes")
+	}
+
+	// A refusal: cy offers to mentor ann, who says no.
+	offer, err := cy.group(t, parent).AskMentor(ctx, annID, "", true)
+	if err != nil {
+		t.Fatalf("AskMentor (offer): %v", err)
+	}
+	ev = ann.rec.waitEvent(t, EventMentorRequest, parent, func(ev Event) bool { return ev.MentorRequest.ID == offer.ID })
+	if ev.MentorRequest.Kind != MentorOffer {
+		t.Fatalf("ann got %v, want an offer", ev.MentorRequest.Kind)
+	}
+	if err := ann.n.DeclineMentor(ctx, offer.ID); err != nil {
+		t.Fatalf("DeclineMentor: %v", err)
+	}
+	cy.rec.waitEvent(t, EventMentorship, offer.Pair, func(ev Event) bool { return ev.Mentorship.State == MentorshipDeclined })
+
+	// A host's pairing suggestion; a member's is refused.
+	if err := bo.group(t, parent).SuggestPairing(ctx, cyID, annID, ""); !errors.Is(err, ErrNotAdmin) {
+		t.Fatalf("a member suggesting a pairing: %v, want ErrNotAdmin", err)
+	}
+	if err := ann.group(t, parent).SuggestPairing(ctx, cyID, boID, "bo has been where you are"); err != nil {
+		t.Fatalf("SuggestPairing: %v", err)
+	}
+	ev = cy.rec.waitEvent(t, EventMentorRequest, parent, func(ev Event) bool { return ev.MentorRequest.Kind == MentorPairing })
+	if ev.MentorRequest.Subject != boID || ev.MentorRequest.SubjectPseudonym != "bo" || ev.MentorRequest.From != annID {
+		t.Fatalf("cy got pairing %+v", ev.MentorRequest)
+	}
+	if err := cy.n.DeclineMentor(ctx, ev.MentorRequest.ID); err != nil {
+		t.Fatalf("DeclineMentor (pairing): %v", err)
+	}
+	if reqs, _ := cy.n.MentorRequests(); len(reqs) != 0 {
+		t.Fatalf("cy's requests after dismissing the suggestion: %+v", reqs)
+	}
+
+	// bo, who hosts the pair's group, ends it: ann is made host, bo
+	// leaves, and both sides mark it ended.
+	if err := bo.n.EndMentorship(ctx, m.ID); err != nil {
+		t.Fatalf("EndMentorship: %v", err)
+	}
+	ann.rec.waitEvent(t, EventMentorship, m.Pair, func(ev Event) bool { return ev.Mentorship.State == MentorshipEnded })
+	ms, err := bo.n.Mentorships()
+	if err != nil || len(ms) != 1 || ms[0].State != MentorshipEnded {
+		t.Fatalf("bo's mentorships: %v, %+v", err, ms)
+	}
+
+	// Through all of it, nothing of the pair reached cy: no request but
+	// the pairing, no event of the pair's group, no SOS.
+	for _, ev := range cy.rec.all() {
+		switch {
+		case ev.Group == m.Pair:
+			t.Fatalf("cy got an event of the pair's group: %v", ev.Kind)
+		case ev.Kind == EventMentorRequest && ev.MentorRequest.Kind != MentorPairing:
+			t.Fatalf("cy got a mentorship request: %+v", ev.MentorRequest)
+		case ev.Kind == EventSOS:
+			t.Fatalf("cy got an SOS: %+v", ev.SOS)
+		}
+	}
+}
+
+// sealedNote is a note found in stored envelopes, with its epoch.
+type sealedNote struct {
+	n     protocol.Note
+	epoch uint64
+}
+
+// noteIn opens envs with (a copy of) a session and returns the first note
+// among them, or nil.
+func noteIn(t testing.TB, s *protocol.Session, envs [][]byte) *sealedNote {
+	t.Helper()
+	b, err := s.Export()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := protocol.ImportSession(b)
+	crypto.Wipe(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cp.Wipe()
+	for _, env := range envs {
+		rec, err := cp.Open(env, time.Now().UnixMilli(), nil)
+		if err != nil {
+			continue
+		}
+		if n, ok := rec.Content.(protocol.Note); ok {
+			return &sealedNote{n: n, epoch: rec.Epoch}
+		}
+	}
+	return nil
+}
