@@ -83,6 +83,19 @@ func nodeErrorTable() []errorMapping {
 			"this change does not apply to the group as it is now (for example, the member already has that role)"},
 		{protocol.ErrRosterFull, http.StatusConflict, CodeConflict,
 			"the group is full; nobody more can be added"},
+		// SOS, crisis resources and mentorship (routes_care.go).
+		{node.ErrSOSTooSoon, http.StatusTooManyRequests, CodeSOSTooSoon,
+			"you sent an SOS to this group less than a minute ago and its members have it; if you are in danger, call a crisis line or your local emergency number now"},
+		{node.ErrNoSOS, http.StatusNotFound, CodeNoSOS,
+			"no SOS with that ID is held here (they are kept for a week); list the group's SOSes to find it"},
+		{node.ErrNoSOSTarget, http.StatusBadRequest, CodeNoSOSTarget,
+			"say where to send the SOS: one of your groups, or your mentor if you have one"},
+		{node.ErrNoMentorship, http.StatusNotFound, CodeNoMentorship,
+			"no mentorship or request with that ID is held here; list your mentorships and requests to find it"},
+		{node.ErrMentorshipExists, http.StatusConflict, CodeMentorshipExists,
+			"you already asked this member, or are paired with them, in this group"},
+		{node.ErrBadCrisisResource, http.StatusBadRequest, CodeBadRegion,
+			"the region must be a two-letter country code such as US or GB, or INTL"},
 	}
 }
 
@@ -98,7 +111,7 @@ func nodeError(err error) error {
 	if errors.As(err, &ae) {
 		return ae
 	}
-	for _, m := range nodeErrorTable() {
+	for _, m := range append(nodeErrorTable(), moderationErrors()...) {
 		if errors.Is(err, m.err) {
 			return NewError(m.status, m.code, m.message)
 		}

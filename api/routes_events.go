@@ -27,6 +27,13 @@ const (
 	EventMeeting     = "meeting"
 	EventMeetingRoom = "meeting_room"
 	EventMeetingSoon = "meeting_soon"
+	// Care: an SOS (data.sos), an answer to one (data.sos_reply), a
+	// mentorship request or pairing suggestion (data.mentor_request), a
+	// mentorship that changed state (data.mentorship).
+	EventSOS           = "sos"
+	EventSOSReply      = "sos_reply"
+	EventMentorRequest = "mentor_request"
+	EventMentorship    = "mentorship"
 )
 
 // eventJSON is the data of every node event: the group, and the one other
@@ -41,6 +48,15 @@ type eventJSON struct {
 	Meeting    *meetingJSON    `json:"meeting,omitempty"`
 	Room       *roomJSON       `json:"room,omitempty"`
 	Occurrence *occurrenceJSON `json:"occurrence,omitempty"`
+	// Care (routes_care.go).
+	SOS           *sosJSON           `json:"sos,omitempty"`
+	SOSReply      *sosReplyJSON      `json:"sos_reply,omitempty"`
+	MentorRequest *mentorRequestJSON `json:"mentor_request,omitempty"`
+	Mentorship    *mentorshipJSON    `json:"mentorship,omitempty"`
+	// Moderation (routes_moderation.go).
+	Removal    *removalJSON    `json:"removal,omitempty"`
+	Report     *reportJSON     `json:"report,omitempty"`
+	Guidelines *guidelinesJSON `json:"guidelines,omitempty"`
 }
 
 // overflowJSON is the data of OverflowEvent.
@@ -116,6 +132,37 @@ func eventOf(ev node.Event) (typ string, data eventJSON, ok bool) {
 		data.Occurrence = &o
 		data.Meeting = &o.Meeting
 		return EventMeetingSoon, data, true
+	case node.EventSOS:
+		if ev.SOS == nil {
+			return "", data, false
+		}
+		j := sosOf(*ev.SOS)
+		data.SOS = &j
+		return EventSOS, data, true
+	case node.EventSOSReply:
+		if ev.SOSReply == nil {
+			return "", data, false
+		}
+		j := sosReplyOf(*ev.SOSReply)
+		data.SOSReply = &j
+		return EventSOSReply, data, true
+	case node.EventMentorRequest:
+		if ev.MentorRequest == nil {
+			return "", data, false
+		}
+		j := mentorRequestOf(*ev.MentorRequest)
+		data.MentorRequest = &j
+		return EventMentorRequest, data, true
+	case node.EventMentorship:
+		if ev.Mentorship == nil {
+			return "", data, false
+		}
+		j := mentorshipOf(*ev.Mentorship)
+		data.Mentorship = &j
+		return EventMentorship, data, true
+	}
+	if typ, data, ok := moderationEventOf(ev, data); ok {
+		return typ, data, true
 	}
 	return "", data, false
 }
@@ -143,11 +190,11 @@ func BridgeEvents(n *node.Node, b *Broadcaster, log *slog.Logger) *EventBridge {
 	}
 	br := &EventBridge{quit: make(chan struct{}), done: make(chan struct{})}
 	sub := n.Subscribe()
-	go br.run(sub, b, log)
+	go br.run(n, sub, b, log)
 	return br
 }
 
-func (br *EventBridge) run(sub *node.Subscription, b *Broadcaster, log *slog.Logger) {
+func (br *EventBridge) run(n *node.Node, sub *node.Subscription, b *Broadcaster, log *slog.Logger) {
 	defer close(br.done)
 	defer sub.Close()
 	var dropped uint64
@@ -163,7 +210,9 @@ func (br *EventBridge) run(sub *node.Subscription, b *Broadcaster, log *slog.Log
 			return
 		}
 		typ, data, known := eventOf(ev)
-		if known {
+		if known && !moderateEvent(n, ev, &data) {
+			// A blocked member's post is not served (routes_moderation.go).
+		} else if known {
 			e, err := NewEvent(typ, data)
 			if err == nil {
 				err = b.Publish(e)

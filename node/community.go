@@ -27,7 +27,7 @@ import (
 // holds g.mu.
 func (g *Group) applyCommunityLocked(rec *protocol.Received, meta storage.EnvelopeMeta, env []byte, now time.Time) (events []Event, handled bool, err error) {
 	switch rec.Content.(type) {
-	case protocol.Edit, protocol.Delete, protocol.Tombstone, protocol.Report,
+	case protocol.Edit, protocol.Delete, protocol.Tombstone, protocol.Guidelines, protocol.Report,
 		protocol.Meeting, protocol.MeetingEvent, protocol.MeetingSnapshot, protocol.SOS, protocol.SOSReply,
 		protocol.Note, protocol.Addresses:
 	default:
@@ -43,6 +43,8 @@ func (g *Group) applyCommunityLocked(rec *protocol.Received, meta storage.Envelo
 		events, err = g.applyDeleteLocked(rec, c)
 	case protocol.Tombstone:
 		events, err = g.applyTombstoneLocked(rec, c)
+	case protocol.Guidelines:
+		events, err = g.applyGuidelinesLocked(rec, c)
 	case protocol.Report:
 		events, err = g.applyReportLocked(rec, c)
 	case protocol.Meeting:

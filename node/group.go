@@ -169,7 +169,7 @@ func (g *Group) Info() GroupInfo {
 	}
 	st := g.sess.GroupState()
 	me := g.sess.Me()
-	return GroupInfo{
+	info := GroupInfo{
 		ID:        g.id,
 		Name:      st.Name,
 		Role:      me.Role,
@@ -182,6 +182,8 @@ func (g *Group) Info() GroupInfo {
 }
 
 // Members returns the current roster (the last one this member belonged to,
+	g.guidelinesInfo(&info)
+	return info
 // once removed), in the order members were added.
 func (g *Group) Members() []MemberInfo {
 	g.mu.Lock()
@@ -461,6 +463,8 @@ func (g *Group) commit(ctx context.Context, changes []protocol.Change, need role
 
 // afterCommitLocked records a commit this session has applied (its own, or
 // received with env): it stores the commit envelope and the commit, marks
+	// New members cannot read the epoch the guidelines were pinned in.
+	g.resendGuidelines(ctx, changes)
 // the old epoch ended, keeps the new epoch's announcement for publishing,
 // persists the session, and returns the events to emit. The caller holds
 // g.mu.

@@ -139,6 +139,17 @@ func (g *Group) openLocked(from peer.ID, data []byte, live bool) (pubsub.Validat
 			}
 			return pubsub.ValidationIgnore, nil
 		}
+		// A post its author deleted or a moderator removed before it
+		// arrived is refused: not stored, not forwarded (moderation.go).
+		if refused, err := g.refuseRemovedLocked(msg, meta, g.messageSortLocked(msg)); refused || err != nil {
+			if err != nil {
+				g.n.log.Warn("refusing a removed post", "err", err)
+			}
+			if err := g.persistLocked(); err != nil {
+				g.n.log.Warn("persisting a session", "err", err)
+			}
+			return pubsub.ValidationIgnore, nil
+		}
 		if err := g.storeMessageLocked(data, meta, msg); err != nil {
 			g.n.log.Warn("storing a received message", "err", err)
 			return pubsub.ValidationIgnore, nil
@@ -292,11 +303,7 @@ func (g *Group) storeMessageLocked(env []byte, meta storage.EnvelopeMeta, msg *M
 		return fmt.Errorf("node: storing envelope: %w", err)
 	}
 	eid := storage.EnvelopeIDOf(env)
-	sort := uint64(msg.Received.UnixNano())
-	if g.syncing && msg.Sent.UnixNano() > 0 {
-		// Caught up by history sync: history shows it where it was sent.
-		sort = uint64(msg.Sent.UnixNano())
-	}
+	sort := g.messageSortLocked(msg)
 	if err := st.PutMessage(g.id, eid, sort, encodeMessage(msg)); err != nil {
 		return fmt.Errorf("node: storing local copy: %w", err)
 	}
@@ -309,11 +316,29 @@ func (g *Group) storeMessageLocked(env []byte, meta storage.EnvelopeMeta, msg *M
 	return nil
 }
 
+// messageSortLocked is where a post goes in history: when it was received,
+// or, when history sync caught it up, when it was sent. The caller holds
+// g.mu.
+func (g *Group) messageSortLocked(msg *Message) uint64 {
+	if g.syncing && msg.Sent.UnixNano() > 0 {
+		return uint64(msg.Sent.UnixNano())
+	}
+	return uint64(msg.Received.UnixNano())
+}
+
 // The local copy of a post (storage.Message.Content; storage seals it):
 //
 //	version u8 = 1 ‖ post ID [16] ‖ reply to [16] ‖ author [16]
 //	‖ pseudonym bytes32 ‖ text bytes32 ‖ sent u64 (unix ms)
 //	‖ received u64 (unix ns) ‖ epoch u64 ‖ late u8
+//	[‖ moderation flags u8 (bit 0 edited, bit 1 removed, never 0)
+//	 ‖ if edited: edited u64 (unix ms)
+//	 ‖ if removed: by u8 (1 author, 2 moderator) ‖ remover [16]
+//	   ‖ reason bytes32 ‖ at u64 (unix ms)]
+//
+// The moderation part is written only for an edited post or a removal's
+// marker (whose text is empty), so copies written before moderation
+// existed read as they are.
 func encodeMessage(m *Message) []byte {
 	e := newEnc()
 	e.fixed(m.ID[:])
@@ -325,8 +350,33 @@ func encodeMessage(m *Message) []byte {
 	e.u64(uint64(m.Received.UnixNano()))
 	e.u64(m.Epoch)
 	e.bool(m.Late)
+	var flags uint8
+	if !m.Edited.IsZero() {
+		flags |= copyEdited
+	}
+	if m.Removed != nil {
+		flags |= copyRemoved
+	}
+	if flags != 0 {
+		e.u8(flags)
+	}
+	if !m.Edited.IsZero() {
+		e.u64(uint64(m.Edited.UnixMilli()))
+	}
+	if r := m.Removed; r != nil {
+		e.u8(uint8(r.By))
+		e.fixed(r.Remover[:])
+		e.str(r.Reason)
+		e.u64(uint64(r.At.UnixMilli()))
+	}
 	return e.bytes()
 }
+
+// Flags of a local copy's moderation part.
+const (
+	copyEdited  = 1 << 0
+	copyRemoved = 1 << 1
+)
 
 func decodeMessage(group crypto.GroupID, b []byte) (Message, error) {
 	d := newDec(b)
@@ -340,6 +390,25 @@ func decodeMessage(group crypto.GroupID, b []byte) (Message, error) {
 	m.Received = time.Unix(0, int64(d.u64()))
 	m.Epoch = d.u64()
 	m.Late = d.bool()
+	if d.err == nil && len(d.b) > 0 {
+		flags := d.u8()
+		if d.err == nil && (flags == 0 || flags&^(copyEdited|copyRemoved) != 0) {
+			return Message{}, fmt.Errorf("%w: moderation flags %#x", errRecord, flags)
+		}
+		if flags&copyEdited != 0 {
+			m.Edited = time.UnixMilli(int64(d.u64()))
+		}
+		if flags&copyRemoved != 0 {
+			r := &Removal{Post: m.ID, By: RemovalKind(d.u8())}
+			d.fixed(r.Remover[:])
+			r.Reason = d.str(protocol.MaxReasonText)
+			r.At = time.UnixMilli(int64(d.u64()))
+			if d.err == nil && r.By != RemovedByAuthor && r.By != RemovedByModerator {
+				return Message{}, fmt.Errorf("%w: removal kind %d", errRecord, r.By)
+			}
+			m.Removed = r
+		}
+	}
 	if err := d.finish(); err != nil {
 		return Message{}, err
 	}

@@ -257,7 +257,8 @@ func (g *Group) syncRound(ctx context.Context, p peer.ID) (got, accepted int, mo
 	}
 	hello := g.sess.SyncHello()
 	g.mu.Unlock()
-	vector, err := n.store.GenerationVector(g.id)
+	// What this node erased counts as held (moderation.go).
+	vector, err := g.heldGenerations()
 	if err != nil {
 		return 0, 0, false, fmt.Errorf("node: reading generation vector: %w", err)
 	}

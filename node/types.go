@@ -54,6 +54,13 @@ type Message struct {
 	// author sent it, or was sealed in an epoch the group had already
 	// left: an interface may show it out of line.
 	Late bool
+	// Edited is the send time of the author's newest edit, zero if the
+	// post was never edited (moderation.go).
+	Edited time.Time
+	// Removed is set when the post was deleted by its author or removed
+	// by a host or moderator: its text is erased (Text is empty) and this
+	// marker stands in its place in history.
+	Removed *Removal
 }
 
 // lateAfter is how long after its sending a post counts as Late.
@@ -80,6 +87,11 @@ type GroupInfo struct {
 	Retention time.Duration
 	// Removed is set once this member was removed or left.
 	Removed bool
+	// Guidelines is the version of the group's pinned guidelines (0: none
+	// yet), and GuidelinesAccepted whether this member accepted it (true
+	// when there are none).
+	Guidelines         uint64
+	GuidelinesAccepted bool
 }
 
 // JoinRequest is someone waiting in a group's waiting room.

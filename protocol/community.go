@@ -21,6 +21,7 @@ const (
 	TypeEdit         ContentType = 0x11
 	TypeDelete       ContentType = 0x12
 	TypeTombstone    ContentType = 0x13
+	TypeGuidelines   ContentType = 0x14
 	TypeMeeting      ContentType = 0x20
 	TypeMeetingEvent ContentType = 0x21
 	TypeSOS          ContentType = 0x32
@@ -53,6 +54,8 @@ const (
 	MaxNoteInvite = 4096
 	// MaxShareSeconds is the longest share timer: an hour.
 	MaxShareSeconds = 3600
+	// MaxGuidelinesText bounds a group's pinned guidelines.
+	MaxGuidelinesText = 8 * 1024
 )
 
 // ErrBadContent is returned (wrapped, with the reason) when community
@@ -201,6 +204,56 @@ func decodeTombstone(r *reader) Tombstone {
 		r.check("removal", t.Validate())
 	}
 	return t
+}
+
+// Guidelines are the group's pinned guidelines, which members see and
+// accept on joining. Only a host or moderator may send them. Members keep
+// the highest Version; at equal versions, the Text that sorts last bytewise,
+// so that every member settles on the same text whatever the order of
+// arrival. A member who joins later cannot read earlier epochs, so the
+// admin who commits an Add sends the current guidelines again in the new
+// epoch.
+type Guidelines struct {
+	// Version counts up from 1 with every change.
+	Version uint64
+	// Text is 1 to MaxGuidelinesText bytes of UTF-8.
+	Text string
+}
+
+// Type returns TypeGuidelines.
+func (Guidelines) Type() ContentType { return TypeGuidelines }
+
+// Validate checks the rules of Guidelines.
+func (g *Guidelines) Validate() error {
+	if g.Version == 0 {
+		return badContent("guidelines have no version")
+	}
+	return checkText("guidelines", g.Text, 1, MaxGuidelinesText)
+}
+
+// Supersedes reports whether g replaces old under the rule above.
+func (g *Guidelines) Supersedes(old Guidelines) bool {
+	if g.Version != old.Version {
+		return g.Version > old.Version
+	}
+	return g.Text > old.Text
+}
+
+func (g Guidelines) encode(w *writer) {
+	encodeChecked(w, g.Validate, func() {
+		w.u64(g.Version)
+		w.string16("guidelines", g.Text, MaxGuidelinesText)
+	})
+}
+
+func decodeGuidelines(r *reader) Guidelines {
+	var g Guidelines
+	g.Version = r.u64("guidelines version")
+	g.Text = r.string16("guidelines", MaxGuidelinesText)
+	if r.err == nil {
+		r.check("guidelines", g.Validate())
+	}
+	return g
 }
 
 // MeetingFormat is the kind of a meeting.
@@ -700,6 +753,8 @@ func decodeCommunity(t ContentType, r *reader) (c Content, ok bool) {
 		return decodeDelete(r), true
 	case TypeTombstone:
 		return decodeTombstone(r), true
+	case TypeGuidelines:
+		return decodeGuidelines(r), true
 	case TypeMeeting:
 		return decodeMeeting(r), true
 	case TypeMeetingEvent:

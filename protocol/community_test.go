@@ -20,6 +20,8 @@ func sampleCommunity(t *testing.T) []Content {
 		Delete{Target: [16]byte{2}},
 		Tombstone{Target: [16]byte{3}, Reason: "breaks the guidelines"},
 		Tombstone{Target: [16]byte{3}},
+		Guidelines{Version: 1, Text: "Be kind. What is said here stays here."},
+		Guidelines{Version: 1 << 40, Text: strings.Repeat("g", MaxGuidelinesText)},
 		Meeting{ID: [16]byte{4}, Title: "Tuesday sharing", Start: 1_800_000_000_000, Minutes: 60, Weekdays: 1 << 2, Zone: "America/New_York", Format: FormatOpenSharing, Reading: "Just for today."},
 		Meeting{ID: [16]byte{4}, Title: "One-off", Start: 1, Minutes: MaxMeetingMinutes, Cancelled: true},
 		MeetingEvent{Meeting: [16]byte{4}, Room: [16]byte{5}, Action: ActionCheckIn, Anonymous: true},
@@ -79,6 +81,9 @@ func TestCommunityContentRules(t *testing.T) {
 		"empty edit":               Edit{Target: [16]byte{1}},
 		"deletion of nothing":      Delete{},
 		"removal of nothing":       Tombstone{},
+		"guidelines of version 0":  Guidelines{Text: "be kind"},
+		"empty guidelines":         Guidelines{Version: 1},
+		"long guidelines":          Guidelines{Version: 1, Text: strings.Repeat("g", MaxGuidelinesText+1)},
 		"meeting without an ID":    Meeting{Title: "a", Start: 1, Minutes: 1},
 		"meeting with a long name": Meeting{ID: [16]byte{1}, Title: long, Start: 1, Minutes: 1},
 		"meeting of no minutes":    Meeting{ID: [16]byte{1}, Title: "a", Start: 1},
@@ -129,5 +134,32 @@ func TestReportAndNoteBodies(t *testing.T) {
 	bad := NoteBody{Kind: 9, ID: [16]byte{1}}
 	if _, err := bad.Marshal(); err == nil {
 		t.Error("a note of unknown kind was encoded")
+	}
+}
+
+func TestGuidelines(t *testing.T) {
+	// The decoder refuses what the encoder would: version 0, empty text,
+	// text over the limit and invalid UTF-8, all hand-built.
+	for name, body := range map[string][]byte{
+		"version 0":    append([]byte{byte(TypeGuidelines), 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 'a'),
+		"empty text":   {byte(TypeGuidelines), 0, 0, 0, 0, 0, 0, 0, 1, 0, 0},
+		"invalid text": {byte(TypeGuidelines), 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0xff},
+		"long text": append([]byte{byte(TypeGuidelines), 0, 0, 0, 0, 0, 0, 0, 1, byte((MaxGuidelinesText + 1) >> 8), byte((MaxGuidelinesText + 1) & 0xff)},
+			strings.Repeat("g", MaxGuidelinesText+1)...),
+	} {
+		if c, err := UnmarshalContent(body); err == nil {
+			t.Errorf("%s: decoded as %+v", name, c)
+		}
+	}
+	v1 := Guidelines{Version: 1, Text: "be kind"}
+	v2 := Guidelines{Version: 2, Text: "a"}
+	other := Guidelines{Version: 1, Text: "be patient"}
+	switch {
+	case !v2.Supersedes(v1) || v1.Supersedes(v2):
+		t.Error("a higher version does not win")
+	case !other.Supersedes(v1) == !v1.Supersedes(other):
+		t.Error("two texts of one version do not order one way")
+	case v1.Supersedes(v1):
+		t.Error("guidelines supersede themselves, so a re-send would count as a change")
 	}
 }

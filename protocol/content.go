@@ -20,6 +20,7 @@ import (
 //	0x11 Edit (by the author)  application
 //	0x12 Delete (by the author) application
 //	0x13 Tombstone (removal by a host or moderator) application
+//	0x14 Guidelines (pinned by a host or moderator) application
 //	0x20 Meeting (schedule)    application
 //	0x21 MeetingEvent (live room) application
 //	0x32 SOS                   application

@@ -412,3 +412,43 @@ func (s *Store) GenerationVector(group crypto.GroupID) ([]SenderGenerations, err
 	}
 	return out, nil
 }
+
+// DeleteEnvelope deletes envelope id of group, its index entries and its
+// local copy, in one atomic write: what a post's deletion by its author or
+// removal by a moderator leaves of it. Deleting an envelope the group does
+// not hold is not an error. As with every deletion, the old bytes stay in
+// Badger's files, sealed under the day's shred key, until compaction and
+// value-log GC (Reclaim) rewrite them or retention destroys the key (see
+// "Lifetime of data" in the package documentation). It returns ErrCorrupt
+// when the stored record does not authenticate, and ErrClosed after Close.
+func (s *Store) DeleteEnvelope(group crypto.GroupID, id EnvelopeID) error {
+	err := s.update(func(txn *badger.Txn) error {
+		r := s.keyring(txn)
+		defer r.wipe()
+		e, err := s.getEnvelope(r, group, id)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		for _, k := range [][]byte{
+			envelopeKey(group, id),
+			envByGenerationKey(group, e.Meta.Epoch, e.Meta.Sender, e.Meta.Generation, id),
+			envByArrivalKey(group, e.Arrival, id),
+			envByReceivedKey(group, uint64(e.Meta.Received.UnixNano()), id),
+		} {
+			if err := txn.Delete(k); err != nil {
+				return err
+			}
+		}
+		if err := s.deleteMessageTxn(txn, group, id); err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("storage: deleting envelope: %w", err)
+	}
+	return nil
+}
