@@ -179,11 +179,11 @@ func (g *Group) Info() GroupInfo {
 		Retention: time.Duration(st.Retention) * time.Second,
 		Removed:   g.sess.Removed(),
 	}
+	g.guidelinesInfo(&info)
+	return info
 }
 
 // Members returns the current roster (the last one this member belonged to,
-	g.guidelinesInfo(&info)
-	return info
 // once removed), in the order members were added.
 func (g *Group) Members() []MemberInfo {
 	g.mu.Lock()
@@ -457,14 +457,14 @@ func (g *Group) commit(ctx context.Context, changes []protocol.Change, need role
 	if err := g.reconcileTopics(); err != nil {
 		g.n.log.Warn("moving to the new epoch's topic failed; retrying later", "err", err)
 	}
+	// New members cannot read the epoch the guidelines were pinned in.
+	g.resendGuidelines(ctx, changes)
 	g.n.kick()
 	return res, nil
 }
 
 // afterCommitLocked records a commit this session has applied (its own, or
 // received with env): it stores the commit envelope and the commit, marks
-	// New members cannot read the epoch the guidelines were pinned in.
-	g.resendGuidelines(ctx, changes)
 // the old epoch ended, keeps the new epoch's announcement for publishing,
 // persists the session, and returns the events to emit. The caller holds
 // g.mu.
