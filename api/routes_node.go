@@ -132,6 +132,10 @@ type groupSummaryJSON struct {
 	Members int    `json:"members"`
 	Epoch   uint64 `json:"epoch"`
 	Removed bool   `json:"removed"`
+	// Guidelines is the version of the group's pinned guidelines (0:
+	// none), GuidelinesAccepted whether this member accepted it.
+	Guidelines         uint64 `json:"guidelines"`
+	GuidelinesAccepted bool   `json:"guidelines_accepted"`
 }
 
 type groupDetailJSON struct {
@@ -181,12 +185,19 @@ type messageJSON struct {
 	ReplyTo   string `json:"reply_to"`
 	Late      bool   `json:"late"`
 	Epoch     uint64 `json:"epoch"`
+	// Moderation (routes_moderation.go): Edited is "" unless the author
+	// edited the post; Removed stands in for a deleted or removed post
+	// (whose text is ""); Muted marks a muted member's post.
+	Edited  string       `json:"edited"`
+	Removed *removalJSON `json:"removed,omitempty"`
+	Muted   bool         `json:"muted,omitempty"`
 }
 
 func summaryOf(info node.GroupInfo) groupSummaryJSON {
 	return groupSummaryJSON{
 		Group: info.ID.String(), Name: info.Name, Role: info.Role.String(),
 		Members: info.Members, Epoch: info.Epoch, Removed: info.Removed,
+		Guidelines: info.Guidelines, GuidelinesAccepted: info.GuidelinesAccepted,
 	}
 }
 
@@ -209,6 +220,13 @@ func messageOf(m node.Message) messageJSON {
 	}
 	if !m.ReplyTo.IsZero() {
 		out.ReplyTo = m.ReplyTo.String()
+	}
+	if !m.Edited.IsZero() {
+		out.Edited = rfc3339(m.Edited)
+	}
+	if m.Removed != nil {
+		r := removalOf(*m.Removed)
+		out.Removed = &r
 	}
 	return out
 }
@@ -598,13 +616,13 @@ func (nr *nodeRoutes) messages(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	page, err := g.History(before, limit)
+	// Without blocked members' posts, with muted ones marked.
+	out, err := nr.visibleHistory(g, before, limit)
 	if err != nil {
 		return nodeError(err)
 	}
-	out := make([]messageJSON, 0, len(page))
-	for _, m := range page {
-		out = append(out, messageOf(m))
+	if out == nil {
+		out = []messageJSON{}
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -42,6 +42,10 @@ type GroupSummary struct {
 	// Removed is set once this member was removed from the group or left
 	// it; its history stays readable.
 	Removed bool `json:"removed"`
+	// Guidelines is the version of the group's pinned guidelines (0:
+	// none), GuidelinesAccepted whether this member accepted it.
+	Guidelines         uint64 `json:"guidelines"`
+	GuidelinesAccepted bool   `json:"guidelines_accepted"`
 }
 
 // GroupDetail is the body of GET /api/v1/groups/{group}.
@@ -61,6 +65,10 @@ type GroupDetail struct {
 	// subscribed now. Which member each one is stays unknown (sealed
 	// sender).
 	Online int `json:"online"`
+	// Guidelines is the version of the group's pinned guidelines (0:
+	// none), GuidelinesAccepted whether this member accepted it.
+	Guidelines         uint64 `json:"guidelines"`
+	GuidelinesAccepted bool   `json:"guidelines_accepted"`
 }
 
 // Member is one member of a group.
@@ -145,6 +153,14 @@ type Message struct {
 	// interface may show it out of line.
 	Late  bool   `json:"late"`
 	Epoch uint64 `json:"epoch"`
+	// Edited is when the author last edited the post, RFC 3339, or ""
+	// if never.
+	Edited string `json:"edited"`
+	// Removed stands in for a post its author deleted or a host or
+	// moderator removed; Text is then "".
+	Removed *Removal `json:"removed,omitempty"`
+	// Muted is set for a post by a member this member muted.
+	Muted bool `json:"muted,omitempty"`
 }
 
 // The types of the daemon's live events (Event.Type), besides
@@ -173,6 +189,10 @@ type EventData struct {
 	Member  *Member         `json:"member,omitempty"`
 	Request *WaitingRequest `json:"request,omitempty"`
 	Epoch   uint64          `json:"epoch,omitempty"`
+	// Moderation events (moderation.go).
+	Removal    *Removal    `json:"removal,omitempty"`
+	Report     *Report     `json:"report,omitempty"`
+	Guidelines *Guidelines `json:"guidelines,omitempty"`
 }
 
 // Decode returns the data of a group event. It returns an error for the
