@@ -99,6 +99,7 @@ func commands() []command {
 		{"milestone", "day counters: start, record a slip, share (milestone add|ls|slip|share)", runPrivate("milestone")},
 		{"export", "write everything you own on this node to a JSON or CSV file", runPrivate("export")},
 		{"wipe", "destroy this home now: keys first, then the files", runPrivate("wipe")},
+		{"meeting", "schedule, list and export meetings; take part in a live room (meeting schedule|ls|ics|open|checkin|raise|floor|close|...)", runMeeting},
 		{"demo", "watch three nodes meet in an encrypted group, in this process", runDemo},
 		{"version", "print the version of this build", runVersion},
 		{"help", "show this help, or help for one command", runHelp},
