@@ -58,6 +58,11 @@ type settings struct {
 	relayOnly    bool
 	relayService bool
 
+	// Crisis resources shown with every SOS (node.Config.CrisisResources,
+	// CrisisRegion); checked by node.NewCrisisDirectory.
+	crisisRegion    string
+	crisisResources []node.CrisisResource
+
 	// apiFrom names where api was last set, so the check that ties it
 	// to apiAllowRemote can point at the right place.
 	apiFrom string
@@ -86,6 +91,9 @@ type fileConfig struct {
 
 	Discovery *fileDiscovery `toml:"discovery"`
 	Relays    *fileRelays    `toml:"relays"`
+
+	CrisisRegion    *string                `toml:"crisis_region"`
+	CrisisResources *[]node.CrisisResource `toml:"crisis_resources"`
 }
 
 // fileDiscovery is the [discovery] table of config.toml.
@@ -197,6 +205,23 @@ func applyConfig(s *settings, path string, doc []byte) error {
 			s.relayService = *r.Service
 		}
 	}
+	if fc.CrisisRegion != nil || fc.CrisisResources != nil {
+		region, list := s.crisisRegion, s.crisisResources
+		if fc.CrisisRegion != nil {
+			region = *fc.CrisisRegion
+		}
+		if fc.CrisisResources != nil {
+			list = *fc.CrisisResources
+		}
+		if _, err := node.NewCrisisDirectory(list, region); err != nil {
+			key := "crisis_resources"
+			if fc.CrisisResources == nil {
+				key = "crisis_region"
+			}
+			return usagef("%s: %s", where(key), strings.TrimPrefix(err.Error(), "node: "))
+		}
+		s.crisisRegion, s.crisisResources = region, list
+	}
 	return nil
 }
 
@@ -253,6 +278,10 @@ func configKeyType(key string) string {
 		return `a list of multiaddr strings ending in /p2p/<peer ID>`
 	case "discovery.dht_server", "discovery.mdns", "relays.only", "relays.service":
 		return "true or false"
+	case "crisis_region":
+		return `a two-letter country code such as "US" or "GB"`
+	case "crisis_resources":
+		return `an array of tables, [[crisis_resources]], each with region, name and a phone, sms, url or note (see docs/CONFIG.md)`
 	}
 	return ""
 }

@@ -64,6 +64,8 @@ type daemon struct {
 	logger  *slog.Logger
 	// bridge carries the node's events to the API's event stream.
 	bridge *api.EventBridge
+	// wiped records a panic wipe through the API (wipe_daemon.go).
+	wiped wipeState
 }
 
 // startDaemon starts the node of the unlocked home in dir, then the API on
@@ -76,7 +78,7 @@ func startDaemon(ctx context.Context, e *env, logger *slog.Logger, dir string, s
 		return nil, err
 	}
 	d := &daemon{node: n, logger: logger}
-	if err := d.startAPI(dir, s, api.SetupRoutes(nodeAPIRoutes(n), nil)); err != nil {
+	if err := d.startAPI(dir, s, api.SetupRoutes(nodeAPIRoutes(n, newDaemonWipe(d, dir, ks, logger)), nil)); err != nil {
 		d.close()
 		return nil, err
 	}
@@ -87,21 +89,24 @@ func startDaemon(ctx context.Context, e *env, logger *slog.Logger, dir string, s
 	return d, nil
 }
 
-// nodeAPIRoutes are the API routes that drive n.
-func nodeAPIRoutes(n *node.Node) []api.Route {
-	return api.NodeRoutes(n, api.NodeOptions{Version: hearthVersion})
+// nodeAPIRoutes are the API routes that drive n, with w as the panic
+// wipe through the API (nil: the table of routes held back until setup).
+func nodeAPIRoutes(n *node.Node, w *daemonWipe) []api.Route {
+	return api.NodeRoutes(n, wipeOptions(api.NodeOptions{Version: hearthVersion}, w))
 }
 
 // startNode starts the node of the unlocked home in dir, with the network
 // settings of s.
 func startNode(ctx context.Context, e *env, logger *slog.Logger, dir string, s settings, ks *crypto.Keystore) (*node.Node, error) {
 	n, err := node.New(ctx, node.Config{
-		DataDir:     dir,
-		Keystore:    ks,
-		ListenAddrs: s.listen,
-		Logger:      logger,
-		Now:         e.now,
-		Discovery:   s.discovery(),
+		DataDir:         dir,
+		Keystore:        ks,
+		ListenAddrs:     s.listen,
+		Logger:          logger,
+		Now:             e.now,
+		Discovery:       s.discovery(),
+		CrisisResources: s.crisisResources,
+		CrisisRegion:    s.crisisRegion,
 	})
 	if err != nil {
 		switch {
@@ -179,6 +184,8 @@ func (d *daemon) wait(ctx context.Context) error {
 	select {
 	case <-ctx.Done():
 		d.logger.Info("shutting down", "reason", context.Cause(ctx))
+		return nil
+	case <-d.wipedSignal():
 		return nil
 	case err := <-d.apiDone:
 		d.apiDone = nil
