@@ -113,7 +113,24 @@ func printMessage(w io.Writer, m client.Message, names map[string]string) {
 	if m.Late {
 		late = " (arrived late)"
 	}
-	fmt.Fprintf(w, "%s  %s: %s%s\n", showTime(m.Sent), who, clean(m.Text, true, "    "), late)
+	if m.Edited != "" {
+		late += " (edited)"
+	}
+	text := clean(m.Text, true, "    ")
+	if m.Muted {
+		text = "[muted]"
+	}
+	if rm := m.Removed; rm != nil {
+		// Moderation (cli_moderation.go): the text is erased.
+		text = "[deleted by its author]"
+		if rm.By == "moderator" {
+			text = "[removed by a moderator]"
+			if rm.Reason != "" {
+				text = "[removed by a moderator: " + clean(rm.Reason, false, "") + "]"
+			}
+		}
+	}
+	fmt.Fprintf(w, "%s  %s: %s%s\n", showTime(m.Sent), who, text, late)
 }
 
 // showTime shows t in the local time zone, to the minute.
