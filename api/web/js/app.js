@@ -9,6 +9,10 @@ import { conversationView, threadView } from "./conversation.js";
 import { updateWaitingTab } from "./groupframe.js";
 import * as priv from "./private.js";
 import { runSetup } from "./setup.js";
+import * as sos from "./sos.js";
+import * as mentor from "./mentor.js";
+import { meetingsView, roomView, remindOfMeeting } from "./meetings.js";
+import { notify, loadWellbeing } from "./notify.js";
 
 const main = document.getElementById("main");
 
@@ -26,6 +30,12 @@ const routes = [
   [/^\/g\/([0-9a-f]{32})\/invites$/, views.invitesView],
   [/^\/g\/([0-9a-f]{32})\/waiting$/, views.waitingView],
   [/^\/g\/([0-9a-f]{32})\/members$/, views.membersView],
+  [/^\/g\/([0-9a-f]{32})\/mentor$/, mentor.groupMentorView],
+  [/^\/sos\/new(?:\/([0-9a-f]{32}))?$/, sos.sendView],
+  [/^\/sos$/, sos.listView],
+  [/^\/mentors$/, mentor.mentorsView],
+  [/^\/g\/([0-9a-f]{32})\/meetings$/, meetingsView],
+  [/^\/g\/([0-9a-f]{32})\/rooms\/([0-9a-f]{32})$/, roomView],
   [/^\/me$/, priv.checkinView],
   [/^\/me\/journal(?:\/(intention|review))?$/, priv.journalView],
   [/^\/me\/insight$/, priv.insightView],
@@ -149,6 +159,13 @@ function connect() {
     "joined",
     "join_denied",
     "epoch_changed",
+    "sos",
+    "sos_reply",
+    "mentor_request",
+    "mentorship",
+    "meeting",
+    "meeting_room",
+    "meeting_soon",
     "overflow",
   ];
   for (const t of types) {
@@ -189,6 +206,16 @@ function handleEvent(type, data) {
         markRead(g);
       } else if (!mine) {
         state.unread.set(g, (state.unread.get(g) || 0) + 1);
+        // The text stays out of the notice: a system notification shows
+        // on a locked screen too.
+        const n = state.unread.get(g);
+        notify({
+          kind: "message",
+          title: n > 1 ? `${n} new messages in ${groupName(g)}` : `New message in ${groupName(g)}`,
+          href: `#/g/${g}`,
+          group: groupName(g),
+          tag: `message:${g}`,
+        });
       }
       break;
     }
@@ -219,6 +246,17 @@ function handleEvent(type, data) {
       break;
     case "join_denied":
       state.awaitingAdmission.delete(g);
+      break;
+    case "sos":
+    case "sos_reply":
+      sos.handleSOSEvent(type, data);
+      break;
+    case "mentor_request":
+    case "mentorship":
+      mentor.handleMentorEvent(type, data);
+      break;
+    case "meeting_soon":
+      remindOfMeeting(data, groupName(g));
       break;
     case "epoch_changed":
     case "member_joined":
@@ -274,6 +312,14 @@ async function start() {
     if (document.visibilityState === "visible" && state.viewing) markRead(state.viewing);
   });
   window.addEventListener("hashchange", route);
+  // After a panic wipe (private.js) the daemon is gone: stop talking to it.
+  window.addEventListener("hearth-wiped", () => {
+    signedOut = true;
+    if (source) source.close();
+    document.getElementById("nav").hidden = true;
+    document.getElementById("conn").hidden = true;
+  });
+  loadWellbeing();
   connect();
   route();
 }

@@ -4,6 +4,7 @@
 import { h } from "./dom.js";
 import { state, loadDetail, isAdmin } from "./state.js";
 import { api } from "./api.js";
+import { sosButton } from "./sos.js";
 
 const roleNames = { host: "host", moderator: "moderator", member: "member" };
 
@@ -28,6 +29,8 @@ export async function groupFrame(g, tab) {
   const tabs = [["conversation", `#/g/${g}`, "Conversation"]];
   const ids = { waiting: "tab-waiting" };
   tabs.push(["members", `#/g/${g}/members`, "Members"]);
+  if (!d.removed) tabs.push(["mentors", `#/g/${g}/mentor`, "Mentors"]);
+  tabs.push(["meetings", `#/g/${g}/meetings`, "Meetings"]);
   if (isAdmin(d) && !d.removed) {
     tabs.push(["invites", `#/g/${g}/invites`, "Invite"]);
     tabs.push(["waiting", `#/g/${g}/waiting`, waitingLabel(g)]);
@@ -36,7 +39,7 @@ export async function groupFrame(g, tab) {
     "div",
     { class: "group-head" },
     h("p", { class: "small" }, h("a", { href: "#/" }, "← All groups")),
-    h("h1", null, d.name),
+    h("div", { class: "group-title" }, h("h1", null, d.name), sosButton(g)),
     h(
       "p",
       { class: "muted small" },

@@ -8,6 +8,7 @@
 
 import { request } from "./api.js";
 import { h, replace, announce, errorSlot, showError, confirmAction, timeEl } from "./dom.js";
+import { loadWellbeing } from "./notify.js";
 
 const P = "/api/v1/private";
 const enc = encodeURIComponent;
@@ -33,6 +34,7 @@ const papi = {
   insight: () => request("GET", `${P}/insight`),
   wellbeing: () => request("GET", `${P}/wellbeing`),
   setWellbeing: (w) => request("PUT", `${P}/wellbeing`, w),
+  wipe: (confirm) => request("POST", "/api/v1/wipe", { confirm }),
   groups: () => request("GET", "/api/v1/groups"),
 };
 
@@ -762,6 +764,7 @@ export async function settingsView(main, _params, ctx) {
   const mr = time("w-mr", w.morning_reminder);
   const er = time("w-er", w.evening_reminder);
   const digest = h("input", { type: "checkbox", id: "w-digest", checked: !!w.digest });
+  const sos = h("input", { type: "checkbox", id: "w-sos", checked: !!w.sos_alerts });
   const notice = h("input", { type: "number", id: "w-notice", min: "0", max: "1440", value: String(w.daily_notice_minutes || 0) });
   replace(
     main,
@@ -778,13 +781,19 @@ export async function settingsView(main, _params, ctx) {
             ev.preventDefault();
             try {
               await papi.setWellbeing({
+                // Settings this form does not show (the SOS alerts of
+                // sos.js) are kept as they are.
+                ...w,
                 quiet_start: qs.value,
                 quiet_end: qe.value,
                 digest: digest.checked,
                 daily_notice_minutes: Number(notice.value || 0),
                 morning_reminder: mr.value,
                 evening_reminder: er.value,
+                sos_alerts: sos.checked,
               });
+              // Notifications follow the new settings at once.
+              await loadWellbeing();
               showError(err, null);
               saved.textContent = "Saved on this computer.";
               saved.hidden = false;
@@ -797,6 +806,12 @@ export async function settingsView(main, _params, ctx) {
         h("div", { class: "field" }, h("label", { for: "w-qs" }, "Quiet hours start"), qs),
         h("div", { class: "field" }, h("label", { for: "w-qe" }, "Quiet hours end"), qe),
         h("div", { class: "field check" }, digest, h("label", { for: "w-digest" }, "Digest: hold notifications and show them together")),
+        h(
+          "div",
+          { class: "field check" },
+          sos,
+          h("label", { for: "w-sos" }, "Alert me at once to a fellow member's SOS, even in quiet hours and digest mode"),
+        ),
         h("div", { class: "field" }, h("label", { for: "w-notice" }, "Gentle notice after this many minutes a day", h("span", { class: "hint" }, "0 for none")), notice),
         h("div", { class: "field" }, h("label", { for: "w-mr" }, "Morning intention reminder"), mr),
         h("div", { class: "field" }, h("label", { for: "w-er" }, "Evening review reminder"), er),
@@ -816,14 +831,109 @@ export async function settingsView(main, _params, ctx) {
           h("a", { class: "button secondary", href: `${P}/export?format=csv`, download: "hearth-export.csv" }, "Download CSV"),
         ),
       ),
-      h(
-        "section",
-        { class: "card danger-zone", "aria-labelledby": "wipe-h" },
-        h("h2", { id: "wipe-h" }, "Panic wipe"),
-        h("p", null, "To destroy everything on this computer at once, stop Hearth and run this in a terminal. It destroys the keys first, so all of it is unreadable immediately, then deletes the files:"),
-        h("pre", { class: "mono" }, "hearth wipe"),
-      ),
+      wipeCard(main),
     ),
   );
   ctx.onEvent(() => {});
+}
+
+/**
+ * The panic wipe: a button that opens a confirmation, where the member
+ * types WIPE. Hearth then destroys its keys first, so everything is
+ * unreadable at once, deletes its files, and stops.
+ */
+function wipeCard(main) {
+  const err = errorSlot();
+  const word = h("input", { type: "text", id: "wipe-word", autocomplete: "off", spellcheck: "false", autocapitalize: "characters" });
+  const confirmForm = h(
+    "form",
+    {
+      class: "wipe-confirm",
+      id: "wipe-confirm",
+      hidden: true,
+      onsubmit: async (ev) => {
+        ev.preventDefault();
+        if (word.value.trim() !== "WIPE") {
+          showError(err, new Error("Nothing was wiped. Type WIPE in capital letters to confirm."));
+          word.focus();
+          return;
+        }
+        const go = confirmForm.querySelector("button.danger");
+        go.disabled = true;
+        go.textContent = "Wiping…";
+        try {
+          await papi.wipe("WIPE");
+        } catch (e) {
+          go.disabled = false;
+          go.textContent = "Destroy everything now";
+          showError(err, e);
+          return;
+        }
+        wiped(main);
+      },
+    },
+    h("p", null, "This cannot be undone. Your journal, check-ins, milestones, groups, messages and keys on this computer are destroyed, and Hearth stops. Other members keep what they already received."),
+    h("div", { class: "field" }, h("label", { for: "wipe-word" }, "Type WIPE to confirm"), word),
+    err,
+    h(
+      "div",
+      { class: "actions" },
+      h(
+        "button",
+        {
+          type: "button",
+          class: "secondary",
+          onclick: () => {
+            confirmForm.hidden = true;
+            word.value = "";
+            showError(err, null);
+            open.hidden = false;
+            open.focus();
+          },
+        },
+        "Cancel",
+      ),
+      h("button", { type: "submit", class: "danger" }, "Destroy everything now"),
+    ),
+  );
+  const open = h(
+    "button",
+    {
+      type: "button",
+      class: "danger",
+      id: "wipe-open",
+      onclick: () => {
+        open.hidden = true;
+        confirmForm.hidden = false;
+        word.focus();
+      },
+    },
+    "Wipe everything…",
+  );
+  return h(
+    "section",
+    { class: "card danger-zone", "aria-labelledby": "wipe-h" },
+    h("h2", { id: "wipe-h" }, "Panic wipe"),
+    h("p", null, "Destroys everything Hearth keeps on this computer at once: the keys first, so all of it is unreadable immediately, then the files. From a terminal, with Hearth stopped, the same is:"),
+    h("pre", { class: "mono" }, "hearth wipe"),
+    h("div", { class: "actions" }, open),
+    confirmForm,
+  );
+}
+
+/** The page after a wipe: the daemon is gone, and says so plainly. */
+function wiped(main) {
+  window.dispatchEvent(new Event("hearth-wiped"));
+  document.title = "Wiped · Hearth";
+  replace(
+    main,
+    page(
+      h("h1", { tabindex: "-1", id: "wiped-h" }, "Everything was wiped"),
+      h("p", { role: "status" }, "The keys were destroyed first, then every file of this Hearth was deleted, and Hearth has stopped. Nothing of it can be read on this computer any more."),
+      h("p", null, "You can close this window. To use Hearth again, start it with 'hearth up' and set it up afresh."),
+    ),
+  );
+  const h1 = document.getElementById("wiped-h");
+  if (h1) h1.focus();
+  announce("Everything was wiped.");
 }

@@ -1,0 +1,174 @@
+package webtest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/hearthnet/hearth/api/client"
+)
+
+// TestSOSUI runs "I need help now" and mentorship through the web UI on
+// two real daemons. The member who opted in to SOS alerts (in the UI) is
+// on the group's screen; the other presses "I need help now" there, sees
+// the crisis resources and the statement that peers are not a crisis
+// service before sending, picks a region, and sends to the group. The
+// first gets an urgent notice and a banner with "I'm here", answers from
+// it, and the sender sees the responder live. Then the sender asks the
+// other for mentorship from the group's Mentors tab; the other accepts
+// from their Mentors screen and can open the pair's conversation.
+// Screenshots at desktop and phone widths.
+func TestSOSUI(t *testing.T) {
+	needChromium(t)
+	if testing.Short() {
+		t.Skip("the browser test starts two daemons and two browsers; skipped with -short")
+	}
+	shots := screenshotDir(t)
+	bin := buildHearth(t)
+	annCh, boCh := make(chan *daemon, 1), make(chan *daemon, 1)
+	go func() { annCh <- startDaemonOrNil(t, bin, "ann") }()
+	go func() { boCh <- startDaemonOrNil(t, bin, "bo") }()
+	ab := newBrowser(t, "ann's browser")
+	bb := newBrowser(t, "bo's browser")
+	ann, bo := <-annCh, <-boCh
+	if ann == nil || bo == nil {
+		t.FailNow()
+	}
+	defer ab.checkConsole()
+	defer bb.checkConsole()
+
+	ctx := t.Context()
+	group, err := ann.client.CreateGroup(ctx, "Evening circle", "ann", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := ann.client.CreateInvite(ctx, group, client.InviteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := bo.client.Join(ctx, inv.Invite, "bo"); err != nil || res.Status != "joined" {
+		t.Fatalf("joining: %+v, %v", res, err)
+	}
+	// Heard both ways before the browsers act, so the SOS is not sent
+	// before the mesh has formed.
+	hears(t, group, bo, ann, "hello from bo")
+	hears(t, group, ann, bo, "hello from ann")
+
+	// Ann opts in to SOS alerts in the UI, then waits on the group.
+	ab.do("signing in (ann)", chromedp.Navigate(ann.loginURL))
+	ab.waitText("main h1", "Your groups")
+	ab.do("opening the SOS screen (ann)", chromedp.Navigate(ann.base+"/#/sos"))
+	ab.waitText("#alerts-h", "SOS alerts")
+	ab.do("turning SOS alerts on", chromedp.Click("#sos-alerts"))
+	ab.waitText("main", "SOS alerts are on.")
+	if w, err := ann.client.Wellbeing(ctx); err != nil || !w.SOSAlerts {
+		t.Fatalf("ann's well-being after turning SOS alerts on: %+v, %v", w, err)
+	}
+	ab.do("opening the group (ann)", chromedp.Navigate(ann.base+"/#/g/"+group))
+	ab.waitJS("the group's screen with its SOS button", `!!document.querySelector("#sos-open")`)
+
+	// Bo presses "I need help now" on the group's screen.
+	bb.do("signing in (bo)", chromedp.Navigate(bo.loginURL))
+	bb.waitText("main h1", "Your groups")
+	bb.do("opening the group (bo)", chromedp.Navigate(bo.base+"/#/g/"+group))
+	bb.waitText("#sos-open", "I need help now")
+	bb.do("pressing I need help now", chromedp.Click("#sos-open"))
+	bb.waitText("#crisis-notice", "not a crisis service")
+	bb.waitText("#crisis", "Find A Helpline")
+	bb.waitText("#crisis", "local emergency number")
+	if !eval[bool](bb, `document.querySelector("#sos-g-`+group+`").checked`) {
+		t.Error("the group the SOS screen was opened from is not chosen")
+	}
+	bb.do("choosing the US", chromedp.SetValue("#crisis-region", "US"), chromedp.Evaluate[chromedp.Void](`document.querySelector("#crisis-region").dispatchEvent(new Event("change"))`))
+	bb.waitText("#crisis", "988 Suicide & Crisis Lifeline")
+	if href := eval[string](bb, `document.querySelector('#crisis a[href^="tel:"]').getAttribute("href")`); href != "tel:988" {
+		t.Errorf("the 988 line links to %q", href)
+	}
+	bb.shot(shots, "sos-send")
+	bb.do("writing and sending", chromedp.SetValue("#sos-text", "I am about to drink"), chromedp.Click("#sos-send"))
+	bb.waitText("#sos-sent", "It went to Evening circle")
+	bb.waitText("#responders", "No one yet")
+	bb.waitText("#crisis", "988")
+
+	// Ann: an urgent notice and a banner with "I'm here".
+	ab.waitJS("the SOS banner", `!!document.querySelector(".sos-banner") && document.querySelector(".sos-banner").textContent.includes("bo needs help now")`)
+	ab.waitJS("an urgent SOS notice", `!!document.querySelector('.notice.urgent[data-kind="sos"]')`)
+	ab.waitText(".sos-banner", "I am about to drink")
+	ab.shot(shots, "sos-incoming")
+	ab.do("answering from the banner", chromedp.Click(".sos-banner button:first-of-type"))
+	ab.waitText(".sos-banner", "You answered")
+
+	// Bo sees who is responding, live.
+	bb.waitText("#responders", "ann: I’m here")
+	bb.shot(shots, "sos-responders")
+	ab.do("opening the SOS list (ann)", chromedp.Navigate(ann.base+"/#/sos"))
+	ab.waitText("#sos-list", "bo asked for help in Evening circle")
+	ab.waitText("#sos-list", "You: I’m here")
+
+	// Mentorship: Bo asks Ann from the group's Mentors tab; Ann accepts.
+	bb.do("opening the Mentors tab (bo)", chromedp.Navigate(bo.base+"/#/g/"+group+"/mentor"))
+	bb.waitJS("the ask button", `!!document.querySelector('button[aria-label="Ask to be my mentor: ann"]')`)
+	bb.shot(shots, "mentors-group")
+	bb.do("asking ann", chromedp.Click(`button[aria-label="Ask to be my mentor: ann"]`))
+	bb.waitJS("the confirmation", `document.querySelector("#confirm").open`)
+	bb.do("confirming", chromedp.Click("#confirm-ok"))
+	bb.waitText("#mentorships", "waiting for their answer")
+	ab.do("opening Mentors (ann)", chromedp.Navigate(ann.base+"/#/mentors"))
+	ab.waitText("#mentor-requests", "bo asks you to be their mentor")
+	ab.shot(shots, "mentors-request")
+	ab.do("accepting", chromedp.Click("#mentor-requests button"))
+	ab.waitText("#mentorships", "You mentor bo")
+	ab.waitText("#mentorships", "Open your conversation")
+	bb.waitText("#mentorships", "ann is your mentor")
+	bb.waitText("#mentorships", "active")
+}
+
+// hears has from post text to group and waits, on to's event stream,
+// until to has it; it posts again (a new text) if it does not arrive
+// within a few seconds, as a fresh mesh may miss the first.
+func hears(t *testing.T, group string, from, to *daemon, text string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), stepTimeout)
+	defer cancel()
+	s, err := to.client.Events(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got := make(chan string, 64)
+	go func() {
+		for {
+			e, err := s.Next()
+			if err != nil {
+				close(got)
+				return
+			}
+			if d, err := e.Decode(); err == nil && e.Type == client.EventMessage && d.Message != nil && d.Group == group {
+				got <- d.Message.Text
+			}
+		}
+	}()
+	for i := 0; ; i++ {
+		msg := text + " " + string(rune('a'+i%26))
+		if _, err := from.client.Post(ctx, group, msg, ""); err != nil {
+			t.Fatal(err)
+		}
+		retry := time.After(3 * time.Second)
+	wait:
+		for {
+			select {
+			case m, ok := <-got:
+				if !ok {
+					t.Fatalf("%s never heard %s", to.name, from.name)
+				}
+				if m == msg {
+					return
+				}
+			case <-retry:
+				break wait
+			}
+		}
+	}
+}
