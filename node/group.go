@@ -60,6 +60,9 @@ type Group struct {
 	// rebase holds changes of this member's commit that lost a fork and
 	// must be committed again (see maintain).
 	rebase []protocol.Change
+	// mailboxToken is the registration token of the mailbox SetMailbox is
+	// naming, while its commit is made (mailbox.go).
+	mailboxToken *[crypto.MailboxTokenSize]byte
 	// syncing is set while history sync feeds envelopes through
 	// openLocked (sync.go): they are marked late, placed in history by
 	// send time, and not rate limited (the sync byte budget bounds them,
@@ -443,6 +446,9 @@ func (g *Group) commit(ctx context.Context, changes []protocol.Change, need role
 	if err != nil {
 		return nil, err
 	}
+	// The group's mailbox gets the new epoch's capability first, so it is
+	// on the new topic before members move there (mailbox.go).
+	g.handOffNow(ctx)
 	// The commit goes out on the old topic first, so that every member of
 	// the old epoch (the removed one included) learns of it; only then does
 	// this node move on.
@@ -481,6 +487,7 @@ func (g *Group) afterCommitLocked(before *protocol.GroupState, c *protocol.Commi
 	if err := st.MarkEpochEnded(g.id, before.Epoch, meta.Received); err != nil {
 		return nil, fmt.Errorf("node: marking epoch ended: %w", err)
 	}
+	g.noteMailboxCommitLocked(before, c)
 	if change != nil {
 		if err := g.setAnnounceLocked(change); err != nil {
 			return nil, err

@@ -578,7 +578,7 @@ func (n *Node) expire() {
 func (n *Node) reconnect() {
 	seen := make(map[peer.ID]bool)
 	for _, g := range n.Groups() {
-		for _, ai := range g.knownPeers() {
+		for _, ai := range append(g.knownPeers(), g.mailboxPeers()...) {
 			if seen[ai.ID] || ai.ID == n.host.ID() {
 				continue
 			}

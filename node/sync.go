@@ -135,6 +135,7 @@ func (s *syncer) loop() {
 					for _, p := range g.syncPeers() {
 						s.n.syncGroupWith(g, p)
 					}
+					s.n.syncMailboxOf(g)
 				}
 			}
 		case p := <-s.connected:
@@ -142,12 +143,16 @@ func (s *syncer) loop() {
 				if g.knowsPeer(p) {
 					s.n.syncGroupWith(g, p)
 				}
+				if g.isMailboxOf(p) {
+					s.n.syncMailboxOf(g)
+				}
 			}
 		case <-t.C:
 			for _, g := range s.n.Groups() {
 				for _, p := range g.syncPeers() {
 					s.n.syncGroupWith(g, p)
 				}
+				s.n.syncMailboxOf(g)
 			}
 			t.Reset(syncInterval/2 + mrand.N(syncInterval))
 		}
@@ -222,6 +227,14 @@ func (g *Group) Sync(ctx context.Context) (SyncReport, error) {
 		rep.Peers++
 		rep.Received += r.Received
 		rep.Accepted += r.Accepted
+	}
+	// The group's mailbox too, when it names one (mailbox.go).
+	if r, err := g.syncMailbox(ctx); err == nil {
+		rep.Peers++
+		rep.Received += r.Received
+		rep.Accepted += r.Accepted
+	} else if !errors.Is(err, ErrNoMailbox) && firstErr == nil {
+		firstErr = err
 	}
 	if rep.Peers == 0 && firstErr != nil {
 		return rep, firstErr

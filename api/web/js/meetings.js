@@ -1,0 +1,461 @@
+// Meetings: a group's upcoming meetings in the member's own time zone,
+// the schedule form for hosts and moderators, the calendar download, and
+// the live meeting room (who is present, the speaker queue, the speaker
+// with the share timer, the chair's controls). The room is the same for
+// every member: the daemon replays its events, and this screen redraws from
+// each meeting_room event it is sent.
+
+import { request } from "./api.js";
+import { h, replace, announce, errorSlot, showError, confirmAction } from "./dom.js";
+import { isAdmin } from "./state.js";
+import { groupFrame } from "./groupframe.js";
+import { notify } from "./notify.js";
+
+const enc = encodeURIComponent;
+const base = (g) => `/api/v1/groups/${enc(g)}`;
+
+const meetingsApi = {
+  meetings: (g) => request("GET", `${base(g)}/meetings`),
+  upcoming: (g, n) => request("GET", `${base(g)}/meetings/upcoming?limit=${n}`),
+  schedule: (g, m) => request("POST", `${base(g)}/meetings`, m),
+  cancel: (g, id) => request("DELETE", `${base(g)}/meetings/${enc(id)}`),
+  open: (g, id) => request("POST", `${base(g)}/meetings/${enc(id)}/rooms`, {}),
+  rooms: (g) => request("GET", `${base(g)}/rooms`),
+  room: (g, r) => request("GET", `${base(g)}/rooms/${enc(r)}`),
+  act: (g, r, action, body = {}) => request("POST", `${base(g)}/rooms/${enc(r)}/${action}`, body),
+};
+
+const formatNames = { open_sharing: "Open sharing", speaker: "Speaker meeting", step_study: "Step study" };
+const dayNames = [
+  ["mon", "Monday"],
+  ["tue", "Tuesday"],
+  ["wed", "Wednesday"],
+  ["thu", "Thursday"],
+  ["fri", "Friday"],
+  ["sat", "Saturday"],
+  ["sun", "Sunday"],
+];
+
+/** The member's own time zone, as the browser knows it. */
+function ownZone() {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  } catch {
+    return "UTC";
+  }
+}
+
+const whenFmt = new Intl.DateTimeFormat(undefined, { weekday: "long", day: "numeric", month: "long", hour: "2-digit", minute: "2-digit", timeZoneName: "short" });
+const clockFmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+
+function when(iso) {
+  const d = new Date(iso);
+  return h("time", { datetime: iso }, whenFmt.format(d));
+}
+
+function setTitle(t) {
+  document.title = t ? `${t} · Hearth` : "Hearth";
+}
+
+function field(id, label, control, hint) {
+  return h(
+    "div",
+    { class: "field" },
+    h("label", { for: id }, label, hint ? h("span", { class: "hint", id: id + "-hint" }, hint) : null),
+    control,
+  );
+}
+
+function repeatText(m) {
+  if (!m.weekdays || m.weekdays.length === 0) return "Once";
+  const names = m.weekdays.map((d) => (dayNames.find(([k]) => k === d) || [d, d])[1]);
+  return "Every " + (names.length > 1 ? names.slice(0, -1).join(", ") + " and " + names[names.length - 1] : names[0]);
+}
+
+/**
+ * Shows the reminder of a meeting_soon event through notify(), which holds
+ * it during quiet hours like any other notice.
+ */
+export function remindOfMeeting(data, groupName) {
+  notify(meetingReminder(data, groupName));
+}
+
+/** The notice of a meeting_soon event, for notify(). */
+function meetingReminder(data, groupName) {
+  const m = (data && data.meeting) || {};
+  const o = (data && data.occurrence) || {};
+  const start = o.start ? new Date(o.start) : null;
+  return {
+    kind: "meeting",
+    title: `${m.title || "A meeting"} starts soon`,
+    body: start ? `At ${clockFmt.format(start)}, in ${groupName}.` : `In ${groupName}.`,
+    href: `#/g/${data.group}/meetings`,
+    group: groupName,
+  };
+}
+
+/** The Meetings tab of group g. */
+export async function meetingsView(main, [g], ctx) {
+  const [head, d] = await groupFrame(g, "meetings");
+  setTitle(`Meetings · ${d.name}`);
+  const admin = isAdmin(d) && !d.removed;
+  const err = errorSlot();
+  const roomsBox = h("section", { "aria-labelledby": "rooms-title" });
+  const upcomingBox = h("section", { "aria-labelledby": "upcoming-title" });
+  const allBox = h("section", { "aria-labelledby": "all-title" });
+
+  const load = async () => {
+    const [rooms, upcoming, all] = await Promise.all([meetingsApi.rooms(g), meetingsApi.upcoming(g, 10), meetingsApi.meetings(g)]);
+    if (!ctx.isCurrent()) return;
+    const titles = new Map(all.map((m) => [m.id, m.title]));
+    replace(
+      roomsBox,
+      h("h2", { id: "rooms-title" }, "Happening now"),
+      rooms.length === 0
+        ? h("p", { class: "muted" }, "No meeting room is open. When the chair opens one, it appears here.")
+        : h(
+            "ul",
+            { class: "rows" },
+            rooms.map((r) =>
+              h(
+                "li",
+                null,
+                h("span", { class: "who" }, titles.get(r.meeting) || "Meeting"),
+                h("span", { class: "what" }, `${r.present} present · chaired by ${r.chair_name}`),
+                h("div", { class: "actions" }, h("a", { class: "button", href: `#/g/${g}/rooms/${r.id}`, id: `join-room-${r.id}` }, "Go to the room")),
+              ),
+            ),
+          ),
+    );
+    replace(
+      upcomingBox,
+      h("h2", { id: "upcoming-title" }, "Coming up"),
+      h("p", { class: "muted small", id: "zone-note" }, `Times are in your time zone (${ownZone()}).`),
+      upcoming.length === 0
+        ? h("p", { class: "muted" }, admin ? "No meetings are scheduled. Schedule one below." : "No meetings are scheduled yet.")
+        : h(
+            "ul",
+            { class: "rows meeting-list", id: "upcoming" },
+            upcoming.map((o) =>
+              h(
+                "li",
+                null,
+                h("span", { class: "who" }, o.meeting.title),
+                h("span", { class: "what" }, when(o.start), ` · ${o.meeting.minutes} minutes`, o.meeting.format ? ` · ${formatNames[o.meeting.format]}` : ""),
+              ),
+            ),
+          ),
+      h(
+        "p",
+        { class: "small" },
+        h("a", { href: `${base(g)}/meetings.ics`, download: "hearth-meetings.ics", id: "ics-link" }, "Add these meetings to your calendar (.ics file)"),
+        h("span", { class: "hint" }, "The file holds the titles and times only: nothing that names or opens the group."),
+      ),
+    );
+    const live = all.filter((m) => !m.cancelled);
+    replace(
+      allBox,
+      h("h2", { id: "all-title" }, "Meetings"),
+      live.length === 0
+        ? null
+        : h(
+            "ul",
+            { class: "rows" },
+            live.map((m) =>
+              h(
+                "li",
+                null,
+                h("span", { class: "who" }, m.title),
+                h("span", { class: "what" }, `${repeatText(m)}, ${m.minutes} minutes`, m.zone ? ` (${m.zone} time)` : ""),
+                m.reading ? h("p", { class: "reading small" }, m.reading) : null,
+                admin ? h("div", { class: "actions" }, openButton(m), cancelButton(m)) : null,
+              ),
+            ),
+          ),
+    );
+  };
+
+  const openButton = (m) =>
+    h(
+      "button",
+      {
+        type: "button",
+        class: "small",
+        "aria-label": `Open the room for ${m.title}`,
+        onclick: async () => {
+          showError(err, null);
+          try {
+            const r = await meetingsApi.open(g, m.id);
+            location.hash = `#/g/${g}/rooms/${r.id}`;
+          } catch (e) {
+            showError(err, e);
+          }
+        },
+      },
+      "Open the room",
+    );
+  const cancelButton = (m) =>
+    h(
+      "button",
+      {
+        type: "button",
+        class: "danger-outline small",
+        "aria-label": `Cancel ${m.title}`,
+        onclick: async () => {
+          const ok = await confirmAction({ title: `Cancel ${m.title}?`, body: "Members will see it as cancelled, and it will no longer appear in anyone's upcoming meetings.", confirm: "Cancel the meeting" });
+          if (!ok) return;
+          try {
+            await meetingsApi.cancel(g, m.id);
+            announce(`${m.title} is cancelled.`);
+          } catch (e) {
+            showError(err, e);
+          }
+          await load();
+        },
+      },
+      "Cancel meeting",
+    );
+
+  replace(main, h("div", { class: "page" }, head, err, roomsBox, upcomingBox, allBox, admin ? scheduleForm(g, err, load) : null));
+  await load();
+  ctx.onEvent((type, data) => {
+    if (data.group === g && (type === "meeting" || type === "meeting_room")) load().catch(() => {});
+  });
+}
+
+/** The schedule form of hosts and moderators. */
+function scheduleForm(g, err, reload) {
+  const title = h("input", { type: "text", id: "meeting-title", required: true, maxlength: 200, autocomplete: "off" });
+  const date = h("input", { type: "date", id: "meeting-date", required: true });
+  const time = h("input", { type: "time", id: "meeting-time", required: true, value: "19:00" });
+  const zone = h("input", { type: "text", id: "meeting-zone", value: ownZone(), autocomplete: "off", "aria-describedby": "meeting-zone-hint" });
+  const minutes = h("input", { type: "number", id: "meeting-minutes", min: 1, max: 1440, value: "60", inputmode: "numeric" });
+  const days = dayNames.map(([k, name]) => [k, h("input", { type: "checkbox", id: `meeting-day-${k}`, value: k }), name]);
+  const format = h(
+    "select",
+    { id: "meeting-format" },
+    h("option", { value: "" }, "Not set"),
+    Object.entries(formatNames).map(([v, t]) => h("option", { value: v }, t)),
+  );
+  const reading = h("textarea", { id: "meeting-reading", rows: 3, maxlength: 4096 });
+  const submit = h("button", { type: "submit", id: "meeting-submit" }, "Schedule meeting");
+  const local = new Date(Date.now() + 86400000);
+  date.value = `${local.getFullYear()}-${String(local.getMonth() + 1).padStart(2, "0")}-${String(local.getDate()).padStart(2, "0")}`;
+  const form = h(
+    "form",
+    { class: "card", novalidate: true, "aria-labelledby": "schedule-title", id: "schedule-form" },
+    h("h2", { id: "schedule-title" }, "Schedule a meeting"),
+    field("meeting-title", "Title", title),
+    h("div", { class: "field-row" }, field("meeting-date", "First date", date), field("meeting-time", "Starts at", time), field("meeting-minutes", "Minutes", minutes)),
+    field("meeting-zone", "Time zone", zone, "The meeting keeps this hour in this zone, even when the clocks change. Members see it in their own time."),
+    h(
+      "fieldset",
+      { class: "days" },
+      h("legend", null, "Repeats every week on", h("span", { class: "hint" }, "Leave all unticked for a one-off meeting.")),
+      h("div", { class: "day-row" }, days.map(([k, box, name]) => h("label", { class: "check", for: `meeting-day-${k}` }, box, h("span", null, name)))),
+    ),
+    field("meeting-format", "Format", format),
+    field("meeting-reading", "Reading (optional)", reading, "A short text to read at the start, such as the group's preamble."),
+    h("div", { class: "actions" }, submit),
+  );
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    showError(err, null);
+    if (!title.value.trim()) {
+      showError(err, new Error("Give the meeting a title."));
+      title.focus();
+      return;
+    }
+    if (!date.value || !time.value) {
+      showError(err, new Error("Choose the first date and the time the meeting starts."));
+      (date.value ? time : date).focus();
+      return;
+    }
+    submit.disabled = true;
+    try {
+      const m = await meetingsApi.schedule(g, {
+        title: title.value.trim(),
+        start: `${date.value}T${time.value}`,
+        zone: zone.value.trim(),
+        minutes: Number(minutes.value),
+        weekdays: days.filter(([, box]) => box.checked).map(([k]) => k),
+        format: format.value,
+        reading: reading.value,
+      });
+      announce(`${m.title} is scheduled.`);
+      title.value = "";
+      reading.value = "";
+      await reload();
+    } catch (e) {
+      showError(err, e);
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  return form;
+}
+
+/** The live room r of group g. */
+export async function roomView(main, [g, roomId], ctx) {
+  const [head, d] = await groupFrame(g, "meetings");
+  let room = await meetingsApi.room(g, roomId);
+  const all = await meetingsApi.meetings(g);
+  const meeting = all.find((m) => m.id === room.meeting) || { title: "Meeting" };
+  setTitle(`${meeting.title} · ${d.name}`);
+  const err = errorSlot();
+  const body = h("div", { id: "room" });
+  const timerEl = h("p", { class: "share-timer", id: "share-timer", role: "timer", "aria-live": "off" });
+  const anonymous = h("input", { type: "checkbox", id: "checkin-anonymous" });
+
+  // seen counts the room's live events. An action's answer is drawn only
+  // when no event came meanwhile: a later event carries a newer state
+  // than an answer that was on its way, and the action's own event is sent
+  // before its answer, so nothing is lost by dropping the answer.
+  let seen = 0;
+  const act = async (action, extra, said) => {
+    showError(err, null);
+    const before = seen;
+    try {
+      const next = await meetingsApi.act(g, roomId, action, extra);
+      if (seen === before) {
+        room = next;
+        draw();
+      }
+      if (said) announce(said);
+    } catch (e) {
+      showError(err, e);
+    }
+  };
+  const person = (m) => (m.anonymous ? "Someone (anonymous)" : m.pseudonym);
+
+  const draw = () => {
+    const you = room.you;
+    const named = room.attendees.length;
+    const anon = room.present - named;
+    const controls = [];
+    if (!room.closed) {
+      if (!you.present) {
+        controls.push(
+          h(
+            "div",
+            { class: "card checkin" },
+            h("label", { class: "check", for: "checkin-anonymous" }, anonymous, h("span", null, "Anonymous in the count",
+              h("span", { class: "hint" }, "Others see one more person present, not your name. Their Hearth can still tell who checked in."))),
+            h("div", { class: "actions" }, h("button", { type: "button", id: "checkin", onclick: () => act("checkin", { anonymous: anonymous.checked }, "You are checked in.") }, "Check in")),
+          ),
+        );
+      } else {
+        const hand = you.position
+          ? h("button", { type: "button", id: "lower-hand", class: "secondary", onclick: () => act("lower", {}, "Your hand is lowered.") }, "Lower my hand")
+          : h("button", { type: "button", id: "raise-hand", disabled: you.speaking, onclick: () => act("raise", {}, "Your hand is raised.") }, "Raise my hand");
+        controls.push(
+          h(
+            "div",
+            { class: "actions" },
+            hand,
+            you.speaking ? h("button", { type: "button", class: "secondary", id: "end-my-share", onclick: () => act("endshare", {}, "Your share has ended.") }, "End my share") : null,
+            h("button", { type: "button", class: "secondary", id: "checkout", onclick: () => act("checkout", {}, "You left the room.") }, "Leave the room"),
+          ),
+        );
+        if (you.position) controls.push(h("p", { class: "muted", id: "my-place" }, `Your hand is raised: you are number ${you.position} in the queue.`));
+      }
+    }
+    const chair = you.chair && !room.closed ? chairControls() : null;
+    // Redrawing must not throw keyboard focus away: the control that had
+    // it gets it back when it is still there.
+    const focused = body.contains(document.activeElement) ? document.activeElement.id : "";
+    replace(
+      body,
+      h("h2", { class: "room-title" }, meeting.title),
+      h("p", { class: "muted" }, `Chaired by ${room.chair_name}`, room.closed ? " · this meeting has closed" : ""),
+      meeting.reading ? h("blockquote", { class: "reading" }, meeting.reading) : null,
+      h("div", { class: "room-grid" },
+        h(
+          "section",
+          { class: "card", "aria-labelledby": "present-title" },
+          h("h3", { id: "present-title" }, h("span", { id: "present-count", "aria-live": "polite" }, `${room.present} present`)),
+          anon > 0 ? h("p", { class: "muted small", id: "anonymous-count" }, `${anon} of them anonymous`) : null,
+          named === 0 ? null : h("ul", { class: "plain-list", id: "attendees" }, room.attendees.map((a) => h("li", null, a.pseudonym))),
+        ),
+        h(
+          "section",
+          { class: "card", "aria-labelledby": "speaker-title" },
+          h("h3", { id: "speaker-title" }, "Speaking"),
+          room.speaker ? h("p", { class: "speaker", id: "speaker" }, person(room.speaker)) : h("p", { class: "muted", id: "speaker" }, "No one has the floor."),
+          timerEl,
+          h("h4", { id: "queue-title" }, "Hands raised"),
+          room.queue.length === 0
+            ? h("p", { class: "muted", id: "queue" }, "No hands raised.")
+            : h("ol", { class: "queue", id: "queue", "aria-labelledby": "queue-title" }, room.queue.map((q) => h("li", null, person(q)))),
+        ),
+      ),
+      controls,
+      chair,
+    );
+    if (focused) {
+      const el = document.getElementById(focused);
+      if (el) el.focus();
+    }
+    tick();
+  };
+
+  const chairControls = () => {
+    const secs = h("select", { id: "timer-seconds" }, [[0, "No timer"], [120, "2 minutes"], [180, "3 minutes"], [300, "5 minutes"], [600, "10 minutes"]].map(([v, t]) =>
+      h("option", { value: String(v), selected: v === room.share_seconds }, t)));
+    return h(
+      "section",
+      { class: "card chair", "aria-labelledby": "chair-title" },
+      h("h3", { id: "chair-title" }, "Chair"),
+      h(
+        "div",
+        { class: "actions" },
+        h("button", { type: "button", id: "give-floor", disabled: room.queue.length === 0, onclick: () => act("floor", {}, "The floor is given to the next person.") },
+          room.queue.length ? `Give the floor to ${person(room.queue[0])}` : "Give the floor to the next"),
+        room.speaker ? h("button", { type: "button", class: "secondary", id: "end-share", onclick: () => act("endshare", {}, "The share has ended.") }, "End this share") : null,
+      ),
+      h("div", { class: "field timer-row" }, h("label", { for: "timer-seconds" }, "Share timer"), secs,
+        h("button", { type: "button", class: "secondary", id: "set-timer", onclick: () => act("timer", { seconds: Number(secs.value) }, "The share timer is set.") }, "Set timer")),
+      h("div", { class: "actions" }, h("button", {
+        type: "button",
+        class: "danger-outline",
+        id: "close-room",
+        onclick: async () => {
+          const ok = await confirmAction({ title: "Close the meeting?", body: "Nobody can check in, raise a hand or share in this room afterwards.", confirm: "Close the meeting" });
+          if (ok) act("close", {}, "The meeting is closed.");
+        },
+      }, "Close the meeting")),
+    );
+  };
+
+  // The countdown of the current share, redrawn every second while this
+  // screen is shown.
+  const tick = () => {
+    if (!room.speaker || !room.share_ends || room.closed) {
+      timerEl.textContent = room.share_seconds && !room.closed ? `Share timer: ${Math.round(room.share_seconds / 60)} minutes a share.` : "";
+      timerEl.classList.remove("over");
+      return;
+    }
+    const left = Math.round((new Date(room.share_ends).getTime() - Date.now()) / 1000);
+    const abs = Math.abs(left);
+    const mmss = `${Math.floor(abs / 60)}:${String(abs % 60).padStart(2, "0")}`;
+    timerEl.textContent = left >= 0 ? `${mmss} left in this share` : `Time is up (${mmss} over)`;
+    timerEl.classList.toggle("over", left < 0);
+  };
+  const interval = setInterval(() => {
+    if (!ctx.isCurrent()) {
+      clearInterval(interval);
+      return;
+    }
+    tick();
+  }, 1000);
+
+  replace(main, h("div", { class: "page" }, head, h("p", { class: "small" }, h("a", { href: `#/g/${g}/meetings` }, "← All meetings")), err, body));
+  draw();
+  ctx.onEvent((type, data) => {
+    if (type === "meeting_room" && data.group === g && data.room && data.room.id === roomId) {
+      seen++;
+      room = data.room;
+      draw();
+    }
+  });
+}

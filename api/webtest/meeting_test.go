@@ -1,0 +1,165 @@
+package webtest
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/hearthnet/hearth/api/client"
+)
+
+// TestMeetingUI runs a meeting through the web UI on two real daemons: the
+// host schedules a weekly meeting in the Meetings tab and the member sees
+// it live in their own time zone, with the calendar link; the host opens
+// the room, the member goes to it from "Happening now", checks in
+// anonymously and raises a hand; the host sees one more present and an
+// anonymous hand (never the member's name), sets a share timer and gives
+// the floor; both screens show the speaker and the countdown; a meeting
+// about to start shows a reminder notice; the host closes the meeting and
+// the member's screen says so. Screenshots at desktop and phone widths.
+func TestMeetingUI(t *testing.T) {
+	needChromium(t)
+	if testing.Short() {
+		t.Skip("the browser test starts two daemons and two browsers; skipped with -short")
+	}
+	shots := screenshotDir(t)
+	bin := buildHearth(t)
+	hostCh, memberCh := make(chan *daemon, 1), make(chan *daemon, 1)
+	go func() { hostCh <- startDaemonOrNil(t, bin, "host") }()
+	go func() { memberCh <- startDaemonOrNil(t, bin, "member") }()
+	hb := newBrowser(t, "host browser")
+	mb := newBrowser(t, "member browser")
+	host, member := <-hostCh, <-memberCh
+	if host == nil || member == nil {
+		t.FailNow()
+	}
+	defer hb.checkConsole()
+	defer mb.checkConsole()
+
+	ctx := t.Context()
+	group, err := host.client.CreateGroup(ctx, "Evening circle", "ann", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := host.client.CreateInvite(ctx, group, client.InviteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := member.client.Join(ctx, inv.Invite, "bo"); err != nil || res.Status != "joined" {
+		t.Fatalf("joining: %+v, %v", res, err)
+	}
+	// Both ways heard before the browsers act, so the room's events are
+	// not sent before the mesh has formed.
+	hears := func(from, to *daemon, text string) {
+		t.Helper()
+		for i := 0; i < 30; i++ {
+			msg := fmt.Sprintf("%s %d", text, i)
+			if _, err := from.client.Post(ctx, group, msg, ""); err != nil {
+				t.Fatal(err)
+			}
+			for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+				ms, err := to.client.Messages(ctx, group, 50, "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, m := range ms {
+					if m.Text == msg {
+						return
+					}
+				}
+			}
+		}
+		t.Fatalf("%s never heard %s", to.name, from.name)
+	}
+	hears(member, host, "hello from bo")
+	hears(host, member, "hello from ann")
+
+	meetings := "/#/g/" + group + "/meetings"
+	hb.do("signing in (host)", chromedp.Navigate(host.loginURL))
+	hb.waitText("main h1", "Your groups")
+	mb.do("signing in (member)", chromedp.Navigate(member.loginURL))
+	mb.waitText("main h1", "Your groups")
+	mb.do("opening the Meetings tab (member)", chromedp.Navigate(member.base+meetings))
+	mb.waitText("#upcoming-title", "Coming up")
+	if eval[bool](mb, `!!document.querySelector("#schedule-form")`) {
+		t.Error("a member is shown the schedule form")
+	}
+
+	// The host schedules a weekly meeting.
+	hb.do("opening the Meetings tab (host)", chromedp.Navigate(host.base+meetings))
+	hb.waitText("#schedule-title", "Schedule a meeting")
+	hb.do("filling in the schedule",
+		chromedp.SetValue("#meeting-title", "Evening share"),
+		chromedp.SetValue("#meeting-time", "19:30"),
+		chromedp.Click("#meeting-day-mon"),
+		chromedp.Click("#meeting-day-thu"),
+		chromedp.SetValue("#meeting-format", "speaker"),
+		chromedp.SetValue("#meeting-reading", "Just for today."),
+	)
+	hb.shot(shots, "meetings-schedule")
+	hb.do("scheduling", chromedp.Click("#meeting-submit"))
+	hb.waitText("#upcoming", "Evening share")
+	mb.waitText("#upcoming", "Evening share")
+	if href := eval[string](mb, `document.querySelector("#ics-link").getAttribute("href")`); href != "/api/v1/groups/"+group+"/meetings.ics" {
+		t.Errorf("the calendar link is %q", href)
+	}
+	// The times are the member's own: the page's zone, 19:30 there.
+	zone := eval[string](mb, `Intl.DateTimeFormat().resolvedOptions().timeZone`)
+	mb.waitText("#zone-note", "Times are in your time zone ("+zone+")")
+	half7 := eval[string](mb, `new Intl.DateTimeFormat(undefined, {hour: "2-digit", minute: "2-digit"}).format(new Date(2000, 0, 1, 19, 30))`)
+	if list := eval[string](mb, `document.querySelector("#upcoming").textContent`); !strings.Contains(list, half7) {
+		t.Errorf("the upcoming list does not show %s: %s", half7, list)
+	}
+	mb.shot(shots, "meetings-upcoming")
+
+	// The host opens the room; the member goes to it.
+	hb.do("opening the room", chromedp.Click(`button[aria-label="Open the room for Evening share"]`))
+	hb.waitText("#present-count", "0 present")
+	mb.waitJS("the room under Happening now", `!!document.querySelector('a[id^="join-room-"]')`)
+	mb.do("going to the room", chromedp.Click(`a[id^="join-room-"]`))
+	mb.waitText("#present-count", "0 present")
+	mb.do("checking in anonymously", chromedp.Click("#checkin-anonymous"), chromedp.Click("#checkin"))
+	mb.waitText("#present-count", "1 present")
+	mb.do("raising a hand", chromedp.Click("#raise-hand"))
+	mb.waitText("#my-place", "number 1 in the queue")
+
+	hb.waitText("#present-count", "1 present")
+	hb.waitText("#anonymous-count", "1 of them anonymous")
+	hb.waitText("#queue", "Someone (anonymous)")
+	hb.do("the chair checks in", chromedp.Click("#checkin"))
+	hb.waitText("#present-count", "2 present")
+	hb.waitText("#attendees", "ann")
+	if strings.Contains(eval[string](hb, `document.querySelector("#room").textContent`), "bo") {
+		t.Error("the host's room screen names the anonymous member")
+	}
+	hb.do("setting the timer", chromedp.SetValue("#timer-seconds", "180"), chromedp.Click("#set-timer"))
+	hb.waitText("#give-floor", "Give the floor to Someone (anonymous)")
+	hb.do("giving the floor", chromedp.Click("#give-floor"))
+	hb.waitText("#speaker", "Someone (anonymous)")
+	hb.waitText("#share-timer", "left in this share")
+	mb.waitText("#speaker", "Someone (anonymous)")
+	mb.waitText("#share-timer", "left in this share")
+	mb.waitJS("the member's own End my share button", `!!document.querySelector("#end-my-share")`)
+	hb.shot(shots, "meeting-room-chair")
+	mb.shot(shots, "meeting-room-member")
+
+	// A meeting five minutes away: the reminder notice.
+	soon := time.Now().Add(5 * time.Minute).UTC().Format(time.RFC3339)
+	if _, err := host.client.ScheduleMeeting(ctx, group, client.MeetingInput{Title: "Quick check-in", Start: soon, Minutes: 15}); err != nil {
+		t.Fatal(err)
+	}
+	mb.waitText(`#banners .notice[data-kind="meeting"]`, "Quick check-in starts soon")
+
+	// The chair closes the meeting.
+	hb.do("closing", chromedp.Click("#close-room"))
+	hb.do("confirming", chromedp.Click("#confirm-ok"))
+	hb.waitText("#room", "this meeting has closed")
+	mb.waitText("#room", "this meeting has closed")
+	if eval[bool](mb, `!!document.querySelector("#raise-hand, #lower-hand, #checkin")`) {
+		t.Error("the closed room still offers actions")
+	}
+	mb.shot(shots, "meeting-room-closed")
+}
