@@ -20,6 +20,10 @@ type NodeOptions struct {
 	// OpTimeout bounds each operation that changes the node (a commit, a
 	// join, a post); zero means DefaultOpTimeout.
 	OpTimeout time.Duration
+	// Wipe and Wiped serve POST /api/v1/wipe (see WipeRoutes); without
+	// Wipe the route answers that this process cannot wipe its home.
+	Wipe  WipeFunc
+	Wiped func()
 }
 
 // DefaultOpTimeout is NodeOptions.OpTimeout when it is zero. A join dials
@@ -82,7 +86,7 @@ func NodeRoutes(n *node.Node, opts NodeOptions) []Route {
 			Summary: "Post a message to the group", Handler: nr.post},
 		{Method: http.MethodGet, Path: g + "/messages",
 			Summary: "Read the group's messages, a page at a time", Handler: nr.messages},
-	}, slices.Concat(privateRoutes(n, nr), moderationRoutes(nr), meetingRoutes(nr), careRoutes(nr))...)
+	}, slices.Concat(privateRoutes(n, nr), moderationRoutes(nr), meetingRoutes(nr), careRoutes(nr), mailboxRoutes(nr), WipeRoutes(opts.Wipe, opts.Wiped))...)
 }
 
 // opContext returns the context a state-changing operation runs under: the

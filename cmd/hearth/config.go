@@ -58,6 +58,9 @@ type settings struct {
 	relayOnly    bool
 	relayService bool
 
+	// mailbox runs the node as a mailbox (node.Config.Mailbox).
+	mailbox bool
+
 	// Crisis resources shown with every SOS (node.Config.CrisisResources,
 	// CrisisRegion); checked by node.NewCrisisDirectory.
 	crisisRegion    string
@@ -88,6 +91,7 @@ type fileConfig struct {
 	LogLevel       *string   `toml:"log_level"`
 	LogFormat      *string   `toml:"log_format"`
 	Metrics        *string   `toml:"metrics"`
+	Mailbox        *bool     `toml:"mailbox"`
 
 	Discovery *fileDiscovery `toml:"discovery"`
 	Relays    *fileRelays    `toml:"relays"`
@@ -163,6 +167,9 @@ func applyConfig(s *settings, path string, doc []byte) error {
 	}
 	if fc.APIAllowRemote != nil {
 		s.apiAllowRemote = *fc.APIAllowRemote
+	}
+	if fc.Mailbox != nil {
+		s.mailbox = *fc.Mailbox
 	}
 	if fc.LogLevel != nil {
 		if err := s.setLogLevel(*fc.LogLevel, where("log_level")); err != nil {
@@ -370,6 +377,7 @@ func applyEnv(s *settings, getenv func(string) string) error {
 		{"HEARTH_MDNS", &s.mdns},
 		{"HEARTH_RELAY_ONLY", &s.relayOnly},
 		{"HEARTH_RELAY_SERVICE", &s.relayService},
+		{"HEARTH_MAILBOX", &s.mailbox},
 	} {
 		if v := getenv(b.name); v != "" {
 			x, err := strconv.ParseBool(v)

@@ -107,6 +107,7 @@ func startNode(ctx context.Context, e *env, logger *slog.Logger, dir string, s s
 		Discovery:       s.discovery(),
 		CrisisResources: s.crisisResources,
 		CrisisRegion:    s.crisisRegion,
+		Mailbox:         node.MailboxConfig{Enabled: s.mailbox},
 	})
 	if err != nil {
 		switch {

@@ -28,6 +28,7 @@ type cmdFlags struct {
 	relays       listFlag
 	relayOnly    bool
 	relayService bool
+	mailbox      bool
 
 	// set holds the names of the flags given on the command line, so that
 	// only those override config.toml and the environment.
@@ -67,6 +68,7 @@ func newFlagSet(name string, f *cmdFlags) *flag.FlagSet {
 		fs.Var(&f.relays, "relay", "reach and be reached through the circuit relay at `MULTIADDR` (ending in /p2p/<peer ID>); repeat for several")
 		fs.BoolVar(&f.relayOnly, "relay-only", false, "connect only through the --relay relays, so other members never see this node's IP address")
 		fs.BoolVar(&f.relayService, "relay-service", false, "be a relay (and DHT server) for members who cannot be reached directly; for a reachable server")
+		fs.BoolVar(&f.mailbox, "mailbox", false, "be a mailbox: keep, unread, the envelopes of the groups whose hosts name this node (see 'hearth mailbox info'); for an always-on machine")
 	}
 	return fs
 }
@@ -158,6 +160,9 @@ func applyFlags(s *settings, f *cmdFlags) error {
 	}
 	if f.set["relay-service"] {
 		s.relayService = f.relayService
+	}
+	if f.set["mailbox"] {
+		s.mailbox = f.mailbox
 	}
 	return nil
 }

@@ -113,6 +113,7 @@ func commands() []command {
 		{"sos", "I need help now: crisis resources, then an SOS to your group, your mentor, or both (sos [GROUP...]|ls|answer)", runCare("sos")},
 		{"crisis-resources", "print the crisis lines for your region, from this machine", runCare("crisis-resources")},
 		{"mentor", "ask for or offer mentorship, answer requests, end one (mentor ask|ls|accept|decline|end|suggest)", runCare("mentor")},
+		{"mailbox", "a mailbox keeps a group's envelopes for members who are offline, unread (mailbox info|add|show|rm)", runMailbox},
 		{"demo", "watch three nodes meet in an encrypted group, in this process", runDemo},
 		{"version", "print the version of this build", runVersion},
 		{"help", "show this help, or help for one command", runHelp},
