@@ -13,6 +13,7 @@ import * as sos from "./sos.js";
 import * as mentor from "./mentor.js";
 import { meetingsView, roomView, remindOfMeeting } from "./meetings.js";
 import { notify, loadWellbeing } from "./notify.js";
+import { reportsView, guidelinesView, handleModerationEvent } from "./moderation.js";
 
 const main = document.getElementById("main");
 
@@ -30,6 +31,8 @@ const routes = [
   [/^\/g\/([0-9a-f]{32})\/invites$/, views.invitesView],
   [/^\/g\/([0-9a-f]{32})\/waiting$/, views.waitingView],
   [/^\/g\/([0-9a-f]{32})\/members$/, views.membersView],
+  [/^\/g\/([0-9a-f]{32})\/reports$/, reportsView],
+  [/^\/g\/([0-9a-f]{32})\/guidelines$/, guidelinesView],
   [/^\/g\/([0-9a-f]{32})\/mentor$/, mentor.groupMentorView],
   [/^\/sos\/new(?:\/([0-9a-f]{32}))?$/, sos.sendView],
   [/^\/sos$/, sos.listView],
@@ -166,6 +169,10 @@ function connect() {
     "meeting",
     "meeting_room",
     "meeting_soon",
+    "message_edited",
+    "message_removed",
+    "report",
+    "guidelines",
     "overflow",
   ];
   for (const t of types) {
@@ -257,6 +264,12 @@ function handleEvent(type, data) {
       break;
     case "meeting_soon":
       remindOfMeeting(data, groupName(g));
+      break;
+    case "message_edited":
+    case "message_removed":
+    case "report":
+    case "guidelines":
+      handleModerationEvent(type, data);
       break;
     case "epoch_changed":
     case "member_joined":

@@ -1,11 +1,23 @@
 // A group's conversation and its threads: the message list that pages in
 // older history as the member scrolls up, live messages from the event
-// stream, and the composer.
+// stream, and the composer. Each message has its actions: the author's
+// own edit and delete, everyone else's report, mute and block, and a host's
+// or moderator's remove; a removed message shows who removed it in its
+// place, and a muted member's messages are folded behind a button.
 
 import { api } from "./api.js";
-import { h, replace, announce, errorSlot, showError, timeEl } from "./dom.js";
-import { state, history, markRead } from "./state.js";
+import { h, replace, announce, errorSlot, showError, timeEl, confirmAction } from "./dom.js";
+import { state, history, markRead, isAdmin } from "./state.js";
 import { groupFrame } from "./groupframe.js";
+import { modApi, loadMuted, muteLevel, setMute, removalText, guidelinesGate, mustAccept } from "./moderation.js";
+
+/**
+ * What one conversation screen shows open: the message being edited,
+ * reported or removed (one at a time), and muted messages shown anyway.
+ */
+function newUI() {
+  return { editing: "", reporting: "", removing: "", revealed: new Set(), error: null };
+}
 
 /** How close to the bottom (px) counts as "reading the newest". */
 const nearBottom = 120;
@@ -16,42 +28,255 @@ function messageEl(g, hist, m, me, opts) {
   const parent = m.reply_to ? hist.byId.get(m.reply_to) : null;
   const replies = opts.replyCounts ? opts.replyCounts.get(m.id) || 0 : 0;
   const threadHref = `#/g/${g}/t/${hist.root(m).id}`;
-  return h(
-    "li",
-    { class: "message" + (mine ? " mine" : "") + (opts.root ? " thread-root" : ""), id: `m-${m.id}`, "data-id": m.id },
-    h(
-      "div",
-      { class: "message-head" },
-      h("span", { class: "author" }, m.pseudonym || "Unknown member"),
-      mine ? h("span", { class: "muted" }, "(you)") : null,
-      timeEl(m.sent),
-      m.late
-        ? h(
-            "span",
-            { class: "badge late", title: "This message reached your computer later than it was sent, so it may appear out of order." },
-            "Arrived late",
-          )
-        : null,
-    ),
-    m.reply_to && !opts.inThread
+  const ui = opts.ui || newUI();
+  const who = m.pseudonym || "Unknown member";
+  const head = h(
+    "div",
+    { class: "message-head" },
+    h("span", { class: "author" }, who),
+    mine ? h("span", { class: "muted" }, "(you)") : null,
+    timeEl(m.sent),
+    m.late
       ? h(
-          "p",
-          { class: "reply-context" },
-          parent ? `Reply to ${parent.pseudonym}: “${snippet(parent.text)}”` : "Reply to an earlier message",
+          "span",
+          { class: "badge late", title: "This message reached your computer later than it was sent, so it may appear out of order." },
+          "Arrived late",
         )
       : null,
-    h("p", { class: "message-text" }, m.text),
+    m.edited && !m.removed ? h("span", { class: "badge edited", title: "The author changed this message after sending it." }, "Edited") : null,
+  );
+  const cls = "message" + (mine ? " mine" : "") + (opts.root ? " thread-root" : "");
+  const threadLinks = (withReply) =>
     opts.inThread
       ? null
       : h(
           "div",
           { class: "message-actions" },
-          h("a", { href: threadHref, "data-key": `reply-${m.id}`, "data-reply": "1", "aria-label": `Reply to ${m.pseudonym}` }, "Reply"),
+          withReply
+            ? h("a", { href: threadHref, "data-key": `reply-${m.id}`, "data-reply": "1", "aria-label": `Reply to ${who}` }, "Reply")
+            : null,
           replies > 0
             ? h("a", { href: threadHref, "data-key": `thread-${m.id}` }, `${replies} repl${replies === 1 ? "y" : "ies"}: open thread`)
             : null,
-        ),
+          withReply ? actionsMenu(g, m, mine, opts) : null,
+        );
+  if (m.removed) {
+    return h(
+      "li",
+      { class: cls + " removed", id: `m-${m.id}`, "data-id": m.id },
+      head,
+      h("p", { class: "tombstone" }, removalText(m.removed)),
+      threadLinks(false),
+    );
+  }
+  if (m.muted && !ui.revealed.has(m.id)) {
+    return h(
+      "li",
+      { class: cls + " folded", id: `m-${m.id}`, "data-id": m.id },
+      h(
+        "p",
+        { class: "folded-text" },
+        `A message from ${who}, whom you muted. `,
+        h("button", { type: "button", class: "link", "data-act": "reveal", "data-id": m.id, "data-key": `reveal-${m.id}` }, "Show it"),
+      ),
+    );
+  }
+  let body = h("p", { class: "message-text" }, m.text);
+  if (ui.editing === m.id) body = inlineForm(m, "edit", "Edit your message", m.text, "Save", ui);
+  const panel =
+    ui.reporting === m.id
+      ? inlineForm(m, "report", "Why are you reporting this message? Only the hosts and moderators will read your report.", "", "Send report", ui)
+      : ui.removing === m.id
+        ? inlineForm(m, "remove", "Reason members will see in its place (optional)", "", "Remove for everyone", ui)
+        : null;
+  return h(
+    "li",
+    { class: cls, id: `m-${m.id}`, "data-id": m.id },
+    head,
+    m.reply_to && !opts.inThread
+      ? h(
+          "p",
+          { class: "reply-context" },
+          parent ? `Reply to ${parent.pseudonym}: “${snippet(parent.removed ? "a removed message" : parent.text)}”` : "Reply to an earlier message",
+        )
+      : null,
+    body,
+    panel,
+    opts.inThread ? h("div", { class: "message-actions" }, actionsMenu(g, m, mine, opts)) : threadLinks(true),
   );
+}
+
+/** The "More" menu of a message: what this member may do with it. */
+function actionsMenu(g, m, mine, opts) {
+  if (opts.removedFromGroup) return null;
+  const who = m.pseudonym || "this member";
+  const b = (act, label, extra = {}) =>
+    h("button", { type: "button", class: "link" + (extra.danger ? " danger-link" : ""), "data-act": act, "data-id": m.id, "data-key": `${act}-${m.id}` }, label);
+  const items = [];
+  if (mine) {
+    items.push(b("edit", "Edit"), b("delete", "Delete", { danger: true }));
+  } else {
+    const level = muteLevel(g, m.author);
+    items.push(b("report", "Report to the hosts"));
+    items.push(level === "muted" ? b("unmute", `Unmute ${who}`) : b("mute", `Mute ${who}`));
+    items.push(b("block", `Block ${who}`));
+  }
+  if (opts.admin && !mine) items.push(b("remove", "Remove for everyone", { danger: true }));
+  return h(
+    "details",
+    { class: "message-menu" },
+    h("summary", { "aria-label": `More actions for the message from ${who}`, "data-key": `menu-${m.id}` }, "More"),
+    h("div", { class: "message-menu-items" }, items),
+  );
+}
+
+/** An inline form under (or instead of) a message's text. */
+function inlineForm(m, kind, label, value, submit, ui) {
+  const id = `${kind}-text-${m.id}`;
+  const area = h("textarea", { id, rows: kind === "edit" ? 3 : 2, "data-field": kind });
+  area.value = value;
+  const err = errorSlot();
+  if (ui.error && ui.error.id === m.id) showError(err, ui.error.err);
+  return h(
+    "form",
+    { class: "inline-form", "data-form": kind, "data-id": m.id, novalidate: true },
+    h("label", { for: id }, label),
+    area,
+    h(
+      "div",
+      { class: "notice-actions" },
+      h("button", { type: "submit", class: kind === "edit" ? "small" : "danger small" }, submit),
+      h("button", { type: "button", class: "secondary small", "data-act": "cancel", "data-id": m.id }, "Cancel"),
+    ),
+    err,
+  );
+}
+
+/**
+ * Wires the message actions of list (event delegation, so re-rendering the
+ * list keeps them): g's messages in hist, ui the screen's state, render
+ * redraws the list, reload shows the screen again from the daemon.
+ */
+function wireActions(list, g, hist, ui, render, reload) {
+  const after = (id, what) => {
+    render();
+    const li = document.getElementById(`m-${id}`);
+    const menu = li && li.querySelector("summary");
+    if (menu) menu.focus({ preventScroll: true });
+    if (what) announce(what);
+  };
+  const fail = (id, err) => {
+    ui.error = { id, err };
+    render();
+  };
+  list.addEventListener("click", async (ev) => {
+    const btn = ev.target.closest("button[data-act]");
+    if (!btn || !list.contains(btn)) return;
+    const id = btn.getAttribute("data-id");
+    const m = hist.byId.get(id);
+    if (!m) return;
+    const who = m.pseudonym || "this member";
+    ui.error = null;
+    switch (btn.getAttribute("data-act")) {
+      case "reveal":
+        ui.revealed.add(id);
+        render();
+        return;
+      case "edit":
+      case "report":
+      case "remove":
+        ui.editing = ui.reporting = ui.removing = "";
+        ui[{ edit: "editing", report: "reporting", remove: "removing" }[btn.getAttribute("data-act")]] = id;
+        render();
+        {
+          const area = document.querySelector(`#m-${id} textarea`);
+          if (area) area.focus();
+        }
+        return;
+      case "cancel":
+        ui.editing = ui.reporting = ui.removing = "";
+        after(id, "");
+        return;
+      case "delete": {
+        const ok = await confirmAction({
+          title: "Delete your message?",
+          body: "Every member's computer erases it and shows that you deleted it. Anyone who already read it may remember it. This cannot be undone.",
+          confirm: "Delete",
+        });
+        if (!ok) return;
+        try {
+          await modApi.deleteOwn(g, id);
+          Object.assign(m, { text: "", removed: { by: "author", reason: "" } });
+          after(id, "Your message was deleted.");
+        } catch (e) {
+          fail(id, e);
+        }
+        return;
+      }
+      case "mute":
+      case "unmute":
+      case "block": {
+        const act = btn.getAttribute("data-act");
+        if (act !== "unmute") {
+          const block = act === "block";
+          const ok = await confirmAction({
+            title: block ? `Block ${who}?` : `Mute ${who}?`,
+            body: block
+              ? `You will not see ${who}'s messages in this group. Only your computer knows: nothing is sent, and ${who} is not told. You can unblock them from the Members tab.`
+              : `${who}'s messages will be folded away; you can still open each one. Only your computer knows: nothing is sent, and ${who} is not told.`,
+            confirm: block ? "Block" : "Mute",
+            danger: block,
+          });
+          if (!ok) return;
+        }
+        try {
+          await setMute(g, m.author, act);
+          announce(act === "block" ? `${who} is blocked.` : act === "mute" ? `${who} is muted.` : `${who} is no longer muted.`);
+          // The daemon serves history with the new levels: show it again.
+          reload();
+        } catch (e) {
+          fail(id, e);
+        }
+        return;
+      }
+    }
+  });
+  list.addEventListener("submit", async (ev) => {
+    const form = ev.target.closest("form[data-form]");
+    if (!form) return;
+    ev.preventDefault();
+    const id = form.getAttribute("data-id");
+    const kind = form.getAttribute("data-form");
+    const m = hist.byId.get(id);
+    const text = form.querySelector("textarea").value.trim();
+    if (!m) return;
+    try {
+      if (kind === "edit") {
+        if (!text) throw new Error("Write something, or delete the message instead.");
+        const upd = await modApi.edit(g, id, text);
+        Object.assign(m, { text: upd.text, edited: upd.edited });
+        ui.editing = "";
+        after(id, "Your message was changed for everyone.");
+      } else if (kind === "report") {
+        await modApi.report(g, id, text);
+        ui.reporting = "";
+        after(id, "Reported. Only the hosts and moderators can read your report.");
+      } else if (kind === "remove") {
+        const ok = await confirmAction({
+          title: `Remove ${m.pseudonym}'s message for everyone?`,
+          body: "Every member's computer erases it and shows that a moderator removed it" + (text ? ", with your reason." : ".") + " This cannot be undone.",
+          confirm: "Remove",
+        });
+        if (!ok) return;
+        await modApi.removePost(g, id, text);
+        ui.removing = "";
+        Object.assign(m, { text: "", removed: { by: "moderator", reason: text } });
+        after(id, "The message was removed for everyone.");
+      }
+    } catch (e) {
+      fail(id, e);
+    }
+  });
 }
 
 function snippet(text) {
@@ -137,9 +362,11 @@ function keepFocus(container, fn) {
 export async function conversationView(main, [g], ctx) {
   const [head, d] = await groupFrame(g, "conversation");
   document.title = `${d.name} · Hearth`;
-  const hist = await history(g);
+  const [hist] = await Promise.all([history(g), loadMuted(g)]);
   state.viewing = g;
   markRead(g);
+  const ui = newUI();
+  const admin = isAdmin(d) && !d.removed;
 
   const list = h("ol", { class: "messages", "aria-label": `Messages in ${d.name}` });
   const older = h("div", { class: "history-state" });
@@ -165,7 +392,9 @@ export async function conversationView(main, [g], ctx) {
       if (r !== m) counts.set(r.id, (counts.get(r.id) || 0) + 1);
     }
     const top = hist.list.filter((m) => hist.root(m) === m);
-    keepFocus(list, () => replace(list, top.map((m) => messageEl(g, hist, m, d.me, { replyCounts: counts }))));
+    keepFocus(list, () =>
+      replace(list, top.map((m) => messageEl(g, hist, m, d.me, { replyCounts: counts, ui, admin, removedFromGroup: d.removed }))),
+    );
     renderOlder();
   };
 
@@ -197,10 +426,15 @@ export async function conversationView(main, [g], ctx) {
     { root: scroller, rootMargin: "200px 0px 0px 0px" },
   );
 
-  const form = composer(g, g, `Write to ${d.name}`, "", (id) => {
-    toBottom();
-    catchUp(g, hist, id, () => ctx.isCurrent() && (render(), toBottom()));
-  }, d.removed);
+  // A member who has not accepted the group's guidelines is shown them
+  // instead of the composer.
+  const form = mustAccept(d)
+    ? guidelinesGate(g, d, () => ctx.rerender())
+    : composer(g, g, `Write to ${d.name}`, "", (id) => {
+        toBottom();
+        catchUp(g, hist, id, () => ctx.isCurrent() && (render(), toBottom()));
+      }, d.removed);
+  wireActions(list, g, hist, ui, render, () => ctx.rerender());
 
   render();
   replace(main, h("div", { class: "page" }, head, h("div", { class: "conversation" }, scroller, newBelow, form)));
@@ -222,7 +456,9 @@ export async function conversationView(main, [g], ctx) {
       if (atBottom || (m && m.author === d.me.member)) toBottom();
       else newBelow.hidden = false;
       if (m && m.author !== d.me.member) announce(`New message from ${m.pseudonym}.`);
-    } else if (type === "removed") {
+    } else if (type === "message_edited" || type === "message_removed") {
+      render();
+    } else if (type === "removed" || (type === "guidelines" && mustAccept(d) !== !!(form && form.id === "guidelines-gate"))) {
       ctx.rerender();
     }
   });
@@ -231,7 +467,9 @@ export async function conversationView(main, [g], ctx) {
 export async function threadView(main, [g, rootId], ctx) {
   const [head, d] = await groupFrame(g, "conversation");
   document.title = `Thread · ${d.name} · Hearth`;
-  const hist = await history(g);
+  const [hist] = await Promise.all([history(g), loadMuted(g)]);
+  const ui = newUI();
+  const admin = isAdmin(d) && !d.removed;
   state.viewing = g;
   markRead(g);
   // The thread's first message may be older than what is loaded.
@@ -248,21 +486,27 @@ export async function threadView(main, [g, rootId], ctx) {
   const scroller = h("div", { class: "scroller", tabindex: "0", "aria-label": "Thread" }, list);
   const render = () => {
     const replies = hist.list.filter((m) => m !== root && hist.root(m) === root);
-    replace(
-      list,
-      messageEl(g, hist, root, d.me, { inThread: true, root: true }),
-      replies.length === 0
-        ? h("li", { class: "muted small history-state" }, "No replies yet.")
-        : replies.map((m) => messageEl(g, hist, m, d.me, { inThread: true })),
+    const opts = { inThread: true, ui, admin, removedFromGroup: d.removed };
+    keepFocus(list, () =>
+      replace(
+        list,
+        messageEl(g, hist, root, d.me, { ...opts, root: true }),
+        replies.length === 0
+          ? h("li", { class: "muted small history-state" }, "No replies yet.")
+          : replies.map((m) => messageEl(g, hist, m, d.me, opts)),
+      ),
     );
   };
   const toBottom = () => {
     scroller.scrollTop = scroller.scrollHeight;
   };
-  const form = composer(g, `${g}/t/${root.id}`, `Reply to ${root.pseudonym}`, root.id, (id) => {
-    toBottom();
-    catchUp(g, hist, id, () => ctx.isCurrent() && (render(), toBottom()));
-  }, d.removed);
+  const form = mustAccept(d)
+    ? guidelinesGate(g, d, () => ctx.rerender())
+    : composer(g, `${g}/t/${root.id}`, `Reply to ${root.pseudonym}`, root.id, (id) => {
+        toBottom();
+        catchUp(g, hist, id, () => ctx.isCurrent() && (render(), toBottom()));
+      }, d.removed);
+  wireActions(list, g, hist, ui, render, () => ctx.rerender());
   render();
   replace(
     main,
@@ -271,8 +515,11 @@ export async function threadView(main, [g, rootId], ctx) {
   toBottom();
   if (state.focusComposer && form) {
     state.focusComposer = false;
-    form.querySelector("textarea").focus();
-    ctx.keepFocus = true;
+    const area = form.querySelector("textarea");
+    if (area) {
+      area.focus();
+      ctx.keepFocus = true;
+    }
   }
   ctx.onEvent((type, data) => {
     if (data.group !== g) return;
@@ -281,7 +528,9 @@ export async function threadView(main, [g, rootId], ctx) {
       toBottom();
       const m = data.message;
       if (m && m.author !== d.me.member && hist.root(m) === root) announce(`New reply from ${m.pseudonym}.`);
-    } else if (type === "removed") {
+    } else if (type === "message_edited" || type === "message_removed") {
+      render();
+    } else if (type === "removed" || (type === "guidelines" && mustAccept(d) !== !!(form && form.id === "guidelines-gate"))) {
       ctx.rerender();
     }
   });

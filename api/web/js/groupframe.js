@@ -31,6 +31,8 @@ export async function groupFrame(g, tab) {
   tabs.push(["members", `#/g/${g}/members`, "Members"]);
   if (!d.removed) tabs.push(["mentors", `#/g/${g}/mentor`, "Mentors"]);
   tabs.push(["meetings", `#/g/${g}/meetings`, "Meetings"]);
+  tabs.push(["guidelines", `#/g/${g}/guidelines`, d.guidelines > 0 && !d.guidelines_accepted && !d.removed ? "Guidelines (new)" : "Guidelines"]);
+  if (isAdmin(d) && !d.removed) tabs.push(["reports", `#/g/${g}/reports`, "Reports"]);
   if (isAdmin(d) && !d.removed) {
     tabs.push(["invites", `#/g/${g}/invites`, "Invite"]);
     tabs.push(["waiting", `#/g/${g}/waiting`, waitingLabel(g)]);

@@ -5,6 +5,7 @@ import { api, qrDataURL } from "./api.js";
 import { h, replace, announce, errorSlot, showError, confirmAction, relative } from "./dom.js";
 import { state, loadGroups, isAdmin, loadDetail } from "./state.js";
 import { groupFrame, roleName, updateWaitingTab } from "./groupframe.js";
+import { loadMuted, muteControls } from "./moderation.js";
 
 /** What Hearth protects and what it does not, in two sentences. */
 export function protectsText() {
@@ -578,6 +579,7 @@ export async function membersView(main, [g], ctx) {
   const admin = isAdmin(d) && !d.removed;
   const load = async () => {
     const members = d.removed ? [] : await api.members(g);
+    await loadMuted(g);
     replace(
       box,
       d.removed
@@ -592,6 +594,7 @@ export async function membersView(main, [g], ctx) {
                 null,
                 h("span", { class: "who" }, m.pseudonym, me ? " (you)" : ""),
                 h("span", { class: "what" }, roleName(m.role)),
+                me ? null : muteControls(g, m, load),
                 admin && !me ? h("div", { class: "actions" }, roleButtons(m), removeButton(m)) : null,
               );
             }),

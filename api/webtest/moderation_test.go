@@ -1,0 +1,185 @@
+package webtest
+
+import (
+	"context"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/hearthnet/hearth/api/client"
+)
+
+// TestModerationUI runs moderation through the web UI on two real
+// daemons. Ann (the host) pins guidelines in the Guidelines tab; Bo, on
+// the conversation, is shown them instead of the composer and accepts
+// before posting. Bo edits his message from its "More" menu (Ann sees the
+// edit live) and reports Ann's message; the report reaches Ann's Reports
+// tab. Ann removes Bo's message for everyone with a reason, after a
+// confirmation; both see the removal in its place. Ann mutes Bo (his
+// messages fold, "Show it" opens one, the Members tab offers Unmute); Bo
+// deletes his second message. Screenshots at desktop and phone widths.
+func TestModerationUI(t *testing.T) {
+	needChromium(t)
+	if testing.Short() {
+		t.Skip("the browser test starts two daemons and two browsers; skipped with -short")
+	}
+	shots := screenshotDir(t)
+	bin := buildHearth(t)
+	annCh, boCh := make(chan *daemon, 1), make(chan *daemon, 1)
+	go func() { annCh <- startDaemonOrNil(t, bin, "ann") }()
+	go func() { boCh <- startDaemonOrNil(t, bin, "bo") }()
+	ab := newBrowser(t, "ann's browser")
+	bb := newBrowser(t, "bo's browser")
+	ann, bo := <-annCh, <-boCh
+	if ann == nil || bo == nil {
+		t.FailNow()
+	}
+	defer ab.checkConsole()
+	defer bb.checkConsole()
+
+	ctx := t.Context()
+	group, err := ann.client.CreateGroup(ctx, "Evening circle", "ann", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := ann.client.CreateInvite(ctx, group, client.InviteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := bo.client.Join(ctx, inv.Invite, "bo"); err != nil || res.Status != "joined" {
+		t.Fatalf("joining: %+v, %v", res, err)
+	}
+	hears(t, group, bo, ann, "hello from bo")
+	hears(t, group, ann, bo, "hello from ann")
+
+	// Ann pins the guidelines.
+	ab.do("signing in (ann)", chromedp.Navigate(ann.loginURL))
+	ab.waitText("main h1", "Your groups")
+	ab.do("opening the Guidelines tab", chromedp.Navigate(ann.base+"/#/g/"+group+"/guidelines"))
+	ab.waitText("#guidelines-none", "no guidelines yet")
+	ab.do("writing the guidelines", chromedp.SetValue("#guidelines-edit", "Be kind.\nShare your own story, not others'.\nWhat is shared here stays here."),
+		chromedp.Click(`main form button[type="submit"]`))
+	ab.waitText("#guidelines-status", "You have accepted these guidelines.")
+	ab.shot(shots, "guidelines-editor")
+
+	// Bo is asked to accept them before posting.
+	bb.do("signing in (bo)", chromedp.Navigate(bo.loginURL))
+	bb.waitText("main h1", "Your groups")
+	waitGuidelines(t, bo, group)
+	bb.do("opening the conversation (bo)", chromedp.Navigate(bo.base+"/#/g/"+group))
+	bb.waitText("#guidelines-gate", "Share your own story")
+	if eval[bool](bb, `!!document.querySelector("#compose")`) {
+		t.Fatal("the composer shows before the guidelines are accepted")
+	}
+	bb.shot(shots, "guidelines-gate")
+	bb.do("accepting", chromedp.Click("#accept-guidelines"))
+	bb.waitJS("the composer", `!!document.querySelector("#compose")`)
+	if d, err := bo.client.Group(ctx, group); err != nil || !d.GuidelinesAccepted {
+		t.Fatalf("after accepting in the UI: %+v, %v", d, err)
+	}
+
+	// Bo posts, then edits from the message's menu.
+	bb.do("posting", chromedp.SendKeys("#compose", "I had a rough day at work\n"))
+	bb.waitJS("bo's message", `[...document.querySelectorAll(".message.mine .message-text")].some((e) => e.textContent === "I had a rough day at work")`)
+	mine := eval[string](bb, `[...document.querySelectorAll(".message.mine")].find((e) => e.textContent.includes("rough day")).dataset.id`)
+	sel := "#m-" + mine
+	bb.do("opening the menu", chromedp.Click(sel+" summary"))
+	bb.do("choosing Edit", chromedp.Click(sel+` button[data-act="edit"]`))
+	bb.waitJS("the edit form", `!!document.querySelector("#edit-text-`+mine+`")`)
+	bb.do("editing", chromedp.SetValue("#edit-text-"+mine, "I had a rough day, but I'm okay"), chromedp.Click(sel+` form button[type="submit"]`))
+	bb.waitText(sel+" .message-text", "I'm okay")
+	bb.waitText(sel+" .badge.edited", "Edited")
+	ab.do("opening the conversation (ann)", chromedp.Navigate(ann.base+"/#/g/"+group))
+	ab.waitText(sel+" .message-text", "I had a rough day, but I'm okay")
+	ab.waitText(sel+" .badge.edited", "Edited")
+
+	// Bo reports Ann's message.
+	welcome, err := ann.client.Post(ctx, group, "Rough days pass. Tell us more?", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := "#m-" + welcome
+	bb.waitText(ws+" .message-text", "Rough days pass")
+	bb.do("opening the menu of ann's message", chromedp.Click(ws+" summary"))
+	bb.shot(shots, "message-menu")
+	bb.do("choosing Report", chromedp.Click(ws+` button[data-act="report"]`))
+	bb.waitJS("the report form", `!!document.querySelector("#report-text-`+welcome+`")`)
+	bb.do("reporting", chromedp.SetValue("#report-text-"+welcome, "felt pushy"), chromedp.Click(ws+` form button[type="submit"]`))
+	bb.waitText("#announce", "Only the hosts and moderators can read your report")
+	ab.do("opening Reports", chromedp.Navigate(ann.base+"/#/g/"+group+"/reports"))
+	ab.waitText("#reports", "bo reported a message by ann")
+	ab.waitText("#reports", "Rough days pass")
+	ab.waitText("#reports", "felt pushy")
+	ab.shot(shots, "reports")
+
+	// Ann removes Bo's message for everyone.
+	ab.do("back to the conversation", chromedp.Navigate(ann.base+"/#/g/"+group))
+	ab.waitText(sel+" .message-text", "I'm okay")
+	ab.do("opening the menu of bo's message", chromedp.Click(sel+" summary"))
+	ab.do("choosing Remove", chromedp.Click(sel+` button[data-act="remove"]`))
+	ab.do("giving a reason", chromedp.SetValue("#remove-text-"+mine, "please keep names out"), chromedp.Click(sel+` form button[type="submit"]`))
+	ab.waitJS("the confirmation", `document.querySelector("#confirm").open`)
+	ab.shot(shots, "remove-confirm-post")
+	ab.do("confirming", chromedp.Click("#confirm-ok"))
+	ab.waitText(sel+" .tombstone", "A moderator removed this message: please keep names out")
+	bb.waitText(sel+" .tombstone", "A moderator removed this message: please keep names out")
+	if eval[bool](bb, `document.querySelector("`+sel+`").textContent.includes("I'm okay")`) {
+		t.Error("bo's page still shows the removed text")
+	}
+	bb.shot(shots, "removed-post")
+
+	// Ann mutes Bo: his messages fold on her screen only.
+	second, err := bo.client.Post(ctx, group, "Sorry, I will keep names out", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss := "#m-" + second
+	ab.waitText(ss+" .message-text", "keep names out")
+	ab.do("opening the menu", chromedp.Click(ss+" summary"))
+	ab.do("choosing Mute", chromedp.Click(ss+` button[data-act="mute"]`))
+	ab.waitJS("the confirmation", `document.querySelector("#confirm").open`)
+	ab.do("confirming", chromedp.Click("#confirm-ok"))
+	ab.waitText(ss+" .folded-text", "whom you muted")
+	ab.shot(shots, "muted")
+	ab.do("showing it anyway", chromedp.Click(ss+` button[data-act="reveal"]`))
+	ab.waitText(ss+" .message-text", "keep names out")
+	ab.do("opening Members", chromedp.Navigate(ann.base+"/#/g/"+group+"/members"))
+	ab.waitText("main .rows", "Muted by you")
+	ab.do("unmuting", chromedp.Click(`button[aria-label="Unmute bo"]`))
+	ab.waitJS("the mute gone", `!document.querySelector("main .rows").textContent.includes("Muted by you")`)
+
+	// Bo deletes his second message.
+	bb.waitText(ss+" .message-text", "keep names out")
+	bb.do("opening the menu", chromedp.Click(ss+" summary"))
+	bb.do("choosing Delete", chromedp.Click(ss+` button[data-act="delete"]`))
+	bb.waitJS("the confirmation", `document.querySelector("#confirm").open`)
+	bb.do("confirming", chromedp.Click("#confirm-ok"))
+	bb.waitText(ss+" .tombstone", "The author deleted this message.")
+	ab.do("back to the conversation", chromedp.Navigate(ann.base+"/#/g/"+group))
+	ab.waitText(ss+" .tombstone", "The author deleted this message.")
+	ab.shot(shots, "conversation-moderated")
+}
+
+// waitGuidelines waits until d's node holds the group's guidelines.
+func waitGuidelines(t *testing.T, d *daemon, group string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), stepTimeout)
+	defer cancel()
+	s, err := d.client.Events(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if gl, err := d.client.Guidelines(ctx, group); err == nil && gl.Version > 0 {
+		return
+	}
+	for {
+		e, err := s.Next()
+		if err != nil {
+			t.Fatalf("%s: waiting for the guidelines: %v", d.name, err)
+		}
+		if e.Type == client.EventGuidelines {
+			return
+		}
+	}
+}
