@@ -80,6 +80,8 @@ type daemon struct {
 	loginURL string
 	stderr   *syncBuffer
 	client   *client.Client
+	// exited is closed when the process has exited.
+	exited <-chan struct{}
 }
 
 var loginLine = regexp.MustCompile(`^\s+(http://127\.0\.0\.1:[0-9]+/login\?code=[A-Za-z0-9_-]+)\s*$`)
@@ -128,6 +130,7 @@ func startDaemon(t *testing.T, bin, name string) *daemon {
 		cmd.Wait()
 		close(exited)
 	}()
+	d.exited = exited
 	t.Cleanup(func() {
 		cmd.Process.Signal(syscall.SIGINT)
 		select {

@@ -87,7 +87,7 @@ func (b *browserSetup) setup(pass []byte) ([]api.Route, error) {
 		// they asked for are missing, which the log says.
 		b.logger.Warn("metrics are off", "err", err)
 	}
-	return nodeAPIRoutes(n), nil
+	return nodeAPIRoutes(n, newDaemonWipe(b.d, b.dir, ks, b.logger)), nil
 }
 
 // stop ends setup mode for good and stops the daemon: the API first, then
@@ -119,7 +119,7 @@ func upInBrowser(ctx context.Context, e *env, logger *slog.Logger, dir string, s
 	// NodeRoutes(nil, ...) is the table of routes to hold back; its
 	// handlers are never called (SetupRoutes serves the ones setup
 	// returns instead).
-	if err := d.startAPI(dir, s, api.SetupRoutes(nodeAPIRoutes(nil), b.setup)); err != nil {
+	if err := d.startAPI(dir, s, api.SetupRoutes(nodeAPIRoutes(nil, nil), b.setup)); err != nil {
 		return fail(e, "up", err)
 	}
 	loginURL, err := d.api.NewLoginURL()
@@ -134,6 +134,10 @@ func upInBrowser(ctx context.Context, e *env, logger *slog.Logger, dir string, s
 
 	werr := d.wait(ctx)
 	cerr := b.stop()
+	if d.wasWiped() {
+		logger.Info("stopped; this home was wiped")
+		return exitOK
+	}
 	if err := oneLine(werr, cerr); err != nil {
 		return fail(e, "up", err)
 	}

@@ -92,6 +92,10 @@ func runUp(ctx context.Context, e *env, args []string) int {
 
 	werr := d.wait(ctx)
 	cerr := d.close()
+	if d.wasWiped() {
+		logger.Info("stopped; this home was wiped")
+		return exitOK
+	}
 	if err := oneLine(werr, cerr); err != nil {
 		return fail(e, "up", err)
 	}

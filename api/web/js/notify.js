@@ -3,19 +3,180 @@
 // SOS, a new message while the tab is hidden). Every feature calls notify;
 // this module decides how, and whether now, following the member's
 // well-being settings (quiet hours, digest), which never leave the machine.
+//
+// During quiet hours nothing is shown: no sound, no system notification,
+// no notice on the page. What arrived is held, and when quiet hours end it
+// is shown as one summary ("While it was quiet: 3 messages in Tuesday
+// group, 1 meeting reminder"). In digest mode everything is held the same
+// way and summarised every DIGEST_EVERY_MS, or whenever the member opens
+// the summary from the small "held" button. An urgent notification (an SOS,
+// for a member who opted in to SOS alerts) always goes through at once.
+// Held notifications live in this page's memory only.
 
+import { request } from "./api.js";
 import { h, announce } from "./dom.js";
+
+/** How often a digest is shown while notifications are held in digest mode. */
+const DIGEST_EVERY_MS = 60 * 60 * 1000;
+/** How often quiet hours and the digest are checked. */
+const CHECK_EVERY_MS = 30 * 1000;
+
+let settings = {};
+let held = [];
+let wasQuiet = false;
+let lastDigest = Date.now();
+let timer = null;
+
+/**
+ * Reads the well-being settings from this computer's Hearth. Called when
+ * the UI starts and again whenever the settings screen saves; a summary
+ * due because the change ended quiet hours or digest mode shows at once.
+ */
+export async function loadWellbeing() {
+  try {
+    settings = (await request("GET", "/api/v1/private/wellbeing")) || {};
+  } catch {
+    // Signed out, or an older daemon: notifications then simply show.
+    settings = {};
+  }
+  if (!timer) timer = setInterval(check, CHECK_EVERY_MS);
+  check();
+}
+
+/** Minutes since midnight of an "HH:MM" string, or -1. */
+function minutesOf(s) {
+  const m = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(s || "");
+  return m ? Number(m[1]) * 60 + Number(m[2]) : -1;
+}
+
+/**
+ * Whether now falls in the quiet hours (the page's local time, which is
+ * this computer's, as the daemon's is). A range whose end comes before
+ * its start crosses midnight; equal or unset ends mean no quiet hours.
+ */
+export function inQuietHours(now = new Date()) {
+  const s = minutesOf(settings.quiet_start);
+  const e = minutesOf(settings.quiet_end);
+  if (s < 0 || e < 0 || s === e) return false;
+  const m = now.getHours() * 60 + now.getMinutes();
+  return s < e ? m >= s && m < e : m >= s || m < e;
+}
 
 /**
  * Tells the member about something.
  *   kind:   "message" | "meeting" | "sos" | "report" | "mentor" | ...
  *   title:  a short line; body: a sentence or two; href: "#/..." to open.
- *   urgent: an SOS for a member who opted in to SOS alerts: shown at once,
- *           with a sound where the browser allows, even in quiet hours.
+ *   group:  the group's name, when it happened in one (for the summary).
+ *   tag:    notices with the same tag replace each other on the page.
+ *   urgent: shown at once, with a sound where the browser allows, even in
+ *           quiet hours and digest mode. An "sos" is urgent exactly when
+ *           the member opted in to SOS alerts (sos_alerts), whatever the
+ *           caller says; for other kinds the caller decides.
  */
-export function notify({ kind, title, body = "", href = "", urgent = false }) {
-  const note = { kind, title, body, href, urgent, at: new Date() };
+export function notify({ kind, title, body = "", href = "", group = "", tag = "", urgent = false }) {
+  const isUrgent = kind === "sos" ? !!settings.sos_alerts : !!urgent;
+  const note = { kind, title, body, href, group, tag, urgent: isUrgent, at: new Date() };
+  if (!note.urgent && (inQuietHours() || settings.digest)) {
+    held.push(note);
+    wasQuiet = wasQuiet || inQuietHours();
+    updateHeld();
+    return;
+  }
   show(note);
+}
+
+/** Shows the summary of what is held now, if anything is. */
+export function showHeld() {
+  if (held.length === 0) return;
+  const notes = held;
+  held = [];
+  lastDigest = Date.now();
+  const lead = wasQuiet ? "While it was quiet" : "Your digest";
+  wasQuiet = false;
+  updateHeld();
+  const line = summaryLine(notes);
+  const area = document.getElementById("banners");
+  if (!area) return;
+  const old = document.getElementById("held-summary");
+  if (old) old.remove();
+  const list = h(
+    "ul",
+    { class: "held-list" },
+    notes.map((n) => h("li", null, n.href ? h("a", { href: n.href }, n.title) : n.title)),
+  );
+  const card = h(
+    "div",
+    { class: "notice summary", role: "status", id: "held-summary" },
+    h("strong", null, `${lead}: ${line}`),
+    h("details", null, h("summary", null, "What arrived"), list),
+    h("button", { type: "button", class: "secondary small", onclick: () => card.remove() }, "Dismiss"),
+  );
+  area.append(card);
+  announce(`${lead}: ${line}`);
+}
+
+/** "3 messages in Tuesday group, 1 meeting reminder". */
+function summaryLine(notes) {
+  const counts = new Map();
+  for (const n of notes) {
+    const key = `${n.kind}\u0000${n.kind === "message" ? n.group : ""}`;
+    counts.set(key, (counts.get(key) || 0) + 1);
+  }
+  const parts = [];
+  for (const [key, count] of counts) {
+    const [kind, group] = key.split("\u0000");
+    parts.push(describe(kind, group, count));
+  }
+  return parts.join(", ");
+}
+
+const kindNames = {
+  message: ["message", "messages"],
+  meeting: ["meeting reminder", "meeting reminders"],
+  sos: ["SOS", "SOSes"],
+  report: ["report", "reports"],
+  mentor: ["mentorship note", "mentorship notes"],
+};
+
+function describe(kind, group, count) {
+  const [one, many] = kindNames[kind] || ["notification", "notifications"];
+  const what = `${count} ${count === 1 ? one : many}`;
+  return kind === "message" && group ? `${what} in ${group}` : what;
+}
+
+/** Shows or updates the small button that opens the held summary. */
+function updateHeld() {
+  document.documentElement.dataset.held = String(held.length);
+  const area = document.getElementById("banners");
+  if (!area) return;
+  let btn = document.getElementById("held-open");
+  // In quiet hours not even the count shows; in digest mode it is a quiet
+  // button the member can open whenever they like.
+  if (held.length === 0 || inQuietHours()) {
+    if (btn) btn.remove();
+    return;
+  }
+  if (!btn) {
+    btn = h("button", { type: "button", class: "secondary small held-open", id: "held-open", onclick: showHeld });
+    area.append(btn);
+  }
+  btn.textContent = `Show held notifications (${held.length})`;
+}
+
+/** Shows what quiet hours or the digest held, when they allow. */
+function check() {
+  const quiet = inQuietHours();
+  if (quiet) {
+    wasQuiet = wasQuiet || held.length > 0;
+    updateHeld();
+    return;
+  }
+  if (held.length === 0) return;
+  if (wasQuiet || !settings.digest || Date.now() - lastDigest >= DIGEST_EVERY_MS) {
+    showHeld();
+    return;
+  }
+  updateHeld();
 }
 
 function show(note) {
@@ -23,14 +184,24 @@ function show(note) {
   if (!area) return;
   const card = h(
     "div",
-    { class: `notice${note.urgent ? " urgent" : ""}`, role: note.urgent ? "alert" : "status", "data-kind": note.kind },
+    { class: `notice${note.urgent ? " urgent" : ""}`, role: note.urgent ? "alert" : "status", "data-kind": note.kind, "data-tag": note.tag || null },
     h("strong", null, note.title),
     note.body ? h("p", null, note.body) : null,
-    note.href ? h("a", { href: note.href }, "Open") : null,
-    h("button", { type: "button", class: "secondary small", onclick: () => card.remove() }, "Dismiss"),
+    h(
+      "div",
+      { class: "notice-actions" },
+      note.href ? h("a", { href: note.href, onclick: () => card.remove() }, "Open") : null,
+      h("button", { type: "button", class: "secondary small", onclick: () => card.remove() }, "Dismiss"),
+    ),
   );
+  // A newer notice of the same thing (more messages in one group)
+  // replaces the older one rather than stacking up.
+  if (note.tag) {
+    for (const old of area.querySelectorAll(".notice[data-tag]")) if (old.dataset.tag === note.tag) old.remove();
+  }
   area.append(card);
   announce(`${note.title}. ${note.body}`);
+  if (note.urgent) chime();
   if (document.visibilityState !== "visible" && "Notification" in window && Notification.permission === "granted") {
     try {
       new Notification(note.title, { body: note.body, tag: note.kind, requireInteraction: note.urgent });
@@ -38,5 +209,25 @@ function show(note) {
       // Some browsers allow notifications only from a service worker; the
       // in-page notice above is enough.
     }
+  }
+}
+
+/** A short, soft two-note chime, where the browser lets a page play one. */
+function chime() {
+  try {
+    const ctx = new AudioContext();
+    const gain = ctx.createGain();
+    gain.gain.value = 0.08;
+    gain.connect(ctx.destination);
+    [660, 880].forEach((f, i) => {
+      const o = ctx.createOscillator();
+      o.frequency.value = f;
+      o.connect(gain);
+      o.start(ctx.currentTime + i * 0.18);
+      o.stop(ctx.currentTime + i * 0.18 + 0.15);
+    });
+    setTimeout(() => ctx.close(), 1000);
+  } catch {
+    // No audio (autoplay policy, no device): the notice is enough.
   }
 }
