@@ -593,8 +593,35 @@ func (g *Group) handOverHost(ctx context.Context) error {
 	if other == nil {
 		return nil
 	}
-	return g.Promote(ctx, other.ID, protocol.RoleHost)
+	if err := g.Promote(ctx, other.ID, protocol.RoleHost); err != nil {
+		return err
+	}
+	// The leave request goes out on the new epoch's topic: wait (bounded)
+	// until this node's announcement there is out, which it sends once the
+	// other member is in the topic's mesh, so the request reaches them.
+	deadline := time.NewTimer(handOverWait)
+	defer deadline.Stop()
+	for {
+		g.mu.Lock()
+		_, pending := g.outboxes[g.sess.Topic()]
+		g.mu.Unlock()
+		if !pending {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline.C:
+			return nil
+		case <-time.After(tickInterval):
+		}
+	}
 }
+
+// handOverWait bounds how long EndMentorship waits for the pair group's
+// new epoch to be ready before leaving; after it, the leave request goes
+// out anyway (and history sync carries it later).
+const handOverWait = 15 * time.Second
 
 // setMentorshipState moves a mentorship to state and emits EventMentorship
 // if that changed it.
