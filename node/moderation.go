@@ -403,6 +403,9 @@ func (g *Group) finishRemovalLocked(r removalRecord, msg Message, sort uint64) e
 	if err := st.Put(storage.KindLocal, g.id, withPrefix(prefixModRemoved, msg.ID[:]), r.encode()); err != nil {
 		return fmt.Errorf("node: recording a removal: %w", err)
 	}
+	if err := g.dropPendingLocked(msg.ID); err != nil {
+		return err
+	}
 	if err := g.eraseEditsLocked(msg.ID); err != nil {
 		return err
 	}
@@ -418,20 +421,18 @@ func (g *Group) refuseRemovedLocked(msg *Message, meta storage.EnvelopeMeta, sor
 	st := g.n.store
 	r, err := g.loadRemovalLocked(msg.ID)
 	if err != nil {
+		// Two lookups for every post that arrives, and no more: a
+		// deletion of this post by anyone but its author is void, and is
+		// left for dropPendingLocked when a removal comes.
 		b, perr := st.Get(storage.KindLocal, g.id, withPrefix(prefixModPending, append(msg.ID[:], msg.Author[:]...)))
 		if perr != nil {
-			// No deletion by the author; deletions by anyone else are
-			// void now that the author is known.
-			return false, g.dropPendingLocked(msg.ID)
+			return false, nil
 		}
 		if r, err = decodeRemovalRecord(msg.ID, b); err != nil {
 			return false, err
 		}
 	}
 	if err := g.recordErasedLocked(meta); err != nil {
-		return true, err
-	}
-	if err := g.dropPendingLocked(msg.ID); err != nil {
 		return true, err
 	}
 	return true, g.finishRemovalLocked(r, *msg, sort)

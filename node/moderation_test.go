@@ -396,17 +396,18 @@ func indexOf(t *testing.T, g *Group, member crypto.MemberID) uint32 {
 // TestE2ERemovedPostStaysAway shows a removal holding against a post that
 // arrives after it: a post the host removed before bob received it is
 // refused when it comes (not stored, not forwarded, a marker in its place,
-// counted as held); and a member who was offline during a removal, and
-// still holds the post, erases it when it comes back and syncs, while the
-// host's sync vector keeps the erased envelope from being offered to it
-// again.
+// counted as held); a deletion that arrives before its post holds when it
+// comes from the post's author and is void from anyone else; and a member
+// who was offline during a removal, and still holds the post, erases it
+// when it comes back and syncs, while the host's sync vector keeps the
+// erased envelope from being offered to it again.
 func TestE2ERemovedPostStaysAway(t *testing.T) {
 	host := &e2eMember{e2eNode: newE2ENode(t, "host"), pseudonym: "host"}
 	alice := &e2eMember{e2eNode: newE2ENode(t, "alice"), pseudonym: "alice"}
 	bob := &e2eMember{e2eNode: newE2ENode(t, "bob"), pseudonym: "bob"}
 	ctx := e2eCtx(t)
 	id := e2eGroupOf(t, host, alice, bob)
-	hg, ag := host.group(t, id), alice.group(t, id)
+	hg, ag, bg := host.group(t, id), alice.group(t, id), bob.group(t, id)
 
 	// A post sealed but not yet delivered, removed before it arrives.
 	ag.mu.Lock()
@@ -422,7 +423,6 @@ func TestE2ERemovedPostStaysAway(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bg := bob.group(t, id)
 	e2ePoll(t, "bob to hold the removal", func() bool {
 		has, _ := bob.n.store.HasEnvelope(id, tomb.ID)
 		return has
@@ -444,6 +444,49 @@ func TestE2ERemovedPostStaysAway(t *testing.T) {
 	_, meta.Generation, _ = peekSender(env, bg.sess)
 	if held, _ := bg.heldGenerations(); !heldIn(held, meta) {
 		t.Fatal("the refused post does not count as held for sync")
+	}
+
+	// Deletions that arrive before their posts: the author's holds when
+	// the post comes, another member's does not.
+	seal := func() ([]byte, protocol.Post) {
+		ag.mu.Lock()
+		defer ag.mu.Unlock()
+		env, p, err := ag.sess.SealPost("words sent then taken back", [16]byte{}, time.Now().UnixMilli(), nil)
+		if err == nil {
+			err = ag.persistLocked()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return env, p
+	}
+	ownEnv, own := seal()
+	otherEnv, other := seal()
+	byAuthor, err := ag.sendContent(ctx, protocol.Delete{Target: own.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, err := bg.sendContent(ctx, protocol.Delete{Target: other.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []*protocol.Received{byAuthor, forged} {
+		e2ePoll(t, "the host to hold the early deletions", func() bool {
+			has, _ := host.n.store.HasEnvelope(id, d.ID)
+			return has
+		})
+	}
+	if res, _ := hg.validate(ctx, alice.n.PeerID(), ownEnv); res != pubsub.ValidationIgnore {
+		t.Fatalf("a post its author deleted before it arrived was answered %v", res)
+	}
+	if res, _ := hg.validate(ctx, alice.n.PeerID(), otherEnv); res != pubsub.ValidationAccept {
+		t.Fatalf("a post another member claimed to delete was answered %v", res)
+	}
+	if p, err := hg.lookupPost(MessageID(own.ID)); err != nil || p.msg.Removed == nil || p.msg.Removed.By != RemovedByAuthor {
+		t.Fatalf("the host's copy of the post deleted early: %+v, %v", p.msg, err)
+	}
+	if p, err := hg.lookupPost(MessageID(other.ID)); err != nil || p.msg.Removed != nil || p.msg.Text != "words sent then taken back" {
+		t.Fatalf("the host's copy of the post another member tried to delete: %+v, %v", p.msg, err)
 	}
 
 	// Bob is away while the host removes a post he holds.
