@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hearthnet/hearth/crypto"
 	"github.com/hearthnet/hearth/protocol"
@@ -526,4 +527,35 @@ func mustMeetings(t *testing.T, g *Group) []MeetingInfo {
 		t.Fatal(err)
 	}
 	return ms
+}
+
+// TestICalendarFoldingAndEscaping shows long lines fold at 75 octets
+// without splitting a UTF-8 sequence, unfold back to the text, and that
+// TEXT values are escaped.
+func TestICalendarFoldingAndEscaping(t *testing.T) {
+	reading := strings.Repeat("Grant me the serenity; courage, wisdom — ", 6) + "\nNext line \\ done 🌱🌱🌱🌱🌱🌱🌱🌱"
+	occ := []MeetingOccurrence{{
+		Meeting: MeetingInfo{ID: MeetingID{1}, Title: "Étape, one; two", Format: protocol.FormatStepStudy, Reading: reading},
+		Start:   time.Date(2026, 12, 1, 19, 0, 0, 0, time.UTC), End: time.Date(2026, 12, 1, 20, 0, 0, 0, time.UTC),
+	}}
+	ics := string(renderICalendar(occ, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)))
+	for _, l := range strings.Split(strings.TrimSuffix(ics, "\r\n"), "\r\n") {
+		if len(l) > 75 {
+			t.Errorf("a line of %d octets", len(l))
+		}
+		if !utf8.ValidString(l) {
+			t.Errorf("a folded line splits a UTF-8 sequence: %q", l)
+		}
+	}
+	unfolded := strings.ReplaceAll(ics, "\r\n ", "")
+	want := `DESCRIPTION:Format: step study\nReading: ` + strings.NewReplacer(`\`, `\\`, ";", `\;`, ",", `\,`, "\n", `\n`).Replace(reading) + "\r\n"
+	if !strings.Contains(unfolded, want) {
+		t.Errorf("the description does not unfold to the escaped text:\n%s", unfolded)
+	}
+	if !strings.Contains(unfolded, "SUMMARY:Étape\\, one\\; two\r\n") || !strings.Contains(unfolded, "DTSTART:20261201T190000Z\r\n") {
+		t.Errorf("summary or start wrong:\n%s", unfolded)
+	}
+	if uid := occurrenceUID(MeetingID{1}, occ[0].Start); !strings.Contains(ics, "UID:"+uid+"@hearth.invalid\r\n") || uid == occurrenceUID(MeetingID{1}, occ[0].Start.Add(time.Hour)) {
+		t.Error("the UID is not the hash of the meeting and the start")
+	}
 }

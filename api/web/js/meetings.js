@@ -108,6 +108,9 @@ export async function meetingsView(main, [g], ctx) {
     const [rooms, upcoming, all] = await Promise.all([meetingsApi.rooms(g), meetingsApi.upcoming(g, 10), meetingsApi.meetings(g)]);
     if (!ctx.isCurrent()) return;
     const titles = new Map(all.map((m) => [m.id, m.title]));
+    // A meeting whose room is open is joined from "Happening now", not
+    // opened a second time.
+    const openRoomOf = new Set(rooms.map((r) => r.meeting));
     replace(
       roomsBox,
       h("h2", { id: "rooms-title" }, "Happening now"),
@@ -168,7 +171,7 @@ export async function meetingsView(main, [g], ctx) {
                 h("span", { class: "who" }, m.title),
                 h("span", { class: "what" }, `${repeatText(m)}, ${m.minutes} minutes`, m.zone ? ` (${m.zone} time)` : ""),
                 m.reading ? h("p", { class: "reading small" }, m.reading) : null,
-                admin ? h("div", { class: "actions" }, openButton(m), cancelButton(m)) : null,
+                admin ? h("div", { class: "actions" }, openRoomOf.has(m.id) ? null : openButton(m), cancelButton(m)) : null,
               ),
             ),
           ),
