@@ -1177,3 +1177,47 @@ func (n *Node) Muted() ([]MutedMember, error) {
 	}
 	return out, nil
 }
+
+// pruneModeration deletes the moderation records that retention left
+// pointing at nothing: an edit's record once the edit's envelope is gone,
+// and a removal record (with any deletions waiting for the same post) once
+// the removal's own envelope is gone, which retention deletes about when
+// every member's node deleted the post itself, so nothing is left to
+// refuse. The records of erased envelopes stay: a few bytes each, they
+// keep sync from asking for envelopes a slower peer may still hold.
+func (g *Group) pruneModeration() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return
+	}
+	st := g.n.store
+	held := func(id storage.EnvelopeID) bool {
+		has, err := st.HasEnvelope(g.id, id)
+		return err != nil || has // when in doubt, keep
+	}
+	var stale [][]byte
+	var removed []MessageID
+	_ = st.Scan(storage.KindLocal, g.id, prefixModEdits, func(key, _ []byte) error {
+		var eid storage.EnvelopeID
+		if copy(eid[:], key[len(prefixModEdits)+len(MessageID{}):]) == len(eid) && !held(eid) {
+			stale = append(stale, key)
+		}
+		return nil
+	})
+	_ = st.Scan(storage.KindLocal, g.id, prefixModRemoved, func(key, value []byte) error {
+		var post MessageID
+		copy(post[:], key[len(prefixModRemoved):])
+		if r, err := decodeRemovalRecord(post, value); err == nil && !held(r.envelope) {
+			stale = append(stale, key)
+			removed = append(removed, post)
+		}
+		return nil
+	})
+	for _, k := range stale {
+		_ = st.Delete(storage.KindLocal, g.id, k)
+	}
+	for _, post := range removed {
+		_ = g.dropPendingLocked(post)
+	}
+}

@@ -301,6 +301,22 @@ func TestE2EModeration(t *testing.T) {
 	if reps, err := hg.Reports(); err != nil || len(reps) != 1 || reps[0].Status != ReportPostRemoved || reps[0].Excerpt != "" {
 		t.Fatalf("the host's report after the removal: %+v, %v", reps, err)
 	}
+	// Once retention deletes the removal's own envelope, its records go.
+	rm, err := hg.loadRemovalLocked(post.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hg.pruneModeration()
+	if _, err := hg.loadRemovalLocked(post.ID); err != nil {
+		t.Fatalf("the removal record went while its envelope is held: %v", err)
+	}
+	if err := host.n.store.DeleteEnvelope(id, rm.envelope); err != nil {
+		t.Fatal(err)
+	}
+	hg.pruneModeration()
+	if _, err := hg.loadRemovalLocked(post.ID); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("the removal record outlived its envelope: %v", err)
+	}
 	if err := hg.DismissReport(got.ID); err != nil {
 		t.Fatal(err)
 	}

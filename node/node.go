@@ -571,6 +571,7 @@ func (n *Node) expire() {
 	for _, g := range n.Groups() {
 		g.pruneMessageIndex()
 		g.pruneSOSes()
+		g.pruneModeration()
 	}
 }
 
