@@ -1216,17 +1216,79 @@ func (g *Group) remindMeetings(now time.Time, lead time.Duration) {
 	}
 }
 
-// meetingTick is how often meetingLoop looks for reminders due.
-const meetingTick = time.Second
+// pruneMeetings applies the group's retention to meetings: once it has
+// passed, the records of a room with no event since are deleted, and those
+// of a meeting that is over since (cancelled, or one-off and ended). A
+// weekly meeting's schedule is kept while it runs. With no retention
+// (forever) nothing is deleted. The envelopes themselves are deleted by
+// the store's retention pass like any other.
+func (g *Group) pruneMeetings(now time.Time) {
+	ret := g.Info().Retention
+	if ret <= 0 {
+		return
+	}
+	cutoff := now.Add(-ret).UnixMilli()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return
+	}
+	rooms, err := g.roomEventsLocked(nil)
+	if err != nil {
+		g.n.log.Warn("pruning meeting rooms", "err", err)
+		return
+	}
+	st := g.n.store
+	for id, evs := range rooms {
+		last := int64(0)
+		for _, e := range evs {
+			last = max(last, e.sent)
+		}
+		if last >= cutoff {
+			continue
+		}
+		for _, e := range evs {
+			if err := st.Delete(storage.KindLocal, g.id, roomEventKey(id, e.sent, e.envelope)); err != nil {
+				g.n.log.Warn("pruning a meeting room event", "err", err)
+			}
+		}
+	}
+	stored, err := g.storedMeetings()
+	if err != nil {
+		g.n.log.Warn("pruning meetings", "err", err)
+		return
+	}
+	for _, m := range stored {
+		ended := m.m.Start + int64(m.m.Minutes)*int64(time.Minute/time.Millisecond)
+		over := m.m.Cancelled && m.sent < cutoff || m.m.Weekdays == 0 && ended < cutoff && m.sent < cutoff
+		if !over {
+			continue
+		}
+		for _, prefix := range [][]byte{prefixMeeting, prefixReminded} {
+			if err := st.Delete(storage.KindLocal, g.id, withPrefix(prefix, m.m.ID[:])); err != nil {
+				g.n.log.Warn("pruning a meeting", "err", err)
+			}
+		}
+	}
+}
+
+// meetingTick is how often meetingLoop looks for reminders due;
+// meetingPruneEvery how often it applies retention to meetings.
+const (
+	meetingTick       = time.Second
+	meetingPruneEvery = time.Minute
+)
 
 // meetingLoop runs until the node closes: it restates meetings in each
-// new epoch (restateMeetings) and emits reminders (remindMeetings) by the
-// node's clock. lead < 0 turns reminders off.
+// new epoch (restateMeetings), emits reminders (remindMeetings) by the
+// node's clock, and applies retention to meetings (pruneMeetings). lead < 0
+// turns reminders off.
 func (n *Node) meetingLoop(lead time.Duration) {
 	sub := n.Subscribe()
 	defer sub.Close()
 	tick := time.NewTicker(meetingTick)
 	defer tick.Stop()
+	var lastPrune time.Time
 	for {
 		select {
 		case <-n.ctx.Done():
@@ -1244,12 +1306,18 @@ func (n *Node) meetingLoop(lead time.Duration) {
 				cancel()
 			}
 		case <-tick.C:
-			if lead < 0 {
-				continue
-			}
 			now := n.now()
+			prune := time.Since(lastPrune) >= meetingPruneEvery // paced by the real clock
+			if prune {
+				lastPrune = time.Now()
+			}
 			for _, g := range n.Groups() {
-				g.remindMeetings(now, lead)
+				if lead >= 0 {
+					g.remindMeetings(now, lead)
+				}
+				if prune {
+					g.pruneMeetings(now)
+				}
 			}
 		}
 	}

@@ -559,3 +559,52 @@ func TestICalendarFoldingAndEscaping(t *testing.T) {
 		t.Error("the UID is not the hash of the meeting and the start")
 	}
 }
+
+// TestMeetingRetention shows the group's retention deletes what is over:
+// a closed room with no event since, a one-off meeting that ended, a
+// cancelled one; a weekly meeting stays while it runs.
+func TestMeetingRetention(t *testing.T) {
+	e := newE2ENode(t, "host", func(c *Config) { c.MeetingReminder = -1 })
+	ctx := e2eCtx(t)
+	g, err := e.n.CreateGroup(ctx, GroupOptions{Name: "Short memory", Pseudonym: "host", Retention: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	once, err := g.ScheduleMeeting(ctx, MeetingInput{Title: "Once", Start: now.Add(-time.Minute), Minutes: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	weekly, err := g.ScheduleMeeting(ctx, MeetingInput{Title: "Weekly", Start: now, Minutes: 60, Weekdays: []time.Weekday{time.Monday}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone, err := g.ScheduleMeeting(ctx, MeetingInput{Title: "Gone", Start: now.Add(24 * time.Hour), Minutes: 60})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.CancelMeeting(ctx, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	room, err := g.OpenRoom(ctx, once.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.CloseRoom(ctx, room.ID); err != nil {
+		t.Fatal(err)
+	}
+	g.pruneMeetings(now.Add(30 * time.Minute)) // within retention: nothing goes
+	if ms := mustMeetings(t, g); len(ms) != 3 {
+		t.Fatalf("%d meetings within retention, want 3", len(ms))
+	}
+	if _, err := g.Room(room.ID); err != nil {
+		t.Fatalf("the room within retention: %v", err)
+	}
+	g.pruneMeetings(now.Add(2 * time.Hour))
+	if ms := mustMeetings(t, g); len(ms) != 1 || ms[0].ID != weekly.ID {
+		t.Errorf("after retention: %+v, want only the weekly meeting", ms)
+	}
+	if _, err := g.Room(room.ID); !errors.Is(err, ErrNoRoom) {
+		t.Errorf("the room after retention: %v, want ErrNoRoom", err)
+	}
+}
