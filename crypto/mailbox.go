@@ -133,6 +133,9 @@ func (c *MailboxCapability) Wipe() {
 // call. It returns an error wrapping ErrBadPublicKey when to is not a
 // usable X25519 key.
 func SealMailboxCapability(to MailboxPublic, group GroupID, epoch uint64, c *MailboxCapability) ([]byte, error) {
+	if to == (MailboxPublic{}) {
+		return nil, fmt.Errorf("%w: all-zero mailbox key", ErrBadPublicKey)
+	}
 	ecdhPub, err := ecdh.X25519().NewPublicKey(to[:])
 	if err != nil {
 		return nil, fmt.Errorf("%w: mailbox key: %w", ErrBadPublicKey, err)
@@ -148,7 +151,9 @@ func SealMailboxCapability(to MailboxPublic, group GroupID, epoch uint64, c *Mai
 	info := hpkeInfo(SecretMailboxCapability, group, epoch, MemberID{}, to.ID())
 	sealed, err := hpke.Seal(pub, hpke.HKDFSHA256(), hpke.ChaCha20Poly1305(), info, plain)
 	if err != nil {
-		return nil, fmt.Errorf("hearth/crypto: hpke seal: %w", err)
+		// The only input that can make it fail is a key X25519 refuses
+		// (a low-order point).
+		return nil, fmt.Errorf("%w: hpke seal: %w", ErrBadPublicKey, err)
 	}
 	if len(sealed) != MailboxCapabilitySealedSize {
 		panic("hearth/crypto: hpke produced an unexpected sealed size")

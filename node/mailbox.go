@@ -160,6 +160,10 @@ type mailboxEpoch struct {
 	// 1, 2, 3, ... as the store's generation), bytes their total size.
 	seq   uint32
 	bytes int64
+	// ids holds the first bytes of the ID of every envelope stored, once
+	// a push has asked for them (idsLoaded); store appends to it.
+	ids       [][protocol.MailboxHavePrefix]byte
+	idsLoaded bool
 }
 
 // startMailbox loads (or makes) the mailbox's key and token, reloads the
@@ -446,6 +450,10 @@ func (m *mailbox) store(me *mailboxEpoch, data []byte) {
 	}
 	me.seq++
 	me.bytes += int64(len(data))
+	if me.idsLoaded {
+		id := storage.EnvelopeIDOf(data)
+		me.ids = append(me.ids, [protocol.MailboxHavePrefix]byte(id[:protocol.MailboxHavePrefix]))
+	}
 	e := newEnc()
 	e.u32(me.seq)
 	e.u64(uint64(me.bytes))
@@ -510,7 +518,7 @@ func (m *mailbox) serve(st network.Stream) error {
 	}
 	step()
 	self := []byte(m.n.host.ID())
-	if hello.Op == protocol.MailboxFetchOp {
+	if hello.Op == protocol.MailboxFetchOp || hello.Op == protocol.MailboxPushOp {
 		b, err := readFrame(st, protocol.MailboxFetchSize)
 		if err != nil {
 			return fmt.Errorf("reading fetch: %w", err)
@@ -525,6 +533,9 @@ func (m *mailbox) serve(st network.Stream) error {
 		}
 		for _, me := range m.forksOf(hello.Group, hello.Epoch) {
 			if crypto.CheckMailboxProof(&me.cap.SyncAuth, msg, f.Proof[:]) {
+				if hello.Op == protocol.MailboxPushOp {
+					return m.servePush(st, me, step)
+				}
 				_ = st.SetReadDeadline(time.Time{})
 				return m.servePages(st, me, f.After)
 			}
@@ -674,6 +685,79 @@ func (m *mailbox) servePages(st network.Stream, me *mailboxEpoch, after uint32) 
 		from = envs[len(envs)-1].Meta.Generation
 	}
 	return flush(true, false)
+}
+
+// servePush answers a push: the IDs of what the mailbox holds of me's
+// epoch, then the envelopes the member sends, each stored as if gossip had
+// brought it (structure, epoch and budget checked), within the byte
+// budget of a response.
+func (m *mailbox) servePush(st network.Stream, me *mailboxEpoch, step func()) error {
+	have, err := m.haveList(me)
+	if err != nil {
+		return err
+	}
+	hb, err := have.Marshal()
+	if err != nil {
+		return err
+	}
+	if err := writeFrame(st, hb); err != nil {
+		return err
+	}
+	budget := syncResponseBudget
+	for range syncMaxRounds {
+		step()
+		b, err := readFrame(st, protocol.MaxMailboxFrame)
+		if err != nil {
+			return fmt.Errorf("reading pushed page: %w", err)
+		}
+		page, err := protocol.UnmarshalMailboxPage(b)
+		if err != nil {
+			return err
+		}
+		for _, env := range page.Envelopes {
+			if budget -= len(env); budget < 0 {
+				return errors.New("a push over the byte budget")
+			}
+			e, err := crypto.ParseEnvelope(env)
+			if err != nil || e.Epoch != me.epoch {
+				continue
+			}
+			m.store(me, env)
+		}
+		if page.Last {
+			return writeFrame(st, protocol.MailboxAck{}.Marshal())
+		}
+	}
+	return errors.New("a push of too many pages")
+}
+
+// haveList returns the ID prefixes of the newest MaxMailboxHave envelopes
+// me holds, reading them from the store the first time.
+func (m *mailbox) haveList(me *mailboxEpoch) (*protocol.MailboxHave, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !me.idsLoaded {
+		var ids [][protocol.MailboxHavePrefix]byte
+		for from := uint32(1); from <= me.seq; {
+			envs, err := m.n.store.EnvelopesFor(me.group, me.epoch, me.fork, from, me.seq, syncPageEnvelopes)
+			if err != nil {
+				return nil, err
+			}
+			for _, e := range envs {
+				ids = append(ids, [protocol.MailboxHavePrefix]byte(e.ID[:protocol.MailboxHavePrefix]))
+			}
+			if len(envs) < syncPageEnvelopes {
+				break
+			}
+			from = envs[len(envs)-1].Meta.Generation + 1
+		}
+		me.ids, me.idsLoaded = ids, true
+	}
+	ids := me.ids
+	if len(ids) > protocol.MaxMailboxHave {
+		ids = ids[len(ids)-protocol.MaxMailboxHave:]
+	}
+	return &protocol.MailboxHave{IDs: slices.Clone(ids)}, nil
 }
 
 // MailboxRegistration returns the string a host gives Group.SetMailbox to
@@ -1092,6 +1176,11 @@ func (g *Group) syncMailbox(ctx context.Context) (SyncReport, error) {
 		next := g.sess.GroupState().Epoch
 		g.mu.Unlock()
 		if next == epoch {
+			// Caught up: give the mailbox what this member holds of the
+			// epoch and it lacks.
+			if err := g.pushEpoch(ctx, p, epoch); err != nil {
+				g.n.log.Debug("pushing to the mailbox failed", "err", err)
+			}
 			return rep, nil
 		}
 		epoch = next
@@ -1215,6 +1304,135 @@ func (g *Group) fetchRound(ctx context.Context, p peer.ID, epoch uint64) (got, a
 			return got, feed.accepted, page.More, nil
 		}
 	}
+}
+
+// maxPushEnvelopes bounds the envelopes one push reads from the store.
+const maxPushEnvelopes = 4096
+
+// pushEpoch gives the mailbox p the envelopes of epoch this member holds
+// and the mailbox lacks: it asks for the IDs the mailbox holds, then sends
+// the rest (at most maxPushEnvelopes read, and the response byte budget).
+func (g *Group) pushEpoch(ctx context.Context, p peer.ID, epoch uint64) error {
+	n := g.n
+	ctx, cancel := context.WithTimeout(ctx, syncTimeout)
+	defer cancel()
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return ErrClosed
+	}
+	keys, err := g.sess.Keys(epoch)
+	g.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	defer keys.Wipe()
+	s, err := n.host.NewStream(ctx, p, mailboxProtocolID)
+	if err != nil {
+		return fmt.Errorf("node: opening mailbox stream: %w", err)
+	}
+	defer s.Reset()
+	defer context.AfterFunc(ctx, func() { s.Reset() })()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = s.SetDeadline(dl)
+	}
+	hello := protocol.MailboxHello{Op: protocol.MailboxPushOp, Group: g.id, Epoch: epoch}
+	if err := writeFrame(s, hello.Marshal()); err != nil {
+		return err
+	}
+	b, err := readFrame(s, protocol.MailboxChallengeSize)
+	if err != nil {
+		return fmt.Errorf("node: reading mailbox challenge: %w", err)
+	}
+	ch, err := protocol.UnmarshalMailboxChallenge(b)
+	if err != nil {
+		return err
+	}
+	var f protocol.MailboxFetch
+	msg, err := protocol.MailboxProofMessage(ch.Nonce, []byte(p), &hello, f.FetchRequest())
+	if err != nil {
+		return err
+	}
+	f.Proof = crypto.MailboxProof(&keys.SyncAuth, msg)
+	if err := writeFrame(s, f.Marshal()); err != nil {
+		return err
+	}
+	b, err = readFrame(s, protocol.MaxMailboxHaveFrame)
+	if errors.Is(err, io.EOF) {
+		return errMailboxRefused
+	}
+	if err != nil {
+		return fmt.Errorf("node: reading the mailbox's have list: %w", err)
+	}
+	have, err := protocol.UnmarshalMailboxHave(b)
+	if err != nil {
+		return err
+	}
+	held := make(map[[protocol.MailboxHavePrefix]byte]bool, len(have.IDs))
+	for _, id := range have.IDs {
+		held[id] = true
+	}
+
+	vec, err := n.store.GenerationVector(g.id)
+	if err != nil {
+		return err
+	}
+	page := &protocol.MailboxPage{}
+	size, sent, read := 0, 0, 0
+	flush := func(last bool) error {
+		page.Last = last
+		pb, err := page.Marshal()
+		if err != nil {
+			return err
+		}
+		page.Envelopes, size = nil, 0
+		return writeFrame(s, pb)
+	}
+push:
+	for _, e := range vec {
+		if e.Epoch != epoch {
+			continue
+		}
+		for _, run := range e.Held {
+			for from := run.First; ; {
+				envs, err := n.store.EnvelopesFor(g.id, epoch, e.Sender, from, run.Last, syncPageEnvelopes)
+				if err != nil {
+					return err
+				}
+				for _, env := range envs {
+					if read++; read > maxPushEnvelopes {
+						break push
+					}
+					if held[[protocol.MailboxHavePrefix]byte(env.ID[:protocol.MailboxHavePrefix])] {
+						continue
+					}
+					if sent+len(env.Raw) > syncResponseBudget {
+						break push
+					}
+					if len(page.Envelopes) == protocol.MaxMailboxPageEnvelopes || size+len(env.Raw) > protocol.MaxMailboxPageBytes {
+						if err := flush(false); err != nil {
+							return err
+						}
+					}
+					page.Envelopes = append(page.Envelopes, env.Raw)
+					size += len(env.Raw)
+					sent += len(env.Raw)
+				}
+				if len(envs) < syncPageEnvelopes || envs[len(envs)-1].Meta.Generation >= run.Last {
+					break
+				}
+				from = envs[len(envs)-1].Meta.Generation + 1
+			}
+		}
+	}
+	if err := flush(true); err != nil {
+		return err
+	}
+	b, err = readFrame(s, protocol.MailboxAckSize)
+	if err != nil {
+		return fmt.Errorf("node: reading mailbox ack: %w", err)
+	}
+	return protocol.UnmarshalMailboxAck(b)
 }
 
 // dropHandoffsUpTo deletes the capabilities kept for epochs up to epoch.

@@ -370,3 +370,58 @@ func TestMailboxRefusesStrangers(t *testing.T) {
 	}
 	keys.Wipe()
 }
+
+// TestMailboxTakesWhatItMissed stops the mailbox while members post, then
+// starts it again: it still serves the group (its capabilities and
+// envelopes were kept), and a member's sync pushes it what it missed, so
+// a member who returns later finds those posts in the mailbox too.
+func TestMailboxTakesWhatItMissed(t *testing.T) {
+	host, ann := syncMember(t, "host"), syncMember(t, "ann")
+	mb := mailboxNode(t)
+	e2eMesh(t, host.e2eNode, ann.e2eNode, mb)
+	id := e2eGroupOf(t, host, ann)
+	ctx := e2eCtx(t)
+	reg, err := mb.n.MailboxRegistration()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := host.group(t, id).SetMailbox(ctx, reg); err != nil {
+		t.Fatal(err)
+	}
+	e2eSettle(t, id, host, ann)
+	regEpoch := host.group(t, id).Info().Epoch
+
+	missing := func() int {
+		held, err := host.n.store.EnvelopesSince(id, 0, 4096)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, e := range held {
+			if e.Meta.Epoch < regEpoch {
+				continue
+			}
+			if ok, err := mb.n.store.HasEnvelope(id, e.ID); err != nil || !ok {
+				n++
+			}
+		}
+		return n
+	}
+	mb.stop(t)
+	syncPosts(t, id, "while the mailbox was down", 6, host, ann)
+	e2ePoll(t, "the host to hold every post", func() bool { return syncHistoryLen(host.group(t, id)) >= 6 })
+	mb.start(t)
+	if s, err := mb.n.MailboxStats(); err != nil || s.Groups != 1 {
+		t.Fatalf("the restarted mailbox serves %d groups (%v), want 1", s.Groups, err)
+	}
+	if n := missing(); n < 6 {
+		t.Fatalf("the mailbox lacks only %d envelopes after its downtime; the test shows nothing", n)
+	}
+	e2eConnect(t, host.e2eNode, mb)
+	if _, err := host.group(t, id).Sync(ctx); err != nil {
+		t.Fatalf("Sync: %v", err)
+	}
+	if n := missing(); n != 0 {
+		t.Fatalf("after the host's sync the mailbox still lacks %d of its envelopes", n)
+	}
+}

@@ -31,6 +31,11 @@ import (
 //	or
 //	R -> M  MailboxDeliver    proof, epoch, sealed capability (op deliver, register)
 //	M -> R  MailboxAck
+//	or
+//	R -> M  MailboxFetch      proof, 0                (op push)
+//	M -> R  MailboxHave       IDs of what it holds of the epoch
+//	R -> M  MailboxPage ...   envelopes it lacks; the last page has Last set
+//	M -> R  MailboxAck
 //
 // The proof is crypto.MailboxProof over MailboxProofMessage under the key
 // the op names: for fetch and deliver, the SyncAuth key of the hello's
@@ -262,6 +267,7 @@ const (
 	MailboxTypeDeliver   uint8 = 4
 	MailboxTypePage      uint8 = 5
 	MailboxTypeAck       uint8 = 6
+	MailboxTypeHave      uint8 = 7
 )
 
 const mailboxVersion = 1
@@ -278,6 +284,10 @@ const (
 	// MailboxRegisterOp hands over the capability of the hello's epoch,
 	// proven with the registration token: the first of a group.
 	MailboxRegisterOp MailboxOp = 3
+	// MailboxPushOp hands the mailbox envelopes of the hello's epoch that
+	// it lacks (it hears only gossip; a member may hold envelopes that
+	// reached it by history sync, or while the mailbox was down).
+	MailboxPushOp MailboxOp = 4
 )
 
 // Bounds of mailbox messages.
@@ -290,6 +300,14 @@ const (
 	MaxMailboxFrame = 2 + 1 + 4 + 2 + MaxMailboxPageBytes + 4*MaxMailboxPageEnvelopes
 	// MailboxProofSize is the size of a proof (HMAC-SHA256).
 	MailboxProofSize = 32
+	// MaxMailboxHave bounds the envelope IDs a MailboxHave lists.
+	MaxMailboxHave = 1 << 16
+	// MailboxHavePrefix is how many bytes of each envelope ID a
+	// MailboxHave carries: enough that two envelopes of one epoch never
+	// share them by chance.
+	MailboxHavePrefix = 8
+	// MaxMailboxHaveFrame bounds an encoded MailboxHave.
+	MaxMailboxHaveFrame = 2 + 4 + MaxMailboxHave*MailboxHavePrefix
 )
 
 // MailboxHello opens a request.
@@ -333,7 +351,7 @@ func UnmarshalMailboxHello(b []byte) (*MailboxHello, error) {
 	r := newReader(b)
 	readMailboxHeader(r, MailboxTypeHello)
 	h := &MailboxHello{Op: MailboxOp(r.u8("op"))}
-	if r.err == nil && (h.Op < MailboxFetchOp || h.Op > MailboxRegisterOp) {
+	if r.err == nil && (h.Op < MailboxFetchOp || h.Op > MailboxPushOp) {
 		r.failf("op", "%d is not known", h.Op)
 	}
 	r.fixed("group", h.Group[:])
@@ -445,6 +463,48 @@ func UnmarshalMailboxDeliver(b []byte) (*MailboxDeliver, error) {
 	return d, nil
 }
 
+// MailboxHave answers a push: the first MailboxHavePrefix bytes of the ID
+// of every envelope the mailbox holds of the epoch (its newest
+// MaxMailboxHave when it holds more), so the member sends only what it
+// lacks.
+type MailboxHave struct {
+	IDs [][MailboxHavePrefix]byte
+}
+
+// Marshal encodes the have list: type ‖ version ‖ count u32 ‖ count × [8].
+func (h *MailboxHave) Marshal() ([]byte, error) {
+	if len(h.IDs) > MaxMailboxHave {
+		return nil, fmt.Errorf("hearth/protocol: have list of %d IDs, at most %d", len(h.IDs), MaxMailboxHave)
+	}
+	var w writer
+	mailboxHeader(&w, MailboxTypeHave)
+	w.u32(uint32(len(h.IDs)))
+	for _, id := range h.IDs {
+		w.fixed(id[:])
+	}
+	return w.b, nil
+}
+
+// UnmarshalMailboxHave decodes a have list.
+func UnmarshalMailboxHave(b []byte) (*MailboxHave, error) {
+	r := newReader(b)
+	readMailboxHeader(r, MailboxTypeHave)
+	n := r.u32("count")
+	if r.err == nil && (n > MaxMailboxHave || int(n) > len(r.b)/MailboxHavePrefix) {
+		r.failf("count", "%d IDs do not fit", n)
+	}
+	h := &MailboxHave{}
+	for i := 0; i < int(n) && r.err == nil; i++ {
+		var id [MailboxHavePrefix]byte
+		r.fixed("id", id[:])
+		h.IDs = append(h.IDs, id)
+	}
+	if err := r.finish(); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
 // MailboxAck acknowledges a deliver or register: the mailbox now holds the
 // capability and has joined the epoch's topic.
 type MailboxAck struct{}
@@ -547,7 +607,7 @@ func UnmarshalMailboxPage(b []byte) (*MailboxPage, error) {
 //
 //	challenge [32] ‖ len u16 ‖ mailbox peer ID ‖ op u8 ‖ group [16] ‖ epoch u64 ‖ request
 //
-// where request is after u32 for a fetch, and epoch u64 ‖ sealed
+// where request is after u32 for a fetch or push, and epoch u64 ‖ sealed
 // capability for a deliver or register. Binding the mailbox's ID keeps a
 // proof from being replayed to another mailbox, the challenge from being
 // replayed at all, and the request from being swapped for another under

@@ -172,6 +172,18 @@ func TestMailboxMessagesRoundTrip(t *testing.T) {
 	if err := UnmarshalMailboxAck(MailboxAck{}.Marshal()); err != nil {
 		t.Fatal(err)
 	}
+	hv := &MailboxHave{IDs: [][MailboxHavePrefix]byte{{1}, {2}}}
+	hb, err := hv.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := UnmarshalMailboxHave(hb); err != nil || len(got.IDs) != 2 || got.IDs[1] != hv.IDs[1] {
+		t.Fatalf("have: %v", err)
+	}
+	hugeHave := []byte{MailboxTypeHave, mailboxVersion, 0xFF, 0xFF, 0xFF, 0xFF}
+	if _, err := UnmarshalMailboxHave(hugeHave); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("a have list claiming 4 billion IDs: %v", err)
+	}
 
 	// The proof binds the request.
 	var ch [32]byte
