@@ -336,11 +336,39 @@ func (g *Group) SuggestPairing(ctx context.Context, a, b crypto.MemberID, text s
 	return nil
 }
 
+// maxMentorRequests bounds the requests waiting for an answer; beyond it
+// the oldest is forgotten. One member's node cannot fill a member's disk
+// with requests: a newer request from the same member in the same group
+// (of the same kind, naming the same subject) replaces the older one, and
+// the group's rate limit bounds how fast any arrive.
+const maxMentorRequests = 100
+
 // recordMentorRequest stores a request that arrived and returns its event.
 // It runs with the parent group's lock held.
 func (n *Node) recordMentorRequest(r *MentorRequest) ([]Event, error) {
 	n.mentor.mu.Lock()
 	defer n.mentor.mu.Unlock()
+	var waiting []*MentorRequest
+	err := n.store.Scan(storage.KindLocal, zeroGroup, prefixMentorReq, func(key, value []byte) error {
+		if q, err := decodeMentorRequest(key[len(prefixMentorReq):], value); err == nil {
+			waiting = append(waiting, q)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("node: reading mentorship requests: %w", err)
+	}
+	slices.SortFunc(waiting, func(a, b *MentorRequest) int { return a.Received.Compare(b.Received) })
+	left := len(waiting)
+	for _, q := range waiting { // oldest first
+		same := q.Group == r.Group && q.From == r.From && q.Kind == r.Kind && q.Subject == r.Subject
+		if same || left >= maxMentorRequests {
+			if err := n.deleteMentorRequest(q.ID); err != nil {
+				return nil, err
+			}
+			left--
+		}
+	}
 	e := newEnc()
 	e.fixed(r.Group[:])
 	e.u8(uint8(r.Kind))

@@ -256,3 +256,37 @@ func noteIn(t testing.TB, s *protocol.Session, envs [][]byte) *sealedNote {
 	}
 	return nil
 }
+
+// TestMentorRequestsAreBounded: a newer request from the same member in
+// the same group replaces the older one, and at most maxMentorRequests
+// wait, the oldest forgotten first, so no member can fill another's disk
+// with requests.
+func TestMentorRequestsAreBounded(t *testing.T) {
+	e := newE2ENode(t, "alone")
+	group := crypto.GroupID{1}
+	from := crypto.MemberID{2}
+	at := time.Now()
+	record := func(id byte, sender crypto.MemberID, i int) {
+		t.Helper()
+		r := &MentorRequest{ID: MentorshipID{id, byte(i)}, Group: group, Kind: MentorAsk, From: sender, FromPseudonym: "x",
+			Received: at.Add(time.Duration(i) * time.Millisecond), invite: "hearth:x"}
+		if _, err := e.n.recordMentorRequest(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	record(1, from, 0)
+	record(2, from, 1)
+	if reqs, err := e.n.MentorRequests(); err != nil || len(reqs) != 1 || reqs[0].ID != (MentorshipID{2, 1}) {
+		t.Fatalf("after a second request from the same member: %v, %+v", err, reqs)
+	}
+	for i := range maxMentorRequests + 5 {
+		record(3, crypto.MemberID{3, byte(i)}, 10+i)
+	}
+	reqs, err := e.n.MentorRequests()
+	if err != nil || len(reqs) != maxMentorRequests {
+		t.Fatalf("%d requests wait (%v), want %d", len(reqs), err, maxMentorRequests)
+	}
+	if reqs[len(reqs)-1].ID != (MentorshipID{3, byte(10 + maxMentorRequests + 4)}) || reqs[0].ID == (MentorshipID{2, 1}) {
+		t.Fatalf("the newest was not kept, or the oldest not forgotten: first %v, last %v", reqs[0].ID, reqs[len(reqs)-1].ID)
+	}
+}
