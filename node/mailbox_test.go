@@ -2,11 +2,15 @@ package node
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
 
 	"github.com/hearthnet/hearth/crypto"
 	"github.com/hearthnet/hearth/protocol"
@@ -423,5 +427,102 @@ func TestMailboxTakesWhatItMissed(t *testing.T) {
 	}
 	if n := missing(); n != 0 {
 		t.Fatalf("after the host's sync the mailbox still lacks %d of its envelopes", n)
+	}
+}
+
+// TestMailboxHostilePeers speaks /hearth/mailbox/1 with hostile frames to a
+// mailbox (a 4 GiB claimed length, garbage, an oversized request frame, a
+// forged proof), which answers nothing but the challenge and goes on
+// serving the group; and makes a member fetch from a hostile "mailbox"
+// that streams pages without end, which the member stops at its byte
+// budget.
+func TestMailboxHostilePeers(t *testing.T) {
+	host := syncMember(t, "host")
+	mb := mailboxNode(t)
+	e2eConnect(t, host.e2eNode, mb)
+	id := e2eGroupOf(t, host)
+	ctx := e2eCtx(t)
+	reg, err := mb.n.MailboxRegistration()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := host.group(t, id)
+	if err := g.SetMailbox(ctx, reg); err != nil {
+		t.Fatal(err)
+	}
+	epoch := g.Info().Epoch
+
+	evil := transportHost(t)
+	if err := evil.Connect(ctx, mb.addrInfo(t)); err != nil {
+		t.Fatal(err)
+	}
+	talk := func(frames ...[]byte) []byte {
+		s, err := evil.NewStream(ctx, mb.n.PeerID(), mailboxProtocolID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Reset()
+		_ = s.SetDeadline(time.Now().Add(10 * time.Second))
+		for _, f := range frames {
+			if _, err := s.Write(f); err != nil {
+				break
+			}
+		}
+		got, _ := io.ReadAll(s)
+		return got
+	}
+	framed := func(b []byte) []byte { return append(binary.BigEndian.AppendUint32(nil, uint32(len(b))), b...) }
+	if got := talk([]byte{0xFF, 0xFF, 0xFF, 0xFF}); len(got) != 0 {
+		t.Errorf("a 4 GiB frame answered with %d bytes", len(got))
+	}
+	if got := talk(framed([]byte("garbage, not a hello at all"))); len(got) != 0 {
+		t.Errorf("garbage answered with %d bytes", len(got))
+	}
+	hello := (&protocol.MailboxHello{Op: protocol.MailboxFetchOp, Group: id, Epoch: epoch}).Marshal()
+	challengeOnly := 4 + protocol.MailboxChallengeSize
+	// (The stream is reset, which may discard the challenge in flight.)
+	if got := talk(framed(hello), binary.BigEndian.AppendUint32(nil, 1<<20)); len(got) > challengeOnly {
+		t.Errorf("an oversized fetch frame answered with %d bytes, want at most the challenge", len(got))
+	}
+	forged := (&protocol.MailboxFetch{}).Marshal()
+	if got := talk(framed(hello), framed(forged)); len(got) != challengeOnly {
+		t.Errorf("a forged proof answered with %d bytes, want only the challenge", len(got))
+	}
+	push := (&protocol.MailboxHello{Op: protocol.MailboxPushOp, Group: id, Epoch: epoch}).Marshal()
+	if got := talk(framed(push), framed(forged)); len(got) != challengeOnly {
+		t.Errorf("a forged push answered with %d bytes, want only the challenge", len(got))
+	}
+	if _, _, _, err := g.fetchRound(ctx, mb.n.PeerID(), epoch); err != nil {
+		t.Fatalf("the mailbox no longer serves the member: %v", err)
+	}
+
+	// A hostile "mailbox": a challenge, then pages without end.
+	evil.SetStreamHandler(mailboxProtocolID, func(s network.Stream) {
+		defer s.Reset()
+		if _, err := readFrame(s, protocol.MailboxHelloSize); err != nil {
+			return
+		}
+		_ = writeFrame(s, (&protocol.MailboxChallenge{}).Marshal())
+		if _, err := readFrame(s, protocol.MailboxFetchSize); err != nil {
+			return
+		}
+		var envs [][]byte
+		for range 15 {
+			envs = append(envs, bytes.Repeat([]byte{1}, crypto.MaxEnvelopeSize))
+		}
+		page, _ := (&protocol.MailboxPage{Cursor: 1 << 31, Envelopes: envs}).Marshal()
+		for {
+			if err := writeFrame(s, page); err != nil {
+				return
+			}
+		}
+	})
+	host.n.host.Peerstore().AddAddrs(evil.ID(), evil.Addrs(), time.Hour)
+	got, _, _, err := g.fetchRound(ctx, evil.ID(), epoch)
+	if err == nil || !strings.Contains(err.Error(), "byte budget") {
+		t.Fatalf("endless pages: %v after %d envelopes, want the byte budget to stop it", err, got)
+	}
+	if got*crypto.MaxEnvelopeSize > syncResponseBudget+15*crypto.MaxEnvelopeSize {
+		t.Fatalf("the member took %d envelopes past its budget", got)
 	}
 }
