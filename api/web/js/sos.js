@@ -32,9 +32,18 @@ function setTitle(t) {
   document.title = `${t} · Hearth`;
 }
 
-/** The "I need help now" button shown on every group's screens. */
-export function sosButton(g) {
-  return h("a", { class: "button sos-button", href: g ? `#/sos/new/${g}` : "#/sos/new", id: "sos-open" }, "I need help now");
+/**
+ * The "I need help now" button shown on every group's screens, with a
+ * small link to recent SOSes and the SOS-alerts setting (left out where
+ * that page is the one shown).
+ */
+export function sosButton(g, withLink = true) {
+  return h(
+    "span",
+    { class: "sos-actions" },
+    h("a", { class: "button sos-button", href: g ? `#/sos/new/${g}` : "#/sos/new", id: "sos-open" }, "I need help now"),
+    withLink ? h("a", { class: "small", href: "#/sos" }, "SOS alerts and recent SOSes") : null,
+  );
 }
 
 function groupLabel(g) {
@@ -239,7 +248,7 @@ export async function listView(main, _params, ctx) {
     main,
     page(
       h("h1", null, "SOS"),
-      h("div", { class: "actions" }, sosButton("")),
+      h("div", { class: "actions" }, sosButton("", false)),
       h(
         "section",
         { class: "card", "aria-labelledby": "alerts-h" },
