@@ -193,6 +193,65 @@ func buildVectors() (vectorSet, error) {
 		}
 		add(resp.name, "join response", b)
 	}
+
+	// The mailbox (appended last, so the vectors above keep their bytes):
+	// Ann names a mailbox; the commit and the state take version 2.
+	mbKey, err := crypto.NewMailboxKey(r)
+	if err != nil {
+		return fail("mailbox key", err)
+	}
+	mb := &Mailbox{
+		PeerID: []byte("\x00\x24\x08\x01\x12\x20hearth-vector-mailbox-peer-id-00"),
+		Key:    mbKey.Public(),
+		Addrs:  [][]byte{{0x04, 127, 0, 0, 1, 0x06, 0x12, 0x8b}},
+	}
+	res3, err := ann.Commit([]Change{SetMailbox{Mailbox: mb}}, vectorNow+3000, r)
+	if err != nil {
+		return fail("mailbox commit", err)
+	}
+	cb4, _ := res3.Commit.Marshal()
+	add("commit: name a mailbox (version 2)", "commit", cb4)
+	st2, err := ann.GroupState().Marshal()
+	if err != nil {
+		return fail("state with a mailbox", err)
+	}
+	add("group state: with a mailbox (version 2)", "group state", st2)
+	regB, err := (&MailboxRegistration{Mailbox: *mb, Token: [32]byte{0x70, 0x6b}}).Marshal()
+	if err != nil {
+		return fail("mailbox registration", err)
+	}
+	add("mailbox registration", "mailbox registration", regB)
+	mbHello := &MailboxHello{Op: MailboxFetchOp, Group: ann.GroupState().ID, Epoch: res3.Commit.Epoch}
+	add("mailbox: hello (fetch)", "mailbox message", mbHello.Marshal())
+	add("mailbox: challenge", "mailbox message", (&MailboxChallenge{Nonce: [32]byte{0xc4}}).Marshal())
+	fetch := &MailboxFetch{After: 2}
+	keys, err := ann.Keys(res3.Commit.Epoch)
+	if err != nil {
+		return fail("mailbox keys", err)
+	}
+	msg, err := MailboxProofMessage([32]byte{0xc4}, mb.PeerID, mbHello, fetch.FetchRequest())
+	if err != nil {
+		return fail("mailbox proof", err)
+	}
+	fetch.Proof = crypto.MailboxProof(&keys.SyncAuth, msg)
+	add("mailbox: fetch, proven with the epoch's sync key", "mailbox message", fetch.Marshal())
+	deliver := &MailboxDeliver{Epoch: res3.Commit.Epoch, Sealed: res3.Commit.MailboxCapability}
+	db, err := deliver.Marshal()
+	if err != nil {
+		return fail("mailbox deliver", err)
+	}
+	add("mailbox: deliver (unproven)", "mailbox message", db)
+	pageB, err := (&MailboxPage{Last: true, Cursor: 3, Envelopes: [][]byte{postEnv}}).Marshal()
+	if err != nil {
+		return fail("mailbox page", err)
+	}
+	add("mailbox: page", "mailbox message", pageB)
+	haveB, err := (&MailboxHave{IDs: [][MailboxHavePrefix]byte{[MailboxHavePrefix]byte(postEnv[:MailboxHavePrefix])}}).Marshal()
+	if err != nil {
+		return fail("mailbox have", err)
+	}
+	add("mailbox: have", "mailbox message", haveB)
+	add("mailbox: ack", "mailbox message", MailboxAck{}.Marshal())
 	return v, nil
 }
 
@@ -264,7 +323,7 @@ func TestVectors(t *testing.T) {
 		}
 	}
 	for _, k := range []string{"group state", "commit", "welcome", "content", "envelope", "session export",
-		"join challenge", "join request", "invite state", "join response"} {
+		"join challenge", "join request", "invite state", "join response", "mailbox registration", "mailbox message"} {
 		if !kinds[k] {
 			t.Errorf("no vector of kind %q", k)
 		}
@@ -334,6 +393,66 @@ func decodeEncode(kind string, b []byte) ([]byte, error) {
 			return nil, err
 		}
 		return r.Marshal()
+	case "mailbox registration":
+		r, err := UnmarshalMailboxRegistration(b)
+		if err != nil {
+			return nil, err
+		}
+		return r.Marshal()
+	case "mailbox message":
+		return decodeEncodeMailbox(b)
 	}
 	return nil, fmt.Errorf("unknown kind %q", kind)
+}
+
+// decodeEncodeMailbox decodes b as the /hearth/mailbox/1 message its type
+// byte names and encodes it again.
+func decodeEncodeMailbox(b []byte) ([]byte, error) {
+	if len(b) == 0 {
+		return nil, fmt.Errorf("empty mailbox message")
+	}
+	switch b[0] {
+	case MailboxTypeHello:
+		h, err := UnmarshalMailboxHello(b)
+		if err != nil {
+			return nil, err
+		}
+		return h.Marshal(), nil
+	case MailboxTypeChallenge:
+		c, err := UnmarshalMailboxChallenge(b)
+		if err != nil {
+			return nil, err
+		}
+		return c.Marshal(), nil
+	case MailboxTypeFetch:
+		f, err := UnmarshalMailboxFetch(b)
+		if err != nil {
+			return nil, err
+		}
+		return f.Marshal(), nil
+	case MailboxTypeDeliver:
+		d, err := UnmarshalMailboxDeliver(b)
+		if err != nil {
+			return nil, err
+		}
+		return d.Marshal()
+	case MailboxTypePage:
+		p, err := UnmarshalMailboxPage(b)
+		if err != nil {
+			return nil, err
+		}
+		return p.Marshal()
+	case MailboxTypeHave:
+		h, err := UnmarshalMailboxHave(b)
+		if err != nil {
+			return nil, err
+		}
+		return h.Marshal()
+	case MailboxTypeAck:
+		if err := UnmarshalMailboxAck(b); err != nil {
+			return nil, err
+		}
+		return MailboxAck{}.Marshal(), nil
+	}
+	return nil, fmt.Errorf("unknown mailbox message type %d", b[0])
 }
