@@ -369,6 +369,17 @@ func (n *Node) recordMentorRequest(r *MentorRequest) ([]Event, error) {
 			left--
 		}
 	}
+	if err := n.store.Put(storage.KindLocal, zeroGroup, withPrefix(prefixMentorReq, r.ID[:]), encodeMentorRequest(r)); err != nil {
+		return nil, fmt.Errorf("node: storing a mentorship request: %w", err)
+	}
+	out := *r
+	out.invite = ""
+	return []Event{{Kind: EventMentorRequest, Group: r.Group, MentorRequest: &out}}, nil
+}
+
+// encodeMentorRequest is the value of a "mentor-req/" record (the layout
+// at the top of this file).
+func encodeMentorRequest(r *MentorRequest) []byte {
 	e := newEnc()
 	e.fixed(r.Group[:])
 	e.u8(uint8(r.Kind))
@@ -379,12 +390,7 @@ func (n *Node) recordMentorRequest(r *MentorRequest) ([]Event, error) {
 	e.fixed(r.Subject[:])
 	e.str(r.SubjectPseudonym)
 	e.u64(uint64(r.Received.UnixMilli()))
-	if err := n.store.Put(storage.KindLocal, zeroGroup, withPrefix(prefixMentorReq, r.ID[:]), e.bytes()); err != nil {
-		return nil, fmt.Errorf("node: storing a mentorship request: %w", err)
-	}
-	out := *r
-	out.invite = ""
-	return []Event{{Kind: EventMentorRequest, Group: r.Group, MentorRequest: &out}}, nil
+	return e.bytes()
 }
 
 func decodeMentorRequest(id, b []byte) (*MentorRequest, error) {
@@ -734,6 +740,15 @@ func (n *Node) putMentorship(m *Mentorship) error {
 
 // putMentorshipLocked stores a record. The caller holds n.mentor.mu.
 func (n *Node) putMentorshipLocked(m *Mentorship) error {
+	if err := n.store.Put(storage.KindLocal, zeroGroup, withPrefix(prefixMentorship, m.ID[:]), encodeMentorship(m)); err != nil {
+		return fmt.Errorf("node: storing a mentorship: %w", err)
+	}
+	return nil
+}
+
+// encodeMentorship is the value of a "mentorship/" record (the layout at
+// the top of this file).
+func encodeMentorship(m *Mentorship) []byte {
 	e := newEnc()
 	e.fixed(m.Parent[:])
 	e.fixed(m.Pair[:])
@@ -746,10 +761,7 @@ func (n *Node) putMentorshipLocked(m *Mentorship) error {
 	e.str(m.Text)
 	e.u64(uint64(m.Created.UnixMilli()))
 	e.u64(uint64(m.Updated.UnixMilli()))
-	if err := n.store.Put(storage.KindLocal, zeroGroup, withPrefix(prefixMentorship, m.ID[:]), e.bytes()); err != nil {
-		return fmt.Errorf("node: storing a mentorship: %w", err)
-	}
-	return nil
+	return e.bytes()
 }
 
 func decodeMentorship(id, b []byte) (*Mentorship, error) {

@@ -217,14 +217,7 @@ func (g *Group) applySOSLocked(rec *protocol.Received, c protocol.SOS, now time.
 		// did is as urgent as any: only its age makes it late.
 		Late: now.Sub(sent) > lateAfter,
 	}
-	e := newEnc()
-	e.fixed(s.Author[:])
-	e.str(s.Pseudonym)
-	e.str(s.Text)
-	e.u64(uint64(s.Sent.UnixMilli()))
-	e.u64(uint64(s.Received.UnixNano()))
-	e.bool(s.Late)
-	if err := g.n.store.Put(storage.KindLocal, g.id, withPrefix(prefixSOS, c.ID[:]), e.bytes()); err != nil {
+	if err := g.n.store.Put(storage.KindLocal, g.id, withPrefix(prefixSOS, c.ID[:]), encodeSOS(&s)); err != nil {
 		return nil, fmt.Errorf("node: storing an SOS: %w", err)
 	}
 	return []Event{{Kind: EventSOS, Group: g.id, SOS: &s}}, nil
@@ -242,13 +235,8 @@ func (g *Group) applySOSReplyLocked(rec *protocol.Received, c protocol.SOSReply,
 		SOS: c.SOS, Group: g.id, Author: rec.Author, Pseudonym: rec.Pseudonym, Text: c.Text,
 		Sent: sent, Received: now, Mine: rec.Author == g.sess.Me().ID,
 	}
-	e := newEnc()
-	e.str(r.Pseudonym)
-	e.str(r.Text)
-	e.u64(uint64(r.Sent.UnixMilli()))
-	e.u64(uint64(r.Received.UnixNano()))
 	key := withPrefix(prefixSOSReply, append(c.SOS[:], rec.Author[:]...))
-	if err := g.n.store.Put(storage.KindLocal, g.id, key, e.bytes()); err != nil {
+	if err := g.n.store.Put(storage.KindLocal, g.id, key, encodeSOSReply(&r)); err != nil {
 		return nil, fmt.Errorf("node: storing an answer to an SOS: %w", err)
 	}
 	return []Event{{Kind: EventSOSReply, Group: g.id, SOSReply: &r}}, nil
@@ -332,6 +320,29 @@ func (g *Group) SOSByID(id SOSID) (SOS, error) {
 		}
 	}
 	return SOS{}, fmt.Errorf("node: SOS %s: %w", id, ErrNoSOS)
+}
+
+// encodeSOS is the value of an "sos/" record (the layout at the top of
+// this file).
+func encodeSOS(s *SOS) []byte {
+	e := newEnc()
+	e.fixed(s.Author[:])
+	e.str(s.Pseudonym)
+	e.str(s.Text)
+	e.u64(uint64(s.Sent.UnixMilli()))
+	e.u64(uint64(s.Received.UnixNano()))
+	e.bool(s.Late)
+	return e.bytes()
+}
+
+// encodeSOSReply is the value of an "sos-reply/" record.
+func encodeSOSReply(r *SOSReply) []byte {
+	e := newEnc()
+	e.str(r.Pseudonym)
+	e.str(r.Text)
+	e.u64(uint64(r.Sent.UnixMilli()))
+	e.u64(uint64(r.Received.UnixNano()))
+	return e.bytes()
 }
 
 func decodeSOS(group crypto.GroupID, id, b []byte) (SOS, error) {
