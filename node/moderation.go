@@ -922,6 +922,13 @@ func (g *Group) Guidelines() (Guidelines, error) {
 	if g.n.isClosed() {
 		return Guidelines{}, ErrClosed
 	}
+	return g.loadGuidelines()
+}
+
+// loadGuidelines reads the guidelines records. It takes no lock (Info and
+// the apply function call it with g.mu held, and the node's lock is never
+// taken under g.mu).
+func (g *Group) loadGuidelines() (Guidelines, error) {
 	st := g.n.store
 	var gl Guidelines
 	b, err := st.Get(storage.KindLocal, g.id, keyModGuidelines)
@@ -1004,7 +1011,7 @@ func (g *Group) applyGuidelinesLocked(rec *protocol.Received, c protocol.Guideli
 		g.n.log.Debug("ignored guidelines from someone who is not a host or moderator")
 		return nil, nil
 	}
-	cur, err := g.Guidelines()
+	cur, err := g.loadGuidelines()
 	if err != nil {
 		return nil, err
 	}
@@ -1042,7 +1049,7 @@ func (g *Group) resendGuidelines(ctx context.Context, changes []protocol.Change)
 
 // guidelinesInfo fills the guidelines fields of info.
 func (g *Group) guidelinesInfo(info *GroupInfo) {
-	gl, err := g.Guidelines()
+	gl, err := g.loadGuidelines()
 	if err != nil {
 		return
 	}
