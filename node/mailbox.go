@@ -90,6 +90,13 @@ const (
 	mailboxStepTimeout = 15 * time.Second
 	// mailboxHandoffTimeout bounds a member's delivery of a capability.
 	mailboxHandoffTimeout = 5 * time.Second
+	// mailboxCommitWait bounds how long a commit waits for the mailbox
+	// before it is published: a mailbox that is down must not hold up a
+	// removal. What is not delivered then is delivered later (syncMailbox).
+	mailboxCommitWait = 2 * time.Second
+	// mailboxPruneInterval paces dropping, from memory, the epochs whose
+	// capabilities retention deleted from the store.
+	mailboxPruneInterval = time.Minute
 	// mailboxFetchRounds bounds the fetches of one catch-up: the epochs a
 	// member walks through, and the rounds of one epoch.
 	mailboxFetchRounds = 64
@@ -197,7 +204,74 @@ func (n *Node) startMailbox(cfg MailboxConfig) error {
 		m.reconcile(id)
 	}
 	n.host.SetStreamHandler(mailboxProtocolID, m.handleStream)
+	n.goTracked(m.pruneLoop)
 	return nil
+}
+
+// pruneLoop drops from memory, every mailboxPruneInterval, the epochs
+// whose capability records retention has deleted (Node.expire runs the
+// store's retention), leaving their topics; a group with no epoch left is
+// forgotten, and no longer counts against MaxGroups.
+func (m *mailbox) pruneLoop() {
+	t := time.NewTicker(mailboxPruneInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.n.ctx.Done():
+			return
+		case <-t.C:
+			m.prune()
+		}
+	}
+}
+
+// prune is one pass of pruneLoop.
+func (m *mailbox) prune() {
+	st := m.n.store
+	m.mu.Lock()
+	var gone []*mailboxEpoch
+	var empty []crypto.GroupID
+	for id, epochs := range m.groups {
+		for e, forks := range epochs {
+			kept := forks[:0]
+			for _, me := range forks {
+				if _, err := st.Get(storage.KindEpochSecret, id, mailboxCapKey(e, me.cap.TopicID)); errors.Is(err, storage.ErrNotFound) {
+					gone = append(gone, me)
+					continue
+				}
+				kept = append(kept, me)
+			}
+			if len(kept) == 0 {
+				delete(epochs, e)
+			} else {
+				epochs[e] = kept
+			}
+		}
+		if len(epochs) == 0 {
+			delete(m.groups, id)
+			empty = append(empty, id)
+		}
+	}
+	m.mu.Unlock()
+	for _, me := range gone {
+		m.topicMu.Lock()
+		m.mu.Lock()
+		t := me.topic
+		me.topic = nil
+		me.cap.Wipe()
+		m.mu.Unlock()
+		if t != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), leaveTimeout)
+			_ = t.leave(ctx)
+			cancel()
+		}
+		m.topicMu.Unlock()
+	}
+	for _, id := range empty {
+		if err := st.Delete(storage.KindLocal, crypto.GroupID{}, withPrefix(prefixMailboxGroup, id[:])); err != nil {
+			m.n.log.Warn("mailbox: forgetting a group", "err", err)
+		}
+	}
 }
 
 // loadIdentity reads the mailbox's key pair and registration token from
@@ -462,6 +536,16 @@ func (m *mailbox) store(me *mailboxEpoch, data []byte) {
 	}
 }
 
+// proves reports whether proof is a proof of msg under me's sync key. The
+// key is copied under mu, since prune and close wipe it.
+func (m *mailbox) proves(me *mailboxEpoch, msg, proof []byte) bool {
+	m.mu.Lock()
+	key := me.cap.SyncAuth
+	m.mu.Unlock()
+	defer crypto.Wipe(key[:])
+	return crypto.CheckMailboxProof(&key, msg, proof)
+}
+
 // forksOf returns the capabilities the mailbox holds for one epoch.
 func (m *mailbox) forksOf(id crypto.GroupID, epoch uint64) []*mailboxEpoch {
 	m.mu.Lock()
@@ -532,7 +616,7 @@ func (m *mailbox) serve(st network.Stream) error {
 			return err
 		}
 		for _, me := range m.forksOf(hello.Group, hello.Epoch) {
-			if crypto.CheckMailboxProof(&me.cap.SyncAuth, msg, f.Proof[:]) {
+			if m.proves(me, msg, f.Proof[:]) {
 				if hello.Op == protocol.MailboxPushOp {
 					return m.servePush(st, me, step)
 				}
@@ -562,7 +646,7 @@ func (m *mailbox) serve(st network.Stream) error {
 	case protocol.MailboxDeliverOp:
 		if hello.Epoch != math.MaxUint64 && d.Epoch == hello.Epoch+1 {
 			for _, me := range m.forksOf(hello.Group, hello.Epoch) {
-				if crypto.CheckMailboxProof(&me.cap.SyncAuth, msg, d.Proof[:]) {
+				if m.proves(me, msg, d.Proof[:]) {
 					proven = true
 					break
 				}
@@ -1463,15 +1547,16 @@ func (g *Group) isMailboxOf(p peer.ID) bool {
 	return ok && info.PeerID == p
 }
 
-// handOffNow delivers, within mailboxHandoffTimeout, the capabilities
-// this member keeps for the group's mailbox; commit calls it before
-// publishing a commit, so that the mailbox is on the new epoch's topic
-// before the members move there. What is not delivered stays kept.
+// handOffNow delivers, within mailboxCommitWait, the capabilities this
+// member keeps for the group's mailbox; commit calls it before publishing
+// a commit, so that the mailbox is on the new epoch's topic before the
+// members move there. What is not delivered stays kept: the committer's
+// next catch-up from the mailbox, refused for the new epoch, delivers it.
 func (g *Group) handOffNow(ctx context.Context) {
 	if _, ok := g.Mailbox(); !ok {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, mailboxHandoffTimeout)
+	ctx, cancel := context.WithTimeout(ctx, mailboxCommitWait)
 	defer cancel()
 	g.handOff(ctx)
 }

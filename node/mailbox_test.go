@@ -266,6 +266,20 @@ func TestMailboxCatchUpAndCannotRead(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+
+	// Retention: past it, the ended epoch's capability and every envelope
+	// are gone from the mailbox's store, and from its memory; the newest
+	// epoch's capability stays until a newer one arrives.
+	if _, err := mb.n.store.Expire(time.Now().Add(15 * 24 * time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	mb.n.mbox.prune()
+	if len(mb.n.mbox.forksOf(id, regEpoch)) != 0 || len(mb.n.mbox.forksOf(id, lastEpoch)) != 1 {
+		t.Fatal("retention did not drop the ended epoch's capability, or dropped the current one")
+	}
+	if left := mailboxStored(t, mb, id); len(left) != 0 {
+		t.Fatalf("the mailbox still holds %d envelopes past retention", len(left))
+	}
 }
 
 // mailboxRawFetch asks the mailbox mb, from n, for epoch of group with a
