@@ -249,6 +249,10 @@ func (g *Group) ownPost(id MessageID) (heldPost, error) {
 		return heldPost{}, fmt.Errorf("node: message %s was removed: %w", id, ErrNoMessage)
 	}
 	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return heldPost{}, ErrClosed
+	}
 	me := g.sess.Me()
 	g.mu.Unlock()
 	if p.msg.Author != me.ID {
@@ -1127,6 +1131,10 @@ func (n *Node) setMute(group crypto.GroupID, member crypto.MemberID, level MuteL
 		return n.store.Delete(storage.KindLocal, group, key)
 	}
 	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return ErrClosed
+	}
 	st := g.sess.GroupState()
 	me := g.sess.Me()
 	g.mu.Unlock()
