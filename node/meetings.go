@@ -276,6 +276,15 @@ func (g *Group) sendSchedule(ctx context.Context, id MeetingID, in MeetingInput,
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("node: scheduling: %w", err)
 	}
+	// The newest version by send time wins: a change must be sent after
+	// the version it replaces, even within the same millisecond.
+	if b, err := g.n.store.Get(storage.KindLocal, g.id, withPrefix(prefixMeeting, id[:])); err == nil {
+		if old, err := decodeStoredMeeting(b); err == nil {
+			if err := g.waitPast(ctx, old.sent); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if _, err := g.sendContent(ctx, c); err != nil {
 		return nil, err
 	}
@@ -1044,6 +1053,9 @@ func (g *Group) roomAction(ctx context.Context, id RoomID, ev protocol.MeetingEv
 			return nil, err
 		}
 	}
+	if err := g.waitPast(ctx, lastSent(all[id])); err != nil {
+		return nil, err
+	}
 	if ev.Action == protocol.ActionGiveFloor && ev.Subject == (crypto.MemberID{}) {
 		ev.Subject = st.queue[0]
 	}
@@ -1051,6 +1063,41 @@ func (g *Group) roomAction(ctx context.Context, id RoomID, ev protocol.MeetingEv
 		return nil, err
 	}
 	return g.Room(id)
+}
+
+// maxRoomClockWait bounds how long a node waits for its clock to pass the
+// newest event it holds of a room before sending into it (waitPast).
+const maxRoomClockWait = 2 * time.Second
+
+// lastSent is the newest send time among evs.
+func lastSent(evs []roomEvent) int64 {
+	var last int64
+	for _, e := range evs {
+		last = max(last, e.sent)
+	}
+	return last
+}
+
+// waitPast waits until the node's clock is past last (unix ms), when that
+// is at most maxRoomClockWait away. The replay orders a room's events by
+// send time (and schedules keep the newest), so an event sent in the same
+// millisecond as the one it follows (a check-in right after the open, from
+// the same node), or by a clock a little behind the sender of what it
+// answers, could otherwise be placed before it and skipped. Beyond the bound the event goes out with
+// the clock's time, and the replay's order is the clocks' order.
+func (g *Group) waitPast(ctx context.Context, last int64) error {
+	d := time.Duration(last-g.n.now().UnixMilli()+1) * time.Millisecond
+	if d <= 0 || d > maxRoomClockWait {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 func needChair(r *MeetingRoom, _ *roomState) error {
@@ -1163,6 +1210,9 @@ func (g *Group) restateMeetings(ctx context.Context) {
 		if !st.opened || st.closed || st.chair != me.ID {
 			continue
 		}
+		if err := g.waitPast(ctx, lastSent(evs)); err != nil {
+			return
+		}
 		if _, err := g.sendContent(ctx, st.snapshot(id)); err != nil {
 			g.n.log.Warn("restating a meeting room in a new epoch", "err", err)
 		}
@@ -1240,11 +1290,7 @@ func (g *Group) pruneMeetings(now time.Time) {
 	}
 	st := g.n.store
 	for id, evs := range rooms {
-		last := int64(0)
-		for _, e := range evs {
-			last = max(last, e.sent)
-		}
-		if last >= cutoff {
+		if lastSent(evs) >= cutoff {
 			continue
 		}
 		for _, e := range evs {
