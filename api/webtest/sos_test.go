@@ -103,6 +103,18 @@ func TestSOSUI(t *testing.T) {
 	// Bo sees who is responding, live.
 	bb.waitText("#responders", "ann: I’m here")
 	bb.shot(shots, "sos-responders")
+	// Away from the SOS screen, a newer answer still reaches Bo, as a
+	// notice that is never held back.
+	bb.do("going back to the group (bo)", chromedp.Evaluate[chromedp.Void](`location.hash = "#/g/`+group+`"`))
+	bb.waitJS("the group's screen", `!!document.querySelector("#sos-open") && !document.querySelector("#responders")`)
+	mine, err := bo.client.SOSes(ctx, group)
+	if err != nil || len(mine) != 1 {
+		t.Fatalf("bo's SOSes: %+v, %v", mine, err)
+	}
+	if _, err := ann.client.AnswerSOS(ctx, group, mine[0].ID, "calling you now"); err != nil {
+		t.Fatal(err)
+	}
+	bb.waitJS("the notice that ann is here", `[...document.querySelectorAll('.notice[data-kind="sos_reply"]')].some((n) => n.textContent.includes("ann is here for you") && n.textContent.includes("calling you now"))`)
 	ab.do("opening the SOS list (ann)", chromedp.Navigate(ann.base+"/#/sos"))
 	ab.waitText("#sos-list", "bo asked for help in Evening circle")
 	ab.waitText("#sos-list", "You: I’m here")

@@ -32,6 +32,9 @@ function setTitle(t) {
   document.title = `${t} · Hearth`;
 }
 
+/** The IDs of this member's own SOSes seen in this page's life. */
+const mine = new Set();
+
 /**
  * The "I need help now" button shown on every group's screens, with a
  * small link to recent SOSes and the SOS-alerts setting (left out where
@@ -307,6 +310,20 @@ function hereButton(s, err) {
  * "I'm here" on it.
  */
 export function handleSOSEvent(type, data) {
+  if (type === "sos" && data.sos && data.sos.mine) mine.add(data.sos.id);
+  if (type === "sos_reply" && data.sos_reply && !data.sos_reply.mine && mine.has(data.sos_reply.sos) && !document.getElementById("responders")) {
+    // Someone answered the member's own SOS while they look elsewhere:
+    // they asked for help, so this is never held back.
+    notify({
+      kind: "sos_reply",
+      title: `${data.sos_reply.pseudonym} is here for you`,
+      body: data.sos_reply.text || "They answered your SOS.",
+      href: "#/sos",
+      group: groupLabel(data.group),
+      urgent: true,
+    });
+    return;
+  }
   if (type !== "sos" || !data.sos || data.sos.mine) return;
   const s = data.sos;
   const where = groupLabel(data.group);
