@@ -127,7 +127,13 @@ func TestRoutesModeration(t *testing.T) {
 	if ms, err := ann.c.MutedMembers(ctx, group); err != nil || len(ms) != 1 || ms[0] != (client.Muted{Member: boID, Level: "muted"}) {
 		t.Fatalf("MutedMembers = %+v, %v", ms, err)
 	}
-	quiet := postSeen(t, group, "muted words", bo, annEv)
+	quiet, err := bo.c.Post(ctx, group, "muted words", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := annEv.wait("the muted post", client.EventMessage, func(d client.EventData) bool { return d.Message != nil && d.Message.ID == quiet }); !d.Message.Muted {
+		t.Fatalf("ann's stream does not mark the muted member's post: %+v", d.Message)
+	}
 	if page, err := ann.c.Messages(ctx, group, 1, ""); err != nil || len(page) != 1 || page[0].ID != quiet || !page[0].Muted {
 		t.Fatalf("ann's history shows the muted post as %+v, %v", page, err)
 	}
