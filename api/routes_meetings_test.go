@@ -171,6 +171,10 @@ func TestRoutesMeetings(t *testing.T) {
 	wantCode(t, "a member giving the floor", err, http.StatusForbidden, "not_chair")
 	_, err = ann.c.GiveFloor(ctx, group, room.ID, annMe)
 	wantCode(t, "the floor out of order", err, http.StatusConflict, "not_first")
+	// Naming the anonymous first is refused the same way: the answer must
+	// not confirm who they are.
+	_, err = ann.c.GiveFloor(ctx, group, room.ID, boMe)
+	wantCode(t, "the floor by the anonymous member's ID", err, http.StatusConflict, "not_first")
 	r, err = ann.c.GiveFloor(ctx, group, room.ID, "")
 	if err != nil || r.Speaker == nil || !r.Speaker.Anonymous || len(r.Queue) != 0 {
 		t.Fatalf("GiveFloor = %+v, %v", r, err)

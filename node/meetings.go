@@ -1141,16 +1141,25 @@ func (g *Group) LowerHand(ctx context.Context, room RoomID) (*MeetingRoom, error
 }
 
 // GiveFloor gives the floor to member, who must be first in the speaker
-// queue; a zero member means whoever is first (the way a chair gives the
-// floor to an anonymous attendee). It returns ErrNotChair, and ErrNotFirst
-// when member is not first or the queue is empty.
+// queue; a zero member means whoever is first (the only way to give the
+// floor to an anonymous attendee: naming one is refused as naming someone
+// who is not first, so the answer never tells who they are). It returns
+// ErrNotChair, and ErrNotFirst when member is not first (or is anonymous)
+// or the queue is empty.
 func (g *Group) GiveFloor(ctx context.Context, room RoomID, member crypto.MemberID) (*MeetingRoom, error) {
 	return g.roomAction(ctx, room, protocol.MeetingEvent{Action: protocol.ActionGiveFloor, Subject: member}, func(r *MeetingRoom, st *roomState) error {
 		if err := needChair(r, st); err != nil {
 			return err
 		}
-		if len(st.queue) == 0 || member != (crypto.MemberID{}) && st.queue[0] != member {
+		if len(st.queue) == 0 {
 			return fmt.Errorf("node: %w", ErrNotFirst)
+		}
+		if member != (crypto.MemberID{}) {
+			// Naming an anonymous first is refused like naming anyone
+			// else, so the answer never tells who they are.
+			if i := st.attendee(st.queue[0]); st.queue[0] != member || i >= 0 && st.attendees[i].anon {
+				return fmt.Errorf("node: %w", ErrNotFirst)
+			}
 		}
 		return nil
 	})
