@@ -2,6 +2,9 @@ package webtest
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -101,11 +104,11 @@ func TestModerationUI(t *testing.T) {
 	ws := "#m-" + welcome
 	bb.waitText(ws+" .message-text", "Rough days pass")
 	bb.do("opening the menu of ann's message", chromedp.Click(ws+" summary"))
-	bb.shot(shots, "message-menu")
+	focusShot(bb, shots, "message-menu", ws)
 	bb.do("choosing Report", chromedp.Click(ws+` button[data-act="report"]`))
 	bb.waitJS("the report form", `!!document.querySelector("#report-text-`+welcome+`")`)
 	bb.do("reporting", chromedp.SetValue("#report-text-"+welcome, "felt pushy"), chromedp.Click(ws+` form button[type="submit"]`))
-	bb.waitText("#announce", "Only the hosts and moderators can read your report")
+	bb.waitJS("the report sent", `!document.querySelector("#report-text-`+welcome+`")`)
 	ab.do("opening Reports", chromedp.Navigate(ann.base+"/#/g/"+group+"/reports"))
 	ab.waitText("#reports", "bo reported a message by ann")
 	ab.waitText("#reports", "Rough days pass")
@@ -126,7 +129,7 @@ func TestModerationUI(t *testing.T) {
 	if eval[bool](bb, `document.querySelector("`+sel+`").textContent.includes("I'm okay")`) {
 		t.Error("bo's page still shows the removed text")
 	}
-	bb.shot(shots, "removed-post")
+	focusShot(bb, shots, "removed-post", sel)
 
 	// Ann mutes Bo: his messages fold on her screen only.
 	second, err := bo.client.Post(ctx, group, "Sorry, I will keep names out", "")
@@ -140,7 +143,7 @@ func TestModerationUI(t *testing.T) {
 	ab.waitJS("the confirmation", `document.querySelector("#confirm").open`)
 	ab.do("confirming", chromedp.Click("#confirm-ok"))
 	ab.waitText(ss+" .folded-text", "whom you muted")
-	ab.shot(shots, "muted")
+	focusShot(ab, shots, "muted", ss)
 	ab.do("showing it anyway", chromedp.Click(ss+` button[data-act="reveal"]`))
 	ab.waitText(ss+" .message-text", "keep names out")
 	ab.do("opening Members", chromedp.Navigate(ann.base+"/#/g/"+group+"/members"))
@@ -157,7 +160,39 @@ func TestModerationUI(t *testing.T) {
 	bb.waitText(ss+" .tombstone", "The author deleted this message.")
 	ab.do("back to the conversation", chromedp.Navigate(ann.base+"/#/g/"+group))
 	ab.waitText(ss+" .tombstone", "The author deleted this message.")
-	ab.shot(shots, "conversation-moderated")
+	focusShot(ab, shots, "conversation-moderated", ss)
+}
+
+// tidy dismisses the notices at the top of the page and scrolls the
+// element sel into view.
+func tidy(b *browser, sel string) {
+	b.t.Helper()
+	b.do("tidying the screen", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => {
+		for (const btn of document.querySelectorAll("#banners button")) if (btn.textContent.trim() === "Dismiss") btn.click();
+		const e = document.querySelector(%q);
+		if (e) e.scrollIntoView({ block: "center" });
+	})()`, sel)))
+}
+
+// focusShot is b.shot, plus a phone-width screenshot (name-phone-focus.png)
+// taken after scrolling the element sel into view at that width: on a
+// phone the group's header leaves the conversation little room.
+func focusShot(b *browser, dir, name, sel string) {
+	b.t.Helper()
+	tidy(b, sel)
+	b.shot(dir, name)
+	b.do("resizing to a phone", chromedp.EmulateViewport(360, 740, chromedp.EmulateScale(1), chromedp.EmulateMobile))
+	tidy(b, sel)
+	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+	buf, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	cancel()
+	if err != nil {
+		b.t.Fatalf("%s: screenshot %s: %v", b.name, name, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+"-phone-focus.png"), buf, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	b.do("resizing back", chromedp.EmulateViewport(1280, 800, chromedp.EmulateScale(1)))
 }
 
 // waitGuidelines waits until d's node holds the group's guidelines.
