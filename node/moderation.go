@@ -974,10 +974,12 @@ func (g *Group) SetGuidelines(ctx context.Context, text string) (Guidelines, err
 		return Guidelines{}, err
 	}
 	next := protocol.Guidelines{Version: cur.Version + 1, Text: text}
-	if _, err := g.sendContent(ctx, next); err != nil {
+	// Accepted first, so the event this member's own node emits already
+	// says so.
+	if err := g.acceptVersion(next.Version); err != nil {
 		return Guidelines{}, err
 	}
-	if err := g.acceptVersion(next.Version); err != nil {
+	if _, err := g.sendContent(ctx, next); err != nil {
 		return Guidelines{}, err
 	}
 	return g.Guidelines()
