@@ -980,6 +980,10 @@ func (g *Group) SetGuidelines(ctx context.Context, text string) (Guidelines, err
 		return Guidelines{}, err
 	}
 	if _, err := g.sendContent(ctx, next); err != nil {
+		if now, lerr := g.loadGuidelines(); lerr == nil && now.Version < next.Version {
+			// Not recorded: this member has not seen that version.
+			_ = g.acceptVersion(cur.Accepted)
+		}
 		return Guidelines{}, err
 	}
 	return g.Guidelines()
