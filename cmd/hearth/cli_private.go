@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hearthnet/hearth/api"
 	"github.com/hearthnet/hearth/api/client"
 	"github.com/hearthnet/hearth/node"
 	"github.com/hearthnet/hearth/storage"
@@ -432,11 +433,29 @@ func (f *privateFlags) wipe(ctx context.Context, r *cliRun) error {
 	case errors.Is(err, node.ErrNoHome):
 		return cliErrorf("no_home", "there is no Hearth home in %s", r.home)
 	case errors.Is(err, storage.ErrLocked):
-		return cliErrorf("daemon_running", "the daemon is running on this home; stop it (Ctrl-C where 'hearth up' runs) and run 'hearth wipe%s' again. Nothing was wiped.", r.homeFlag)
+		// The daemon holds the keys: only it can let go of them, so ask
+		// it to wipe (it destroys the keys first too, then stops).
+		return f.wipeThroughDaemon(ctx, r)
 	case err != nil:
 		return cliErrorf("wipe_failed", "the wipe did not finish: %v; run it again", err)
 	}
 	return r.out(map[string]string{"wiped": r.home}, func(w io.Writer) {
 		fmt.Fprintf(w, "Wiped. The keys were destroyed first, then %s was deleted.\n", r.home)
+	})
+}
+
+// wipeThroughDaemon has the daemon running on the home wipe it: the member
+// already confirmed, so the daemon's own confirmation word goes with the
+// request.
+func (f *privateFlags) wipeThroughDaemon(ctx context.Context, r *cliRun) error {
+	c, err := r.connect(ctx)
+	if err != nil {
+		return cliErrorf("daemon_running", "the daemon of %s holds its keys but does not answer; stop it (Ctrl-C where 'hearth up' runs) and run 'hearth wipe%s' again. Nothing was wiped.", r.home, r.homeFlag)
+	}
+	if err := r.call(ctx, c.Wipe(ctx, api.WipeConfirmation)); err != nil {
+		return err
+	}
+	return r.out(map[string]string{"wiped": r.home}, func(w io.Writer) {
+		fmt.Fprintf(w, "Wiped by the running daemon, which has stopped. The keys were destroyed first, then %s was deleted.\n", r.home)
 	})
 }

@@ -12,11 +12,12 @@ import (
 
 // The panic wipe through the running daemon: the web UI's wipe button
 // reaches POST /api/v1/wipe (api/routes_wipe.go), whose WipeFunc is
-// daemonWipe.wipe. `hearth wipe` itself refuses while the daemon runs,
-// because the daemon holds the store and the keystore open; the daemon can
-// let go of them itself, and then destroys the home exactly as `hearth
-// wipe` does (node.WipeHome: the store's keys and the keystore file first,
-// then the files), and stops.
+// daemonWipe.wipe; so does `hearth wipe` when it finds the home locked by
+// a running daemon (cli_private.go), because the daemon holds the store and
+// the keystore open and only it can let go of them. It closes them, then
+// destroys the home exactly as `hearth wipe` does without a daemon
+// (node.WipeHome: the store's keys and the keystore file first, then the
+// files), and stops.
 
 // daemonWipe wipes the home of a running daemon.
 type daemonWipe struct {
