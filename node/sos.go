@@ -217,7 +217,21 @@ func (g *Group) applySOSLocked(rec *protocol.Received, c protocol.SOS, now time.
 		// did is as urgent as any: only its age makes it late.
 		Late: now.Sub(sent) > lateAfter,
 	}
-	if err := g.n.store.Put(storage.KindLocal, g.id, withPrefix(prefixSOS, c.ID[:]), encodeSOS(&s)); err != nil {
+	key := withPrefix(prefixSOS, c.ID[:])
+	// The ID is the sender's claim: a member who saw another's SOS could
+	// send its own under the same ID and so replace its text and author
+	// (and collect its answers). An SOS ID belongs to the first author
+	// this node recorded under it; another author's SOS under it is
+	// ignored (its envelope stays stored, as for any content).
+	if b, err := g.n.store.Get(storage.KindLocal, g.id, key); err == nil {
+		if old, err := decodeSOS(g.id, c.ID[:], b); err == nil && old.Author != rec.Author {
+			g.n.log.Debug("ignoring an SOS that reuses another member's SOS ID")
+			return nil, nil
+		}
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return nil, fmt.Errorf("node: reading an SOS: %w", err)
+	}
+	if err := g.n.store.Put(storage.KindLocal, g.id, key, encodeSOS(&s)); err != nil {
 		return nil, fmt.Errorf("node: storing an SOS: %w", err)
 	}
 	return []Event{{Kind: EventSOS, Group: g.id, SOS: &s}}, nil

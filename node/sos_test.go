@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hearthnet/hearth/crypto"
+	"github.com/hearthnet/hearth/protocol"
 	"github.com/hearthnet/hearth/storage"
 )
 
@@ -91,6 +92,23 @@ func TestSOSReachesEveryMemberAndTheAnswerTheSender(t *testing.T) {
 	}
 	if len(got.Replies) != 1 || got.Replies[0].Pseudonym != "ash" || got.Replies[0].Author != ash.group(t, id).Info().Me.ID {
 		t.Fatalf("the sender sees answers %+v, want ash's", got.Replies)
+	}
+	// A hostile member's node sends its own SOS under birch's SOS ID, to
+	// replace birch's text and author (and take its answers): every node
+	// keeps birch's.
+	forged, err := cedar.group(t, id).sendContent(ctx, protocol.SOS{ID: s.ID, Text: "never mind, all fine"})
+	if err != nil {
+		t.Fatalf("sending the forged SOS: %v", err)
+	}
+	for _, m := range all {
+		e2ePoll(t, m.name+" holding the forged SOS", func() bool {
+			ok, _ := m.n.store.HasEnvelope(id, storage.EnvelopeID(forged.ID))
+			return ok
+		})
+		got, err := m.group(t, id).SOSByID(s.ID)
+		if err != nil || got.Text != text || got.Pseudonym != "birch" || got.Mine != (m == birch) || len(got.Replies) != 1 {
+			t.Fatalf("%s: after a forged SOS under the same ID: %v, %+v; want birch's with ash's answer", m.name, err, got)
+		}
 	}
 	list, err := cedar.group(t, id).SOSes()
 	if err != nil || len(list) != 2 || list[0].ID != other.ID || !list[0].Mine || list[1].ID != s.ID {
