@@ -833,9 +833,36 @@ func (g *Group) applyMeetingSnapshotLocked(rec *protocol.Received, c protocol.Me
 	return g.keepRoomEventLocked(rec, c.Room, c)
 }
 
+// maxRoomEventsPerMember bounds how many events of one member who is not
+// a host or moderator a node keeps for one room. Every event is kept and
+// the whole room is replayed on each new one, so without a bound a member
+// could make every other member's node hold, and replay on each arrival,
+// an ever longer room (a check-in toggled at the group's rate limit, all
+// day). A member in an honest meeting sends a handful of events (check in,
+// raise and lower a hand, check out); hosts and moderators, who chair, are
+// trusted and not bounded.
+const maxRoomEventsPerMember = 256
+
 func (g *Group) keepRoomEventLocked(rec *protocol.Received, room RoomID, c protocol.Content) ([]Event, error) {
 	e := roomEvent{sent: rec.Timestamp, envelope: rec.ID, author: rec.Author, name: rec.Pseudonym,
 		admin: g.authorRoleLocked(rec).IsAdmin(), content: c}
+	all, err := g.roomEventsLocked(&room)
+	if err != nil {
+		return nil, err
+	}
+	evs := all[room]
+	if !e.admin {
+		n := 0
+		for i := range evs {
+			if evs[i].author == e.author {
+				n++
+			}
+		}
+		if n >= maxRoomEventsPerMember {
+			g.n.log.Debug("ignoring a meeting room event over the per-member bound")
+			return nil, nil
+		}
+	}
 	b, err := e.encode()
 	if err != nil {
 		return nil, err
@@ -843,11 +870,14 @@ func (g *Group) keepRoomEventLocked(rec *protocol.Received, room RoomID, c proto
 	if err := g.n.store.Put(storage.KindLocal, g.id, roomEventKey(room, e.sent, e.envelope), b); err != nil {
 		return nil, fmt.Errorf("node: storing a meeting room event: %w", err)
 	}
-	r, err := g.roomLocked(room)
-	if err != nil || r == nil {
-		return nil, err
+	if !slices.ContainsFunc(evs, func(o roomEvent) bool { return o.envelope == e.envelope }) {
+		evs = append(evs, e)
 	}
-	return []Event{{Kind: EventMeetingRoom, Group: g.id, Room: r}}, nil
+	st := replayRoom(evs)
+	if !st.opened {
+		return nil, nil
+	}
+	return []Event{{Kind: EventMeetingRoom, Group: g.id, Room: g.roomViewLocked(room, &st, evs)}}, nil
 }
 
 // roomEventsLocked reads every stored event of every room (room zero) or

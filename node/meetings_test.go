@@ -608,3 +608,68 @@ func TestMeetingRetention(t *testing.T) {
 		t.Errorf("the room after retention: %v, want ErrNoRoom", err)
 	}
 }
+
+// TestRoomEventsPerMemberBounded: a member who is not a host or moderator
+// cannot make a node keep (and replay on every arrival) an ever longer
+// room: past maxRoomEventsPerMember of their events in one room the node
+// stores no more of them, while the chair's events and another member's
+// still count.
+func TestRoomEventsPerMemberBounded(t *testing.T) {
+	e := newE2ENode(t, "host")
+	ctx := e2eCtx(t)
+	g, err := e.n.CreateGroup(ctx, GroupOptions{Name: "circle", Pseudonym: "host"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mtg, err := g.ScheduleMeeting(ctx, MeetingInput{Title: "Share", Start: time.Now().Add(time.Hour), Zone: "UTC", Minutes: 60})
+	if err != nil {
+		t.Fatal(err)
+	}
+	room, err := g.OpenRoom(ctx, mtg.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flooder, other := crypto.MemberID{0xf1}, crypto.MemberID{0xf2}
+	sent := time.Now().UnixMilli()
+	arrive := func(author crypto.MemberID, anon bool) {
+		t.Helper()
+		sent++
+		rec := &protocol.Received{Epoch: g.Info().Epoch, Author: author, Pseudonym: "x", Timestamp: sent}
+		for i := range 8 {
+			rec.ID[i] = byte(sent >> (8 * i))
+		}
+		g.mu.Lock()
+		_, err := g.keepRoomEventLocked(rec, room.ID, protocol.MeetingEvent{Meeting: mtg.ID, Room: room.ID, Action: protocol.ActionCheckIn, Anonymous: anon})
+		g.mu.Unlock()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range maxRoomEventsPerMember + 40 {
+		arrive(flooder, i%2 == 1)
+	}
+	arrive(other, false)
+	count := func() map[crypto.MemberID]int {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		all, err := g.roomEventsLocked(&room.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := make(map[crypto.MemberID]int)
+		for _, ev := range all[room.ID] {
+			n[ev.author]++
+		}
+		return n
+	}
+	n := count()
+	if n[flooder] != maxRoomEventsPerMember || n[other] != 1 {
+		t.Fatalf("stored events: flooder %d, other %d; want %d and 1", n[flooder], n[other], maxRoomEventsPerMember)
+	}
+	if _, err := g.SetShareTimer(ctx, room.ID, 120); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := g.Room(room.ID); err != nil || r.ShareSeconds != 120 || r.Present != 2 {
+		t.Fatalf("the room after the flood: %+v, %v; want the chair's timer and two present", r, err)
+	}
+}
