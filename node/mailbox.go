@@ -134,6 +134,7 @@ var (
 	prefixMailboxCount  = []byte("mbx/n/")   // KindLocal: + epoch ‖ fork: envelopes and bytes stored
 	prefixMailboxHand   = []byte("mbx/h/")   // KindLocal: + epoch: a capability to deliver
 	prefixMailboxCursor = []byte("mbx/c/")   // KindLocal: + epoch ‖ topic ID[:8]: the last envelope fetched
+	prefixMailboxPush   = []byte("mbx/p/")   // KindLocal: + epoch: the last arrival offered to the mailbox
 )
 
 // mailbox is the mailbox side of a node.
@@ -1390,12 +1391,14 @@ func (g *Group) fetchRound(ctx context.Context, p peer.ID, epoch uint64) (got, a
 	}
 }
 
-// maxPushEnvelopes bounds the envelopes one push reads from the store.
+// maxPushEnvelopes bounds the envelopes one push reads from the store;
+// the next push goes on from there.
 const maxPushEnvelopes = 4096
 
 // pushEpoch gives the mailbox p the envelopes of epoch this member holds
 // and the mailbox lacks: it asks for the IDs the mailbox holds, then sends
-// the rest (at most maxPushEnvelopes read, and the response byte budget).
+// the others that arrived here since the last push of the epoch (reading
+// at most maxPushEnvelopes, within the response byte budget).
 func (g *Group) pushEpoch(ctx context.Context, p peer.ID, epoch uint64) error {
 	n := g.n
 	ctx, cancel := context.WithTimeout(ctx, syncTimeout)
@@ -1457,10 +1460,19 @@ func (g *Group) pushEpoch(ctx context.Context, p peer.ID, epoch uint64) error {
 		held[id] = true
 	}
 
-	vec, err := n.store.GenerationVector(g.id)
-	if err != nil {
-		return err
+	// Offered since the last push of this epoch: the store numbers
+	// envelopes as they arrive, so a cursor makes each push read only
+	// what arrived since (at most maxPushEnvelopes of it).
+	cursorKey := binary.BigEndian.AppendUint64(slices.Clone(prefixMailboxPush), epoch)
+	var after uint64
+	if b, err := n.store.Get(storage.KindLocal, g.id, cursorKey); err == nil {
+		d := newDec(b)
+		after = d.u64()
+		if d.finish() != nil {
+			after = 0
+		}
 	}
+	offered := after
 	page := &protocol.MailboxPage{}
 	size, sent, read := 0, 0, 0
 	flush := func(last bool) error {
@@ -1473,40 +1485,32 @@ func (g *Group) pushEpoch(ctx context.Context, p peer.ID, epoch uint64) error {
 		return writeFrame(s, pb)
 	}
 push:
-	for _, e := range vec {
-		if e.Epoch != epoch {
-			continue
+	for read < maxPushEnvelopes {
+		envs, err := n.store.EnvelopesSince(g.id, offered, syncPageEnvelopes)
+		if err != nil {
+			return err
 		}
-		for _, run := range e.Held {
-			for from := run.First; ; {
-				envs, err := n.store.EnvelopesFor(g.id, epoch, e.Sender, from, run.Last, syncPageEnvelopes)
-				if err != nil {
-					return err
-				}
-				for _, env := range envs {
-					if read++; read > maxPushEnvelopes {
-						break push
-					}
-					if held[[protocol.MailboxHavePrefix]byte(env.ID[:protocol.MailboxHavePrefix])] {
-						continue
-					}
-					if sent+len(env.Raw) > syncResponseBudget {
-						break push
-					}
-					if len(page.Envelopes) == protocol.MaxMailboxPageEnvelopes || size+len(env.Raw) > protocol.MaxMailboxPageBytes {
-						if err := flush(false); err != nil {
-							return err
-						}
-					}
-					page.Envelopes = append(page.Envelopes, env.Raw)
-					size += len(env.Raw)
-					sent += len(env.Raw)
-				}
-				if len(envs) < syncPageEnvelopes || envs[len(envs)-1].Meta.Generation >= run.Last {
-					break
-				}
-				from = envs[len(envs)-1].Meta.Generation + 1
+		for _, env := range envs {
+			if read++; read > maxPushEnvelopes {
+				break push
 			}
+			if env.Meta.Epoch == epoch && !held[[protocol.MailboxHavePrefix]byte(env.ID[:protocol.MailboxHavePrefix])] {
+				if sent+len(env.Raw) > syncResponseBudget {
+					break push
+				}
+				if len(page.Envelopes) == protocol.MaxMailboxPageEnvelopes || size+len(env.Raw) > protocol.MaxMailboxPageBytes {
+					if err := flush(false); err != nil {
+						return err
+					}
+				}
+				page.Envelopes = append(page.Envelopes, env.Raw)
+				size += len(env.Raw)
+				sent += len(env.Raw)
+			}
+			offered = env.Arrival
+		}
+		if len(envs) < syncPageEnvelopes {
+			break
 		}
 	}
 	if err := flush(true); err != nil {
@@ -1516,7 +1520,15 @@ push:
 	if err != nil {
 		return fmt.Errorf("node: reading mailbox ack: %w", err)
 	}
-	return protocol.UnmarshalMailboxAck(b)
+	if err := protocol.UnmarshalMailboxAck(b); err != nil {
+		return err
+	}
+	e := newEnc()
+	e.u64(offered)
+	if err := n.store.Put(storage.KindLocal, g.id, cursorKey, e.bytes()); err != nil {
+		n.log.Warn("storing a mailbox push cursor", "err", err)
+	}
+	return nil
 }
 
 // dropHandoffsUpTo deletes the capabilities kept for epochs up to epoch.
