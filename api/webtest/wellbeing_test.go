@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,6 +105,27 @@ func TestWellbeingNotificationsUI(t *testing.T) {
 	heard("first, with no quiet hours")
 	b.waitJS("a notice of the new message", noticeCount+` === 1`)
 	b.waitText(`#banners .notice[data-kind="message"]`, "in Tuesday group")
+
+	// A system notification (the page hidden, permission granted) may show
+	// on a locked screen: it names no group, no one and no text, for a
+	// message and for an answer to an SOS alike.
+	eval[bool](b, `(() => {
+		window.sysNotes = [];
+		window.Notification = class { static permission = "granted"; constructor(title, o) { window.sysNotes.push(title + " | " + ((o && o.body) || "")); } };
+		Object.defineProperty(document, "visibilityState", { configurable: true, get: () => "hidden" });
+		return true;
+	})()`)
+	heard("while the page is hidden")
+	b.waitJS("a system notification of the message", `window.sysNotes.length === 1`)
+	eval[bool](b, `(import("/js/notify.js").then((m) => m.notify({ kind: "sos_reply", title: "ann is here for you", body: "calling you now, ann", group: "Tuesday group", urgent: true })), true)`)
+	b.waitJS("a system notification of the answer", `window.sysNotes.length === 2`)
+	sys := eval[string](b, `window.sysNotes.join("\n")`)
+	for _, leak := range []string{"Tuesday", "ann", "calling", "bo "} {
+		if strings.Contains(sys, leak) {
+			t.Errorf("a system notification shows %q: %q", leak, sys)
+		}
+	}
+	eval[bool](b, `(delete document.visibilityState, document.querySelectorAll('#banners .notice:not([data-kind="message"])').forEach((n) => n.remove()), true)`)
 
 	// Quiet hours around the page's own clock: held, nothing shown.
 	now := eval[int](b, `(() => { const d = new Date(); return d.getHours() * 60 + d.getMinutes(); })()`)

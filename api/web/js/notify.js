@@ -204,12 +204,32 @@ function show(note) {
   if (note.urgent) chime();
   if (document.visibilityState !== "visible" && "Notification" in window && Notification.permission === "granted") {
     try {
-      new Notification(note.title, { body: note.body, tag: note.kind, requireInteraction: note.urgent });
+      const sys = systemNotice(note.kind);
+      new Notification(sys.title, { body: sys.body, tag: note.kind, requireInteraction: note.urgent });
     } catch {
       // Some browsers allow notifications only from a service worker; the
       // in-page notice above is enough.
     }
   }
+}
+
+/**
+ * What a system notification says. Unlike the notice on the page, it may
+ * show on a locked screen, to anyone near the device, so it names no one,
+ * no group and no text: a pseudonym, a group's name ("AA Tuesday") or an
+ * answer's words there would tell a passer-by that the member is in
+ * recovery, and with whom. The member opens Hearth to see who and what.
+ */
+export function systemNotice(kind) {
+  const lines = {
+    sos: "Someone in one of your groups asked for help.",
+    sos_reply: "Someone answered your call for help.",
+    meeting: "A meeting starts soon.",
+    message: "You have new messages.",
+    report: "There is something for moderators to look at.",
+    mentor: "You have a new mentorship note.",
+  };
+  return { title: "Hearth", body: lines[kind] || "Something new is waiting for you." };
 }
 
 /** A short, soft two-note chime, where the browser lets a page play one. */
