@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/hearthnet/hearth/api/client"
 )
@@ -121,10 +122,17 @@ func TestMeetingUI(t *testing.T) {
 	mb.waitJS("the room under Happening now", `!!document.querySelector('a[id^="join-room-"]')`)
 	mb.do("going to the room", chromedp.Click(`a[id^="join-room-"]`))
 	mb.waitText("#present-count", "0 present")
-	mb.do("checking in anonymously", chromedp.Click("#checkin-anonymous"), chromedp.Click("#checkin"))
+	requireStops(t, mb, "the member's room before checking in", "checkin-anonymous", "checkin")
+	// By keyboard alone: tick Anonymous, check in, raise the hand. Focus
+	// moves from Check in (gone once checked in) to Raise my hand, and stays
+	// on that button when it becomes Lower my hand.
+	mb.do("ticking Anonymous by keyboard", chromedp.Focus("#checkin-anonymous"), chromedp.KeyEvent(" "))
+	mb.do("checking in by keyboard", chromedp.Focus("#checkin"), chromedp.KeyEvent(kb.Enter))
 	mb.waitText("#present-count", "1 present")
-	mb.do("raising a hand", chromedp.Click("#raise-hand"))
+	mb.waitJS("focus on Raise my hand after checking in", `document.activeElement && document.activeElement.id === "raise-hand"`)
+	mb.do("raising a hand by keyboard", chromedp.KeyEvent(kb.Enter))
 	mb.waitText("#my-place", "number 1 in the queue")
+	mb.waitJS("focus kept on the hand button, now Lower my hand", `document.activeElement && document.activeElement.id === "lower-hand"`)
 
 	hb.waitText("#present-count", "1 present")
 	hb.waitText("#anonymous-count", "1 of them anonymous")
@@ -135,14 +143,17 @@ func TestMeetingUI(t *testing.T) {
 	if strings.Contains(eval[string](hb, `document.querySelector("#room").textContent`), "bo") {
 		t.Error("the host's room screen names the anonymous member")
 	}
-	hb.do("setting the timer", chromedp.SetValue("#timer-seconds", "180"), chromedp.Click("#set-timer"))
+	requireStops(t, hb, "the chair's room", "raise-hand", "checkout", "give-floor", "timer-seconds", "set-timer", "close-room")
+	hb.do("setting the timer", chromedp.Evaluate[chromedp.Void](`(() => { const s = document.querySelector("#timer-seconds"); s.value = "180"; s.dispatchEvent(new Event("change")); })()`),
+		chromedp.Focus("#set-timer"), chromedp.KeyEvent(kb.Enter))
+	hb.waitText("#share-timer", "Each share has 3 minutes")
 	hb.waitText("#give-floor", "Give the floor to Someone (anonymous)")
 	hb.do("giving the floor", chromedp.Click("#give-floor"))
 	hb.waitText("#speaker", "Someone (anonymous)")
 	hb.waitText("#share-timer", "left in this share")
 	mb.waitText("#speaker", "Someone (anonymous)")
 	mb.waitText("#share-timer", "left in this share")
-	mb.waitJS("the member's own End my share button", `!!document.querySelector("#end-my-share")`)
+	mb.waitJS("the member's own End my share button, with focus moved to it from Lower my hand", `document.activeElement && document.activeElement.id === "end-my-share"`)
 	hb.shot(shots, "meeting-room-chair")
 	mb.shot(shots, "meeting-room-member")
 
@@ -156,10 +167,48 @@ func TestMeetingUI(t *testing.T) {
 	// The chair closes the meeting.
 	hb.do("closing", chromedp.Click("#close-room"))
 	hb.do("confirming", chromedp.Click("#confirm-ok"))
-	hb.waitText("#room", "this meeting has closed")
-	mb.waitText("#room", "this meeting has closed")
+	hb.waitText("#room", "This meeting has closed")
+	mb.waitText("#room", "This meeting has closed")
 	if eval[bool](mb, `!!document.querySelector("#raise-hand, #lower-hand, #checkin")`) {
 		t.Error("the closed room still offers actions")
 	}
 	mb.shot(shots, "meeting-room-closed")
+}
+
+// requireStops presses Tab from the top of the page until focus comes
+// round again and fails the test unless every control named by id was
+// reached, each with a visible focus ring (a solid outline at least 2 px
+// wide).
+func requireStops(t *testing.T, b *browser, screen string, ids ...string) {
+	t.Helper()
+	b.do("starting from the top", chromedp.Evaluate[chromedp.Void](`document.activeElement && document.activeElement.blur(); window.focus()`))
+	reached := map[string]bool{}
+	for i := 0; i < 120; i++ {
+		b.do("pressing Tab", chromedp.KeyEvent(kb.Tab))
+		id := eval[string](b, `(() => {
+			const e = document.activeElement;
+			if (!e || e === document.body) return "";
+			const s = getComputedStyle(e);
+			const ring = s.outlineStyle === "solid" && parseFloat(s.outlineWidth) >= 2;
+			return (e.id || e.tagName) + (ring ? "" : " (no focus ring)");
+		})()`)
+		if strings.HasSuffix(id, "(no focus ring)") {
+			t.Errorf("%s: %s: focus on %s shows no focus ring", b.name, screen, id)
+		}
+		reached[id] = true
+		done := true
+		for _, want := range ids {
+			if !reached[want] {
+				done = false
+			}
+		}
+		if done {
+			return
+		}
+	}
+	for _, want := range ids {
+		if !reached[want] {
+			t.Errorf("%s: %s: %s cannot be reached with the Tab key", b.name, screen, want)
+		}
+	}
 }

@@ -298,7 +298,42 @@ function scheduleForm(g, err, reload) {
   return form;
 }
 
-/** The live room r of group g. */
+/**
+ * Makes parent's children exactly the given nodes (nulls left out),
+ * touching only what changed: a node already in place is not moved, so
+ * keyboard focus and a screen reader's reading position survive a redraw.
+ */
+function place(parent, ...children) {
+  const want = children.flat(Infinity).filter(Boolean);
+  const keep = new Set(want);
+  for (const c of [...parent.childNodes]) if (!keep.has(c)) c.remove();
+  want.forEach((c, i) => {
+    if (parent.childNodes[i] !== c) parent.insertBefore(c, parent.childNodes[i] || null);
+  });
+}
+
+/** Sets el's text only when it differs, so a live region is not re-announced. */
+function setText(el, text) {
+  if (el.textContent !== text) el.textContent = text;
+}
+
+/** Fills list with one <li> per name, only when the names changed. */
+function setItems(list, names) {
+  const key = JSON.stringify(names);
+  if (list.dataset.key === key) return;
+  list.dataset.key = key;
+  replace(list, names.map((n) => h("li", null, n)));
+}
+
+/**
+ * The live room r of group g. Its elements are made once and updated in
+ * place from each meeting_room event, so a redraw never takes keyboard
+ * focus or a screen reader's place away. What changes is said through the
+ * page's polite live region, gathered for a moment so that several
+ * check-ins make one short sentence; the share timer counts down on screen
+ * only (role "timer" is never read out by itself) and says once when the
+ * time is up.
+ */
 export async function roomView(main, [g, roomId], ctx) {
   const [head, d] = await groupFrame(g, "meetings");
   let room = await meetingsApi.room(g, roomId);
@@ -306,9 +341,22 @@ export async function roomView(main, [g, roomId], ctx) {
   const meeting = all.find((m) => m.id === room.meeting) || { title: "Meeting" };
   setTitle(`${meeting.title} · ${d.name}`);
   const err = errorSlot();
-  const body = h("div", { id: "room" });
-  const timerEl = h("p", { class: "share-timer", id: "share-timer", role: "timer", "aria-live": "off" });
-  const anonymous = h("input", { type: "checkbox", id: "checkin-anonymous" });
+  const person = (m) => (m.anonymous ? "Someone (anonymous)" : m.pseudonym);
+
+  // What is said, gathered for a moment; a newer sentence on the same
+  // topic (the count) replaces the older one.
+  const pending = new Map();
+  let sayTimer = 0;
+  const say = (topic, text) => {
+    pending.delete(topic);
+    pending.set(topic, text);
+    clearTimeout(sayTimer);
+    sayTimer = setTimeout(() => {
+      const text = [...pending.values()].join(" ");
+      pending.clear();
+      if (ctx.isCurrent()) announce(text);
+    }, 700);
+  };
 
   // seen counts the room's live events. An action's answer is drawn only
   // when no event came meanwhile: a later event carries a newer state
@@ -324,125 +372,212 @@ export async function roomView(main, [g, roomId], ctx) {
         room = next;
         draw();
       }
-      if (said) announce(said);
+      if (said) say("you", said);
     } catch (e) {
       showError(err, e);
     }
   };
-  const person = (m) => (m.anonymous ? "Someone (anonymous)" : m.pseudonym);
+
+  // The room's elements, made once.
+  const title = h("h2", { class: "room-title", id: "room-title", tabindex: "-1" }, meeting.title);
+  const chairLine = h("p", { class: "muted" });
+  const closedNote = h("p", { class: "room-closed", id: "room-closed" }, "This meeting has closed. Thank you for being here.");
+  const reading = meeting.reading ? h("blockquote", { class: "reading" }, meeting.reading) : null;
+
+  const anonymous = h("input", { type: "checkbox", id: "checkin-anonymous" });
+  const checkinButton = h("button", { type: "button", id: "checkin", onclick: () => act("checkin", { anonymous: anonymous.checked }, "You are checked in.") }, "Check in");
+  const checkinBox = h(
+    "div",
+    { class: "checkin" },
+    h("p", null, "Check in to be counted, raise your hand and share."),
+    h("label", { class: "check", for: "checkin-anonymous" }, anonymous, h("span", null, "Anonymous in the count",
+      h("span", { class: "hint" }, "Others see one more person present, not your name. Their Hearth can still tell who checked in."))),
+    h("div", { class: "actions" }, checkinButton),
+  );
+  // One button raises and lowers the hand, so focus stays on it.
+  const hand = h("button", { type: "button", onclick: () => (room.you.position ? act("lower", {}, "Your hand is lowered.") : act("raise", {}, "Your hand is raised.")) });
+  const endMine = h("button", { type: "button", id: "end-my-share", onclick: () => act("endshare", {}, "Your share has ended.") }, "End my share");
+  const myPlace = h("p", { class: "my-place", id: "my-place" });
+  const leave = h("button", { type: "button", class: "secondary", id: "checkout", onclick: () => act("checkout", {}, "You left the room.") }, "Leave the room");
+  const youActions = h("div", { class: "actions" });
+  const leaveRow = h("div", { class: "actions leave-row" }, leave);
+  const youBox = h("section", { class: "card you", "aria-labelledby": "you-title" }, h("h3", { id: "you-title" }, "You"));
+
+  const speaker = h("p", { id: "speaker" });
+  const timerEl = h("p", { class: "share-timer", id: "share-timer", role: "timer" });
+  const queueNone = h("p", { class: "muted", id: "queue" }, "No hands raised.");
+  const queueList = h("ol", { class: "queue", id: "queue", "aria-labelledby": "queue-title" });
+  const speakingBox = h("section", { class: "card", "aria-labelledby": "speaker-title" }, h("h3", { id: "speaker-title" }, "Speaking"));
+  const queueTitle = h("h4", { id: "queue-title" }, "Hands raised");
+
+  const presentCount = h("p", { class: "present-count", id: "present-count" });
+  const anonCount = h("p", { class: "muted small", id: "anonymous-count" });
+  const attendees = h("ul", { class: "plain-list", id: "attendees", "aria-label": "Present by name" });
+  const presentBox = h("section", { class: "card", "aria-labelledby": "present-title" }, h("h3", { id: "present-title" }, "Present"));
+  const grid = h("div", { class: "room-grid" });
+
+  // The chair's controls. The timer choice is the chair's own until they
+  // set it: an event meanwhile does not undo what they picked.
+  let timerChosen = false;
+  const secs = h(
+    "select",
+    { id: "timer-seconds", class: "inline", onchange: () => (timerChosen = true) },
+    [[0, "No timer"], [120, "2 minutes"], [180, "3 minutes"], [300, "5 minutes"], [600, "10 minutes"]].map(([v, t]) => h("option", { value: String(v) }, t)),
+  );
+  const giveFloor = h("button", {
+    type: "button",
+    id: "give-floor",
+    onclick: () => {
+      if (room.queue.length) act("floor", {}, `${person(room.queue[0])} has the floor.`);
+    },
+  });
+  const endShare = h("button", { type: "button", class: "secondary", id: "end-share", onclick: () => act("endshare", {}, "The share has ended.") }, "End this share");
+  const setTimer = h("button", {
+    type: "button",
+    class: "secondary",
+    id: "set-timer",
+    onclick: () => {
+      timerChosen = false;
+      act("timer", { seconds: Number(secs.value) }, Number(secs.value) ? `Each share now has ${secs.options[secs.selectedIndex].text}.` : "Shares have no timer now.");
+    },
+  }, "Set timer");
+  const closeRoom = h("button", {
+    type: "button",
+    class: "danger-outline",
+    id: "close-room",
+    onclick: async () => {
+      const ok = await confirmAction({ title: "Close the meeting?", body: "Nobody can check in, raise a hand or share in this room afterwards.", confirm: "Close the meeting" });
+      if (ok) act("close", {}, "");
+    },
+  }, "Close the meeting");
+  const floorActions = h("div", { class: "actions" });
+  const chairBox = h(
+    "section",
+    { class: "card chair", "aria-labelledby": "chair-title" },
+    h("h3", { id: "chair-title" }, "Chair’s controls"),
+    floorActions,
+    h("div", { class: "field timer-row" }, h("label", { for: "timer-seconds" }, "Share timer"), secs, setTimer),
+    h("div", { class: "actions close-row" }, closeRoom),
+  );
+  const body = h("div", { id: "room" });
+
+  let shown = null; // the room as last drawn, to tell what changed
+  let timeUpSaid = "";
+
+  /** Says what changed between the room drawn before and now. */
+  const tellChanges = (before, now) => {
+    if (!before) return;
+    if (now.closed && !before.closed) {
+      say("closed", "The meeting has closed.");
+      return;
+    }
+    if (now.present !== before.present) say("present", `${now.present} present.`);
+    const was = before.speaker ? `${person(before.speaker)}|${before.speaker_since || ""}` : "";
+    const is = now.speaker ? `${person(now.speaker)}|${now.speaker_since || ""}` : "";
+    if (is !== was || (now.you.speaking && !before.you.speaking)) {
+      if (now.you.speaking) say("speaker", "You have the floor. Share when you are ready.");
+      else if (now.speaker) say("speaker", `${person(now.speaker)} has the floor.`);
+      else say("speaker", "The share has ended.");
+    }
+    if (now.you.chair && now.queue.length > before.queue.length) {
+      say("queue", `${person(now.queue[now.queue.length - 1])} raised a hand. ${now.queue.length} waiting.`);
+    }
+  };
 
   const draw = () => {
     const you = room.you;
     const named = room.attendees.length;
     const anon = room.present - named;
-    const controls = [];
-    if (!room.closed) {
-      if (!you.present) {
-        controls.push(
-          h(
-            "div",
-            { class: "card checkin" },
-            h("label", { class: "check", for: "checkin-anonymous" }, anonymous, h("span", null, "Anonymous in the count",
-              h("span", { class: "hint" }, "Others see one more person present, not your name. Their Hearth can still tell who checked in."))),
-            h("div", { class: "actions" }, h("button", { type: "button", id: "checkin", onclick: () => act("checkin", { anonymous: anonymous.checked }, "You are checked in.") }, "Check in")),
-          ),
-        );
+    const hadFocus = body.contains(document.activeElement);
+
+    setText(chairLine, `Chaired by ${room.chair_name}`);
+    // You: check in, or the hand, the share and leaving.
+    if (!room.closed && !you.present) {
+      place(youBox, youBox.firstChild, checkinBox);
+    } else if (!room.closed) {
+      if (you.position) {
+        hand.id = "lower-hand";
+        hand.className = "secondary";
+        setText(hand, "Lower my hand");
       } else {
-        const hand = you.position
-          ? h("button", { type: "button", id: "lower-hand", class: "secondary", onclick: () => act("lower", {}, "Your hand is lowered.") }, "Lower my hand")
-          : h("button", { type: "button", id: "raise-hand", disabled: you.speaking, onclick: () => act("raise", {}, "Your hand is raised.") }, "Raise my hand");
-        controls.push(
-          h(
-            "div",
-            { class: "actions" },
-            hand,
-            you.speaking ? h("button", { type: "button", class: "secondary", id: "end-my-share", onclick: () => act("endshare", {}, "Your share has ended.") }, "End my share") : null,
-            h("button", { type: "button", class: "secondary", id: "checkout", onclick: () => act("checkout", {}, "You left the room.") }, "Leave the room"),
-          ),
-        );
-        if (you.position) controls.push(h("p", { class: "muted", id: "my-place" }, `Your hand is raised: you are number ${you.position} in the queue.`));
+        hand.id = "raise-hand";
+        hand.className = "";
+        setText(hand, "Raise my hand");
       }
+      setText(myPlace, you.speaking
+        ? "You have the floor."
+        : you.position
+          ? `Your hand is raised: you are number ${you.position} in the queue.`
+          : "Raise your hand when you would like to share.");
+      place(youActions, you.speaking ? endMine : hand);
+      place(youBox, youBox.firstChild, myPlace, youActions, leaveRow);
     }
-    const chair = you.chair && !room.closed ? chairControls() : null;
-    // Redrawing must not throw keyboard focus away: the control that had
-    // it gets it back when it is still there.
-    const focused = body.contains(document.activeElement) ? document.activeElement.id : "";
-    replace(
+    // The speaker, the timer and the queue.
+    if (room.speaker) {
+      speaker.className = "speaker";
+      setText(speaker, you.speaking ? `${person(room.speaker)} (you)` : person(room.speaker));
+    } else {
+      speaker.className = "muted";
+      setText(speaker, "No one has the floor.");
+    }
+    setItems(queueList, room.queue.map(person));
+    place(speakingBox, speakingBox.firstChild, speaker, timerEl, queueTitle, room.queue.length ? queueList : queueNone);
+    // Who is present.
+    setText(presentCount, `${room.present} present`);
+    setText(anonCount, `${anon} of them anonymous`);
+    setItems(attendees, room.attendees.map((a) => a.pseudonym));
+    place(presentBox, presentBox.firstChild, presentCount, anon > 0 ? anonCount : null, named ? attendees : null);
+    place(grid, room.closed ? null : speakingBox, presentBox);
+    // The chair's controls.
+    if (you.chair && !room.closed) {
+      if (room.queue.length) {
+        giveFloor.removeAttribute("aria-disabled");
+        setText(giveFloor, `Give the floor to ${person(room.queue[0])}`);
+      } else {
+        giveFloor.setAttribute("aria-disabled", "true");
+        setText(giveFloor, "Give the floor (no hands raised)");
+      }
+      place(floorActions, giveFloor, room.speaker ? endShare : null);
+      if (!timerChosen && document.activeElement !== secs) secs.value = String(room.share_seconds || 0);
+    }
+    place(
       body,
-      h("h2", { class: "room-title" }, meeting.title),
-      h("p", { class: "muted" }, `Chaired by ${room.chair_name}`, room.closed ? " · this meeting has closed" : ""),
-      meeting.reading ? h("blockquote", { class: "reading" }, meeting.reading) : null,
-      h("div", { class: "room-grid" },
-        h(
-          "section",
-          { class: "card", "aria-labelledby": "present-title" },
-          h("h3", { id: "present-title" }, h("span", { id: "present-count", "aria-live": "polite" }, `${room.present} present`)),
-          anon > 0 ? h("p", { class: "muted small", id: "anonymous-count" }, `${anon} of them anonymous`) : null,
-          named === 0 ? null : h("ul", { class: "plain-list", id: "attendees" }, room.attendees.map((a) => h("li", null, a.pseudonym))),
-        ),
-        h(
-          "section",
-          { class: "card", "aria-labelledby": "speaker-title" },
-          h("h3", { id: "speaker-title" }, "Speaking"),
-          room.speaker ? h("p", { class: "speaker", id: "speaker" }, person(room.speaker)) : h("p", { class: "muted", id: "speaker" }, "No one has the floor."),
-          timerEl,
-          h("h4", { id: "queue-title" }, "Hands raised"),
-          room.queue.length === 0
-            ? h("p", { class: "muted", id: "queue" }, "No hands raised.")
-            : h("ol", { class: "queue", id: "queue", "aria-labelledby": "queue-title" }, room.queue.map((q) => h("li", null, person(q)))),
-        ),
-      ),
-      controls,
-      chair,
+      title,
+      chairLine,
+      room.closed ? closedNote : null,
+      reading,
+      room.closed ? null : youBox,
+      grid,
+      you.chair && !room.closed ? chairBox : null,
     );
-    if (focused) {
-      const el = document.getElementById(focused);
-      if (el) el.focus();
+    // A control that went away (Check in, once checked in) leaves focus
+    // on the control that took its place, not at the top of the page.
+    if (hadFocus && !body.contains(document.activeElement)) {
+      const next = [endMine, hand, checkinButton].find((b) => b.isConnected) || title;
+      next.focus();
     }
+    tellChanges(shown, room);
+    shown = room;
     tick();
   };
 
-  const chairControls = () => {
-    const secs = h("select", { id: "timer-seconds" }, [[0, "No timer"], [120, "2 minutes"], [180, "3 minutes"], [300, "5 minutes"], [600, "10 minutes"]].map(([v, t]) =>
-      h("option", { value: String(v), selected: v === room.share_seconds }, t)));
-    return h(
-      "section",
-      { class: "card chair", "aria-labelledby": "chair-title" },
-      h("h3", { id: "chair-title" }, "Chair"),
-      h(
-        "div",
-        { class: "actions" },
-        h("button", { type: "button", id: "give-floor", disabled: room.queue.length === 0, onclick: () => act("floor", {}, "The floor is given to the next person.") },
-          room.queue.length ? `Give the floor to ${person(room.queue[0])}` : "Give the floor to the next"),
-        room.speaker ? h("button", { type: "button", class: "secondary", id: "end-share", onclick: () => act("endshare", {}, "The share has ended.") }, "End this share") : null,
-      ),
-      h("div", { class: "field timer-row" }, h("label", { for: "timer-seconds" }, "Share timer"), secs,
-        h("button", { type: "button", class: "secondary", id: "set-timer", onclick: () => act("timer", { seconds: Number(secs.value) }, "The share timer is set.") }, "Set timer")),
-      h("div", { class: "actions" }, h("button", {
-        type: "button",
-        class: "danger-outline",
-        id: "close-room",
-        onclick: async () => {
-          const ok = await confirmAction({ title: "Close the meeting?", body: "Nobody can check in, raise a hand or share in this room afterwards.", confirm: "Close the meeting" });
-          if (ok) act("close", {}, "The meeting is closed.");
-        },
-      }, "Close the meeting")),
-    );
-  };
-
   // The countdown of the current share, redrawn every second while this
-  // screen is shown.
+  // screen is shown; said aloud only once, when the time is up.
   const tick = () => {
     if (!room.speaker || !room.share_ends || room.closed) {
-      timerEl.textContent = room.share_seconds && !room.closed ? `Share timer: ${Math.round(room.share_seconds / 60)} minutes a share.` : "";
+      setText(timerEl, room.share_seconds && !room.closed ? `Each share has ${Math.round(room.share_seconds / 60)} minutes.` : "");
       timerEl.classList.remove("over");
       return;
     }
     const left = Math.round((new Date(room.share_ends).getTime() - Date.now()) / 1000);
     const abs = Math.abs(left);
     const mmss = `${Math.floor(abs / 60)}:${String(abs % 60).padStart(2, "0")}`;
-    timerEl.textContent = left >= 0 ? `${mmss} left in this share` : `Time is up (${mmss} over)`;
+    setText(timerEl, left >= 0 ? `${mmss} left in this share` : `Time is up (${mmss} over)`);
     timerEl.classList.toggle("over", left < 0);
+    if (left < 0 && timeUpSaid !== room.share_ends) {
+      timeUpSaid = room.share_ends;
+      say("timer", room.you.speaking ? "Your time is up. Please finish your share." : "Time is up for this share.");
+    }
   };
   const interval = setInterval(() => {
     if (!ctx.isCurrent()) {
