@@ -1234,7 +1234,14 @@ func (g *Group) syncMailbox(ctx context.Context) (SyncReport, error) {
 		return rep, ErrClosed
 	}
 	epoch := g.sess.GroupState().Epoch
+	k, keysErr := g.sess.Keys(epoch)
+	k.Wipe()
 	g.mu.Unlock()
+	if keysErr != nil {
+		// A member who left, or was removed long enough ago that its keys
+		// are wiped: it can prove nothing, so there is nothing to fetch.
+		return rep, nil
+	}
 	if epoch > 0 {
 		// The previous epoch, while its keys are held: posts made in it
 		// after this member moved on.

@@ -186,9 +186,12 @@ func (g *Group) syncPeers() []peer.ID {
 		}
 	}
 	g.mu.Unlock()
+	// The group's mailbox is no member: it is caught up from with
+	// /hearth/mailbox/1 (mailbox.go), never asked for history sync.
+	mailbox, _ := g.Mailbox()
 	var out []peer.ID
 	for p := range set {
-		if p != g.n.host.ID() && g.n.host.Network().Connectedness(p) == network.Connected {
+		if p != g.n.host.ID() && p != mailbox.PeerID && g.n.host.Network().Connectedness(p) == network.Connected {
 			out = append(out, p)
 		}
 	}
