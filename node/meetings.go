@@ -398,18 +398,29 @@ func (s *storedMeeting) info() MeetingInfo {
 }
 
 // authorRoleLocked returns the role of rec's author in the roster of the
-// envelope's epoch. The caller holds g.mu.
+// envelope's epoch. An envelope of the previous epoch (opened during its
+// grace period) gives its author no more than a host's or moderator's
+// powers they still hold now: a moderator demoted by the commit that ended
+// that epoch still holds its keys, and could otherwise go on scheduling,
+// cancelling and chairing for the ten minutes of grace by sealing in the
+// old epoch. (A node that has not yet applied the demotion still accepts
+// such an envelope: the demotion had not reached it.) The caller holds
+// g.mu.
 func (g *Group) authorRoleLocked(rec *protocol.Received) protocol.Role {
 	roster, err := g.sess.RosterAt(rec.Epoch)
 	if err != nil {
 		return 0
 	}
-	for _, m := range roster {
-		if m.ID == rec.Author {
-			return m.Role
+	m, ok := memberIn(roster, rec.Author)
+	if !ok {
+		return 0
+	}
+	if st := g.sess.GroupState(); rec.Epoch != st.Epoch && m.Role.IsAdmin() {
+		if now, ok := st.MemberByID(rec.Author); !ok || !now.Role.IsAdmin() {
+			return now.Role
 		}
 	}
-	return 0
+	return m.Role
 }
 
 // applyMeetingLocked records a schedule from a host or moderator if it is

@@ -11,6 +11,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+
 	"github.com/hearthnet/hearth/crypto"
 	"github.com/hearthnet/hearth/protocol"
 )
@@ -671,5 +673,68 @@ func TestRoomEventsPerMemberBounded(t *testing.T) {
 	}
 	if r, err := g.Room(room.ID); err != nil || r.ShareSeconds != 120 || r.Present != 2 {
 		t.Fatalf("the room after the flood: %+v, %v; want the chair's timer and two present", r, err)
+	}
+}
+
+// TestDemotedModeratorGraceHasNoAdminPower: a moderator demoted by a
+// commit still holds the keys of the epoch before it, and its envelopes of
+// that epoch still open during the grace period. A modified node sealing
+// in the old epoch after the demotion gets no admin power from it: a new
+// schedule, a cancellation and a room opened are recorded as nothing by a
+// node that applied the demotion, while the same moderator's schedule sent
+// before the demotion counts.
+func TestDemotedModeratorGraceHasNoAdminPower(t *testing.T) {
+	host := &e2eMember{e2eNode: newE2ENode(t, "host"), pseudonym: "host"}
+	mod := &e2eMember{e2eNode: newE2ENode(t, "mod"), pseudonym: "mod"}
+	e2eMesh(t, host.e2eNode, mod.e2eNode)
+	id := e2eGroupOf(t, host, mod)
+	ctx := e2eCtx(t)
+	hg, mg := host.group(t, id), mod.group(t, id)
+	modID := mg.Info().Me.ID
+	if err := hg.Promote(ctx, modID, protocol.RoleModerator); err != nil {
+		t.Fatal(err)
+	}
+	e2ePoll(t, "the moderator's promotion", func() bool { return mg.Info().Me.Role == protocol.RoleModerator })
+	// A schedule in the moderator's epoch reaches the host (and with it
+	// the moderator's chain key of that epoch).
+	start := time.Now().Add(48 * time.Hour)
+	honest, err := mg.ScheduleMeeting(ctx, MeetingInput{Title: "Honest", Start: start, Zone: "UTC", Minutes: 60})
+	if err != nil {
+		t.Fatal(err)
+	}
+	host.rec.waitEvent(t, EventMeeting, id, func(ev Event) bool { return ev.Meeting.ID == honest.ID })
+	old := e2eSessionCopy(t, mod.e2eNode, id)
+	oldEpoch := old.GroupState().Epoch
+
+	if err := hg.Promote(ctx, modID, protocol.RoleMember); err != nil {
+		t.Fatal(err)
+	}
+	if hg.Info().Epoch == oldEpoch {
+		t.Fatal("the demotion did not start a new epoch")
+	}
+	// The demoted moderator's modified node seals in the old epoch.
+	forge := func(c protocol.Content) {
+		t.Helper()
+		env, err := old.SealContent(c, time.Now().UnixMilli(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res, _ := hg.validate(ctx, mod.n.host.ID(), env); res != pubsub.ValidationAccept {
+			t.Fatalf("the old epoch's envelope was not accepted (%v): the test no longer shows the grace period", res)
+		}
+	}
+	rogue := protocol.Meeting{ID: [16]byte{0xd3, 0x40}, Title: "Not a real meeting", Start: start.UnixMilli(), Minutes: 60}
+	forge(rogue)
+	forge(protocol.Meeting{ID: honest.ID, Title: "Honest", Start: start.UnixMilli(), Minutes: 60, Cancelled: true})
+	room := RoomID{0xd3, 0x41}
+	forge(protocol.MeetingEvent{Meeting: honest.ID, Room: room, Action: protocol.ActionOpen})
+	if _, err := hg.Meeting(MeetingID(rogue.ID)); !errors.Is(err, ErrNoMeeting) {
+		t.Errorf("a demoted moderator's schedule, sealed in the grace epoch: %v, want ErrNoMeeting", err)
+	}
+	if m, err := hg.Meeting(honest.ID); err != nil || m.Cancelled {
+		t.Errorf("the meeting after a demoted moderator's cancellation: %+v, %v; want it still on", m, err)
+	}
+	if _, err := hg.Room(room); !errors.Is(err, ErrNoRoom) {
+		t.Errorf("a room opened by a demoted moderator: %v, want ErrNoRoom", err)
 	}
 }

@@ -86,11 +86,6 @@ func (g *Group) applyNoteLocked(rec *protocol.Received, c protocol.Note, now tim
 		g.n.log.Debug("ignoring a note that opened but does not decode", "err", err)
 		return nil, nil
 	}
-	roster, err := g.sess.RosterAt(rec.Epoch)
-	if err != nil {
-		roster = g.sess.GroupState().Roster
-	}
-	author, _ := memberIn(roster, rec.Author)
 	switch body.Kind {
 	case protocol.NoteMentorRequest:
 		if body.Invite == "" {
@@ -107,7 +102,7 @@ func (g *Group) applyNoteLocked(rec *protocol.Received, c protocol.Note, now tim
 	case protocol.NoteMentorDecline:
 		return g.n.mentorDeclined(g.id, rec.Author, MentorshipID(body.Ref), now)
 	case protocol.NotePairing:
-		if !author.Role.IsAdmin() {
+		if !g.authorRoleLocked(rec).IsAdmin() {
 			g.n.log.Debug("ignoring a pairing suggestion from a member who is not a host or moderator")
 			return nil, nil
 		}
