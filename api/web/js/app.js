@@ -14,6 +14,7 @@ import * as mentor from "./mentor.js";
 import { meetingsView, roomView, remindOfMeeting } from "./meetings.js";
 import { notify, loadWellbeing } from "./notify.js";
 import { reportsView, guidelinesView, handleModerationEvent } from "./moderation.js";
+import { mailboxView } from "./mailbox.js";
 
 const main = document.getElementById("main");
 
@@ -34,6 +35,7 @@ const routes = [
   [/^\/g\/([0-9a-f]{32})\/reports$/, reportsView],
   [/^\/g\/([0-9a-f]{32})\/guidelines$/, guidelinesView],
   [/^\/g\/([0-9a-f]{32})\/mentor$/, mentor.groupMentorView],
+  [/^\/g\/([0-9a-f]{32})\/mailbox$/, mailboxView],
   [/^\/sos\/new(?:\/([0-9a-f]{32}))?$/, sos.sendView],
   [/^\/sos$/, sos.listView],
   [/^\/mentors$/, mentor.mentorsView],

@@ -33,6 +33,7 @@ export async function groupFrame(g, tab) {
   tabs.push(["meetings", `#/g/${g}/meetings`, "Meetings"]);
   tabs.push(["guidelines", `#/g/${g}/guidelines`, d.guidelines > 0 && !d.guidelines_accepted && !d.removed ? "Guidelines (new)" : "Guidelines"]);
   if (isAdmin(d) && !d.removed) tabs.push(["reports", `#/g/${g}/reports`, "Reports"]);
+  tabs.push(["mailbox", `#/g/${g}/mailbox`, "Mailbox"]);
   if (isAdmin(d) && !d.removed) {
     tabs.push(["invites", `#/g/${g}/invites`, "Invite"]);
     tabs.push(["waiting", `#/g/${g}/waiting`, waitingLabel(g)]);
