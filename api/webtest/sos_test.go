@@ -86,11 +86,16 @@ func TestSOSUI(t *testing.T) {
 	if href := eval[string](bb, `document.querySelector('#crisis a[href^="tel:"]').getAttribute("href")`); href != "tel:988" {
 		t.Errorf("the 988 line links to %q", href)
 	}
+	crisisInView(t, bb, "before sending")
 	bb.shot(shots, "sos-send")
 	bb.do("writing and sending", chromedp.SetValue("#sos-text", "I am about to drink"), chromedp.Click("#sos-send"))
 	bb.waitText("#sos-sent", "It went to Evening circle")
 	bb.waitText("#responders", "No one yet")
 	bb.waitText("#crisis", "988")
+	if id := eval[string](bb, `document.activeElement ? document.activeElement.id : ""`); id != "sos-sent-h" {
+		t.Errorf("after sending, focus is on %q, not on the heading saying the SOS was sent", id)
+	}
+	crisisInView(t, bb, "after sending")
 
 	// Ann: an urgent notice and a banner with "I'm here".
 	ab.waitJS("the SOS banner", `!!document.querySelector(".sos-banner") && document.querySelector(".sos-banner").textContent.includes("bo needs help now")`)
@@ -118,6 +123,10 @@ func TestSOSUI(t *testing.T) {
 	ab.do("opening the SOS list (ann)", chromedp.Navigate(ann.base+"/#/sos"))
 	ab.waitText("#sos-list", "bo asked for help in Evening circle")
 	ab.waitText("#sos-list", "You: I’m here")
+	if eval[bool](ab, `!!document.querySelector("#sos-list button[id^='here-']")`) {
+		t.Error("the SOS list offers I'm here again on an SOS the member already answered")
+	}
+	ab.shot(shots, "sos-list")
 
 	// Mentorship: Bo asks Ann from the group's Mentors tab; Ann accepts.
 	bb.do("opening the Mentors tab (bo)", chromedp.Navigate(bo.base+"/#/g/"+group+"/mentor"))
@@ -181,6 +190,26 @@ func hears(t *testing.T, group string, from, to *daemon, text string) {
 			case <-retry:
 				break wait
 			}
+		}
+	}
+}
+
+// crisisInView fails the test unless, on a 360x740 phone screen scrolled
+// to the top, the statement that members are not a crisis service and the
+// first crisis line's call button are both fully in view: a frightened
+// member never has to scroll to find them.
+func crisisInView(t *testing.T, b *browser, when string) {
+	t.Helper()
+	b.do("resizing to a phone", chromedp.EmulateViewport(360, 740, chromedp.EmulateScale(1), chromedp.EmulateMobile))
+	defer b.do("resizing back", chromedp.EmulateViewport(1280, 800, chromedp.EmulateScale(1)))
+	b.do("scrolling to the top", chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
+	for _, sel := range []string{"#crisis-notice", `#crisis a[href^="tel:"]`} {
+		r := eval[[]float64](b, `(() => { const r = document.querySelector('`+sel+`').getBoundingClientRect(); return [r.top, r.bottom, innerHeight, r.height]; })()`)
+		if r[0] < 0 || r[1] > r[2] {
+			t.Errorf("%s, at phone size %s is not in view without scrolling: top %.0f, bottom %.0f of %.0f", when, sel, r[0], r[1], r[2])
+		}
+		if sel != "#crisis-notice" && r[3] < 44 {
+			t.Errorf("%s, the call button is %.0f px tall, too small to tap (44 px)", when, r[3])
 		}
 	}
 }

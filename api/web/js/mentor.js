@@ -50,10 +50,11 @@ function overview(requests, mentorships, err, reload) {
         : q.kind === "offer"
           ? `${who} offers to be your mentor`
           : `${who} (a host) suggests you pair with ${q.subject_pseudonym}`;
-    const act = (label, fn, cls) =>
+    const act = (label, fn, cls, id) =>
       h("button", {
         type: "button",
         class: cls,
+        id,
         "aria-label": `${label}: ${what}`,
         onclick: async () => {
           showError(err, null);
@@ -75,8 +76,8 @@ function overview(requests, mentorships, err, reload) {
       h(
         "div",
         { class: "actions" },
-        act(q.kind === "pairing" ? `Ask ${q.subject_pseudonym}` : "Accept", () => mapi.accept(q.id), "small"),
-        act(q.kind === "pairing" ? "Dismiss" : "Decline", () => mapi.decline(q.id), "secondary small"),
+        act(q.kind === "pairing" ? `Ask ${q.subject_pseudonym}` : "Accept", () => mapi.accept(q.id), "small", `accept-${q.id}`),
+        act(q.kind === "pairing" ? "Dismiss" : "Decline", () => mapi.decline(q.id), "secondary small", `decline-${q.id}`),
       ),
     );
   });
@@ -91,11 +92,13 @@ function overview(requests, mentorships, err, reload) {
       h(
         "div",
         { class: "actions" },
-        m.state === "active" ? h("a", { class: "button small", href: `#/g/${m.pair}` }, "Open your conversation") : null,
+        m.state === "active" ? h("a", { class: "button small", href: `#/g/${m.pair}`, id: `open-${m.id}`, "aria-label": `Open your conversation with ${m.peer_pseudonym}` }, "Open your conversation") : null,
         open
           ? h("button", {
               type: "button",
               class: "danger-outline small",
+              id: `end-${m.id}`,
+              "aria-label": m.state === "asked" ? `Withdraw your request to ${m.peer_pseudonym}…` : `End the mentorship with ${m.peer_pseudonym}…`,
               onclick: async () => {
                 const ok = await confirmAction({
                   title: m.state === "asked" ? "Withdraw your request?" : `End the mentorship with ${m.peer_pseudonym}?`,
@@ -121,11 +124,25 @@ function overview(requests, mentorships, err, reload) {
     );
   });
   return [
-    h("h2", null, "Requests for you"),
-    reqItems.length ? h("ul", { class: "rows", id: "mentor-requests" }, reqItems) : h("p", { class: "muted" }, "None waiting."),
-    h("h2", null, "Your mentorships"),
-    msItems.length ? h("ul", { class: "rows", id: "mentorships" }, msItems) : h("p", { class: "muted" }, "None yet."),
+    h("h2", { id: "requests-h", tabindex: "-1" }, "Requests for you"),
+    reqItems.length ? h("ul", { class: "rows", id: "mentor-requests", "aria-labelledby": "requests-h" }, reqItems) : h("p", { class: "muted" }, "None waiting."),
+    h("h2", { id: "mentorships-h", tabindex: "-1" }, "Your mentorships"),
+    msItems.length ? h("ul", { class: "rows", id: "mentorships", "aria-labelledby": "mentorships-h" }, msItems) : h("p", { class: "muted" }, "None yet."),
   ];
+}
+
+/**
+ * Replaces box's content, keeping keyboard focus: on the same control when
+ * it is still there, else on the "Your mentorships" heading, where what
+ * the member just did shows.
+ */
+function redraw(box, ...children) {
+  const had = box.contains(document.activeElement);
+  const id = had ? document.activeElement.id : "";
+  replace(box, ...children);
+  if (!had) return;
+  const again = (id && document.getElementById(id)) || document.getElementById("mentorships-h");
+  if (again) again.focus();
 }
 
 /**
@@ -150,6 +167,7 @@ export async function groupMentorView(main, [g], ctx) {
       h("button", {
         type: "button",
         class: offer ? "secondary small" : "small",
+        id: `${offer ? "offer" : "ask"}-${m.member}`,
         "aria-label": `${offer ? "Offer to mentor" : "Ask to be my mentor"}: ${m.pseudonym}`,
         onclick: async () => {
           const ok = await confirmAction({
@@ -170,7 +188,7 @@ export async function groupMentorView(main, [g], ctx) {
         },
       }, offer ? "Offer to mentor" : "Ask to be my mentor");
     const pairForm = isAdmin(d) && !d.removed && others.length >= 2 ? suggestForm(g, members, err) : null;
-    replace(
+    redraw(
       box,
       h("h2", null, "Members"),
       h("p", { class: "muted small" }, "A mentor is a fellow member who walks with you one to one. What you two say in your private group no one else in this group can read."),
@@ -233,7 +251,7 @@ export async function mentorsView(main, _params, ctx) {
   const load = async () => {
     const [requests, mentorships] = await Promise.all([mapi.requests(), mapi.mentorships()]);
     await loadGroups().catch(() => {});
-    replace(box, overview(requests, mentorships, err, load));
+    redraw(box, overview(requests, mentorships, err, load));
   };
   await load();
   if (!ctx.isCurrent()) return;

@@ -39,7 +39,10 @@ export async function loadWellbeing() {
     // Signed out, or an older daemon: notifications then simply show.
     settings = {};
   }
-  if (!timer) timer = setInterval(check, CHECK_EVERY_MS);
+  if (!timer) {
+    timer = setInterval(check, CHECK_EVERY_MS);
+    window.addEventListener("hashchange", dropSeen);
+  }
   check();
 }
 
@@ -72,14 +75,23 @@ export function inQuietHours(now = new Date()) {
  *           quiet hours and digest mode. An "sos" is urgent exactly when
  *           the member opted in to SOS alerts (sos_alerts), whatever the
  *           caller says; for other kinds the caller decides.
+ *   detail: an element shown under the body (a member's own words);
+ *   actions: buttons shown before Open and Dismiss ("I'm here");
+ *   id, className: for the caller to find and style its notice.
+ * A notice about the screen the member is already looking at is only
+ * said to screen readers: the screen itself shows it.
  */
-export function notify({ kind, title, body = "", href = "", group = "", tag = "", urgent = false }) {
+export function notify({ kind, title, body = "", href = "", group = "", tag = "", urgent = false, detail = null, actions = [], id = "", className = "" }) {
   const isUrgent = kind === "sos" ? !!settings.sos_alerts : !!urgent;
-  const note = { kind, title, body, href, group, tag, urgent: isUrgent, at: new Date() };
+  const note = { kind, title, body, href, group, tag, urgent: isUrgent, at: new Date(), detail, actions, id, className };
   if (!note.urgent && (inQuietHours() || settings.digest)) {
     held.push(note);
     wasQuiet = wasQuiet || inQuietHours();
     updateHeld();
+    return;
+  }
+  if (!note.urgent && note.href && note.href === location.hash && document.visibilityState === "visible") {
+    announce(`${note.title}. ${note.body}`);
     return;
   }
   show(note);
@@ -106,13 +118,18 @@ export function showHeld() {
   );
   const card = h(
     "div",
-    { class: "notice summary", role: "status", id: "held-summary" },
+    { class: "notice summary", id: "held-summary" },
     h("strong", null, `${lead}: ${line}`),
     h("details", null, h("summary", null, "What arrived"), list),
-    h("button", { type: "button", class: "secondary small", onclick: () => card.remove() }, "Dismiss"),
+    h("button", { type: "button", class: "secondary small", "aria-label": `Dismiss: ${lead}`, onclick: () => {
+      const hadFocus = card.contains(document.activeElement);
+      card.remove();
+      if (hadFocus) document.getElementById("main").focus({ preventScroll: true });
+    } }, "Dismiss"),
   );
+  // The banner area is a polite live region: adding the summary is what
+  // screen readers hear.
   area.append(card);
-  announce(`${lead}: ${line}`);
 }
 
 /** "3 messages in Tuesday group, 1 meeting reminder". */
@@ -179,19 +196,51 @@ function check() {
   updateHeld();
 }
 
+/**
+ * Takes away the ordinary notices about the screen just opened: the member
+ * is looking at what they pointed to. Urgent ones stay until dismissed.
+ */
+function dropSeen() {
+  for (const n of document.querySelectorAll("#banners > .notice[data-href]:not(.urgent)")) {
+    if (n.dataset.href === location.hash && !n.contains(document.activeElement)) n.remove();
+  }
+}
+
+/** How many ordinary notices stay on the page; older ones make way. */
+const MAX_NOTICES = 3;
+
+// show puts a notice on the page. The banner area is a polite live region
+// (index.html), so adding the notice is what screen readers hear, once; an
+// urgent notice is an alert as well. Open and Dismiss carry the notice's
+// title in their names, since several notices may be on the page.
 function show(note) {
   const area = document.getElementById("banners");
   if (!area) return;
+  const dismiss = () => {
+    const hadFocus = card.contains(document.activeElement);
+    card.remove();
+    // Focus does not fall to the top of the page with the notice.
+    if (hadFocus) document.getElementById("main").focus({ preventScroll: true });
+  };
   const card = h(
     "div",
-    { class: `notice${note.urgent ? " urgent" : ""}`, role: note.urgent ? "alert" : "status", "data-kind": note.kind, "data-tag": note.tag || null },
+    {
+      class: `notice${note.urgent ? " urgent" : ""}${note.className ? " " + note.className : ""}`,
+      role: note.urgent ? "alert" : null,
+      id: note.id || null,
+      "data-kind": note.kind,
+      "data-tag": note.tag || null,
+      "data-href": note.href || null,
+    },
     h("strong", null, note.title),
     note.body ? h("p", null, note.body) : null,
+    note.detail,
     h(
       "div",
       { class: "notice-actions" },
-      note.href ? h("a", { href: note.href, onclick: () => card.remove() }, "Open") : null,
-      h("button", { type: "button", class: "secondary small", onclick: () => card.remove() }, "Dismiss"),
+      note.actions,
+      note.href ? h("a", { href: note.href, "aria-label": `Open: ${note.title}`, onclick: () => card.remove() }, "Open") : null,
+      h("button", { type: "button", class: "secondary small", "aria-label": `Dismiss: ${note.title}`, onclick: dismiss }, "Dismiss"),
     ),
   );
   // A newer notice of the same thing (more messages in one group)
@@ -199,8 +248,9 @@ function show(note) {
   if (note.tag) {
     for (const old of area.querySelectorAll(".notice[data-tag]")) if (old.dataset.tag === note.tag) old.remove();
   }
+  const ordinary = [...area.querySelectorAll(":scope > .notice:not(.urgent):not(.summary)")];
+  if (!note.urgent) for (const old of ordinary.slice(0, Math.max(0, ordinary.length - MAX_NOTICES + 1))) if (!old.contains(document.activeElement)) old.remove();
   area.append(card);
-  announce(`${note.title}. ${note.body}`);
   if (note.urgent) chime();
   if (document.visibilityState !== "visible" && "Notification" in window && Notification.permission === "granted") {
     try {

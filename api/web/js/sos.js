@@ -10,7 +10,7 @@
 import { request } from "./api.js";
 import { h, replace, announce, errorSlot, showError, timeEl } from "./dom.js";
 import { state, loadGroups, loadDetail } from "./state.js";
-import { notify, loadWellbeing, inQuietHours } from "./notify.js";
+import { notify, loadWellbeing } from "./notify.js";
 
 const enc = encodeURIComponent;
 
@@ -54,22 +54,44 @@ function groupLabel(g) {
   return d ? d.name : "a group";
 }
 
-/** The crisis resources, as text and links, with the notice first. */
-function crisisCard(c) {
+/** The name of a region code ("US" → "United States"), or the code. */
+function regionName(code) {
+  if (code === "INTL") return "Anywhere (international lines)";
+  try {
+    return new Intl.DisplayNames(undefined, { type: "region" }).of(code) || code;
+  } catch {
+    return code;
+  }
+}
+
+/** A web address without its scheme, as people say it. */
+function siteName(url) {
+  try {
+    const u = new URL(url);
+    return u.host + (u.pathname === "/" ? "" : u.pathname);
+  } catch {
+    return url;
+  }
+}
+
+/**
+ * The crisis resources, with the notice first: each line's number is a
+ * large call (and text) button, so it is found and tapped at once; the
+ * region picker comes after the lines, for someone elsewhere.
+ */
+function crisisCard(c, picker) {
+  const digits = (n) => n.replace(/\s+/g, "");
   const items = (c.resources || []).map((r) => {
     const how = [];
-    if (r.phone && r.sms === r.phone) how.push(h("span", null, "Call or text ", h("a", { href: `tel:${r.phone.replace(/\s+/g, "")}` }, r.phone)));
-    else {
-      if (r.phone) how.push(h("span", null, "Call ", h("a", { href: `tel:${r.phone.replace(/\s+/g, "")}` }, r.phone)));
-      if (r.sms) how.push(h("span", null, " Text ", h("a", { href: `sms:${r.sms.replace(/\s+/g, "")}` }, r.sms)));
-    }
+    if (r.phone) how.push(h("a", { class: "button call", href: `tel:${digits(r.phone)}`, "aria-label": `Call ${r.name}: ${r.phone}` }, `Call ${r.phone}`));
+    if (r.sms) how.push(h("a", { class: "button secondary call", href: `sms:${digits(r.sms)}`, "aria-label": `Text ${r.name}: ${r.sms}` }, `Text ${r.sms}`));
     return h(
       "li",
       null,
       h("strong", null, r.name),
-      how.length ? h("p", { class: "crisis-how" }, how) : null,
-      r.url ? h("p", null, h("a", { href: r.url, rel: "noopener noreferrer", target: "_blank" }, r.url)) : null,
+      how.length ? h("div", { class: "crisis-how" }, how) : null,
       r.note ? h("p", { class: "muted small" }, r.note) : null,
+      r.url ? h("p", null, h("a", { href: r.url, rel: "noopener noreferrer", target: "_blank" }, siteName(r.url), h("span", { class: "sr-only" }, " (website, opens in a new tab)"))) : null,
     );
   });
   return h(
@@ -78,6 +100,7 @@ function crisisCard(c) {
     h("h2", { id: "crisis-h" }, "If you are in danger, call now"),
     h("p", { class: "crisis-notice", id: "crisis-notice" }, c.notice),
     h("ul", { class: "crisis-list" }, items),
+    picker,
   );
 }
 
@@ -86,11 +109,11 @@ function regionPicker(c, onchange) {
   const sel = h(
     "select",
     { id: "crisis-region", class: "inline", onchange: () => onchange(sel.value) },
-    h("option", { value: "INTL" }, "Anywhere (international)"),
-    (c.regions || []).map((r) => h("option", { value: r }, r)),
+    h("option", { value: "INTL" }, regionName("INTL")),
+    (c.regions || []).filter((r) => r !== "INTL").map((r) => h("option", { value: r }, regionName(r))),
   );
   sel.value = c.region || "INTL";
-  return h("div", { class: "field" }, h("label", { for: "crisis-region" }, "Your country or region"), sel);
+  return h("div", { class: "field crisis-region" }, h("label", { for: "crisis-region" }, "Lines for your country or region"), sel);
 }
 
 /** The SOS screen: resources at once, then whom to ask, then who answers. */
@@ -98,17 +121,20 @@ export async function sendView(main, [g], ctx) {
   setTitle("I need help now");
   let crisis = await sosApi.crisis("");
   if (!ctx.isCurrent()) return;
-  const crisisBox = h("div", null, crisisCard(crisis));
   let chosenRegion = crisis.region || "";
+  // The picker is made once and moved into each new card, so it keeps
+  // keyboard focus while the lines under it change.
   const region = regionPicker(crisis, async (r) => {
     chosenRegion = r;
     try {
       crisis = await sosApi.crisis(r);
-      replace(crisisBox, crisisCard(crisis));
+      replace(crisisBox, crisisCard(crisis, region));
+      announce(`Lines for ${regionName(r)} are shown.`);
     } catch {
       // The resources already shown stay.
     }
   });
+  const crisisBox = h("div", null, crisisCard(crisis, region));
   const [groups, mentorships] = await Promise.all([loadGroups(), sosApi.mentorships().catch(() => [])]);
   if (!ctx.isCurrent()) return;
   const mentors = mentorships.filter((m) => m.state === "active" && m.role === "mentee");
@@ -120,7 +146,7 @@ export async function sendView(main, [g], ctx) {
   );
   const mentorBox = h("input", { type: "checkbox", id: "sos-mentor", disabled: mentors.length === 0, checked: mentors.length > 0 && !g });
   const text = h("textarea", { id: "sos-text", rows: "3", maxlength: "1024" });
-  const result = h("section", { id: "sos-result", "aria-live": "polite" });
+  const result = h("div", { id: "sos-result" });
   let send;
   const form = h(
     "form",
@@ -143,10 +169,13 @@ export async function sendView(main, [g], ctx) {
         send.disabled = true;
         try {
           const out = await sosApi.send(body);
-          replace(crisisBox, crisisCard(out.crisis));
+          replace(crisisBox, crisisCard(out.crisis, region));
           showSent(result, out.sent);
-          form.hidden = true;
-          announce("Your SOS was sent. The crisis lines stay above.");
+          form.hidden = out.sent.some((s) => s.sos);
+          // Focus goes to what was sent (the button pressed is gone), at
+          // the top, with the crisis lines right under it.
+          document.getElementById("sos-sent-h").focus();
+          announce("Your SOS was sent. The crisis lines are just below.");
         } catch (e) {
           showError(err, e);
         } finally {
@@ -155,7 +184,7 @@ export async function sendView(main, [g], ctx) {
       },
     },
     h("h2", { id: "sos-send-h" }, "Ask your people for help"),
-    h("p", null, "Members of the groups you choose see your SOS at once and can answer “I’m here”. They are people in recovery like you, not a crisis service."),
+    h("p", null, "Members of the groups you choose see your SOS at once and can answer “I’m here”. They are people in recovery like you."),
     h(
       "fieldset",
       { class: "taps" },
@@ -181,10 +210,9 @@ export async function sendView(main, [g], ctx) {
     main,
     page(
       h("h1", null, "I need help now"),
-      region,
+      result,
       crisisBox,
       form,
-      result,
       h("p", { class: "small" }, h("a", { href: "#/sos" }, "Recent SOSes and who answered")),
     ),
   );
@@ -202,11 +230,11 @@ function showSent(box, sent) {
     h(
       "div",
       { class: "card", id: "sos-sent" },
-      h("h2", null, "Your SOS was sent"),
+      h("h2", { id: "sos-sent-h", tabindex: "-1" }, ok.length ? "Your SOS was sent" : "Your SOS was not sent"),
       ok.map((s) => h("p", { class: "success" }, `It went to ${groupLabel(s.group)}: its members see it now.`)),
       failed.map((s) => h("p", { class: "error" }, `It did not go to ${groupLabel(s.group)}: ${s.error ? s.error.message : ""}`)),
-      h("h3", null, "Who is responding"),
-      h("ul", { class: "rows", id: "responders", "data-sos": ok.map((s) => s.sos.id).join(" ") }, h("li", { class: "muted", id: "no-responders" }, "No one yet. Keep the crisis lines above in mind.")),
+      h("h3", { id: "responders-h" }, "Who is responding"),
+      h("ul", { class: "rows", id: "responders", "aria-labelledby": "responders-h", "data-sos": ok.map((s) => s.sos.id).join(" ") }, h("li", { class: "muted", id: "no-responders" }, "No one yet. The crisis lines below are there for you now.")),
     ),
   );
 }
@@ -234,6 +262,22 @@ export async function listView(main, _params, ctx) {
   const err = errorSlot();
   const alerts = h("input", { type: "checkbox", id: "sos-alerts", checked: !!w.sos_alerts });
   const saved = h("p", { class: "success", role: "status", hidden: true });
+  const listBox = h("div");
+  const showList = (items) => {
+    const had = listBox.contains(document.activeElement);
+    const focused = had ? document.activeElement.id : "";
+    const item = had && document.activeElement.closest(".sos-item") ? document.activeElement.closest(".sos-item").id : "";
+    replace(
+      listBox,
+      items.length === 0
+        ? h("p", { class: "muted" }, "No one has sent an SOS in the last week.")
+        : h("ul", { class: "plain-list", id: "sos-list", "aria-labelledby": "recent-h" }, items.map((s) => sosItem(s, err))),
+    );
+    if (!had) return;
+    const again = (focused && document.getElementById(focused)) || (item && document.querySelector(`#${item} button, #${item} a`));
+    (again || document.getElementById("recent-h")).focus();
+  };
+  showList(list);
   alerts.addEventListener("change", async () => {
     try {
       // Read, change one field, write back: the other settings stay.
@@ -251,7 +295,7 @@ export async function listView(main, _params, ctx) {
     main,
     page(
       h("h1", null, "SOS"),
-      h("div", { class: "actions" }, sosButton("", false)),
+      h("div", { class: "actions sos-top" }, sosButton("", false)),
       h(
         "section",
         { class: "card", "aria-labelledby": "alerts-h" },
@@ -260,12 +304,20 @@ export async function listView(main, _params, ctx) {
         saved,
       ),
       err,
-      h("h2", null, "The last week"),
-      list.length === 0 ? h("p", { class: "muted" }, "No one has sent an SOS in the last week.") : h("ul", { class: "plain-list", id: "sos-list" }, list.map((s) => sosItem(s, err))),
+      h("h2", { id: "recent-h", tabindex: "-1" }, "The last week"),
+      listBox,
     ),
   );
-  ctx.onEvent((type) => {
-    if (type === "sos" || type === "sos_reply") ctx.rerender();
+  // A new SOS or answer redraws the list only, in place: keyboard focus
+  // stays where it was when its control is still there.
+  ctx.onEvent(async (type) => {
+    if (type !== "sos" && type !== "sos_reply") return;
+    try {
+      const fresh = await sosApi.all();
+      if (ctx.isCurrent()) showList(fresh);
+    } catch (e) {
+      showError(err, e);
+    }
   });
 }
 
@@ -279,20 +331,35 @@ function sosItem(s, err) {
     s.replies.length
       ? h("ul", { class: "rows" }, s.replies.map((r) => h("li", null, h("span", { class: "who" }, `${r.mine ? "You" : r.pseudonym}: I’m here`), r.text ? h("span", { class: "what" }, r.text) : null)))
       : h("p", { class: "muted small" }, "No answer yet."),
-    s.mine ? null : h("div", { class: "actions" }, hereButton(s, err), h("a", { class: "button secondary small", href: `#/g/${s.group}` }, "Open the group")),
+    s.mine
+      ? null
+      : h(
+          "div",
+          { class: "actions" },
+          s.replies.some((r) => r.mine) ? null : Object.assign(hereButton(s, err), { id: `here-${s.id}` }),
+          h("a", { class: "button secondary small", href: `#/g/${s.group}`, id: `sos-open-${s.id}`, "aria-label": `Open ${groupLabel(s.group)}` }, "Open the group"),
+        ),
   );
 }
 
-/** The "I'm here" button of an SOS. */
+/**
+ * The "I'm here" button of an SOS. Once answered it gives way to a line
+ * saying so (a disabled button would be hard to read and would drop
+ * keyboard focus); focus moves to that line.
+ */
 function hereButton(s, err) {
   const b = h("button", {
     type: "button",
     class: "small",
+    "aria-label": `I’m here: answer ${s.pseudonym}`,
     onclick: async () => {
       b.disabled = true;
       try {
         await sosApi.answer(s.group, s.id, "");
-        b.textContent = "You answered: I’m here";
+        const done = h("span", { class: "answered", tabindex: "-1" }, "You answered: I’m here");
+        const hadFocus = document.activeElement === b;
+        b.replaceWith(done);
+        if (hadFocus) done.focus();
         announce(`${s.pseudonym} sees that you are here.`);
       } catch (e) {
         b.disabled = false;
@@ -328,37 +395,19 @@ export function handleSOSEvent(type, data) {
   const s = data.sos;
   const where = groupLabel(data.group);
   if (!state.details.has(data.group)) loadDetail(data.group).catch(() => {});
+  // One notice, with "I'm here" on it unless the SOS arrived late. notify
+  // holds it in quiet hours and digest mode unless the member opted in to
+  // SOS alerts; then it is urgent and stays until dismissed.
+  const err = errorSlot();
   notify({
     kind: "sos",
     title: `${s.pseudonym} needs help now`,
-    body: s.late ? `Sent in ${where} a while ago, while you were away.` : `In ${where}. You can answer “I’m here”.`,
+    body: s.late ? `Sent in ${where} a while ago, while you were away.` : `In ${where}.`,
+    detail: s.text || !s.late ? h("div", null, s.text ? h("p", { class: "entry-text" }, s.text) : null, err) : null,
+    actions: s.late ? [] : [hereButton(s, err)],
     href: "#/sos",
     group: where,
+    id: `sos-banner-${s.id}`,
+    className: "sos-banner",
   });
-  if (s.late) return;
-  // The banner stays on screen until dismissed, so it keeps to quiet
-  // hours and digest mode as notify does, unless the member opted in to
-  // SOS alerts; what notify held is in its summary then.
-  sosApi
-    .wellbeing()
-    .catch(() => ({}))
-    .then((w) => {
-      if (w.sos_alerts || (!inQuietHours() && !w.digest)) showBanner(s, where);
-    });
-}
-
-function showBanner(s, where) {
-  const area = document.getElementById("banners");
-  if (!area || document.getElementById(`sos-banner-${s.id}`)) return;
-  const err = errorSlot();
-  const el = h(
-    "div",
-    { class: "banner sos-banner", role: "alert", id: `sos-banner-${s.id}` },
-    h("strong", null, `${s.pseudonym} needs help now (${where})`),
-    s.text ? h("p", { class: "entry-text" }, s.text) : null,
-    h("div", { class: "actions" }, hereButton(s, err), h("a", { class: "button secondary small", href: "#/sos" }, "See all"),
-      h("button", { type: "button", class: "secondary small", onclick: () => el.remove() }, "Dismiss")),
-    err,
-  );
-  area.prepend(el);
 }
