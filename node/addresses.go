@@ -135,12 +135,68 @@ func (g *Group) applyAddressesLocked(rec *protocol.Received, c protocol.Addresse
 		return nil, fmt.Errorf("node: recording announced addresses: %w", err)
 	}
 	g.n.log.Debug("a member announced addresses", "peer", id.String(), "addrs", logAddrs(g.n.log, addrs))
-	ai := peer.AddrInfo{ID: id, Addrs: addrs}
+	ai, ok := g.n.usableAnnounced(peer.AddrInfo{ID: id, Addrs: addrs})
+	if !ok {
+		return nil, nil // still starting, or nothing usable: the announcer's rounds dial
+	}
 	g.n.host.Peerstore().AddAddrs(ai.ID, ai.Addrs, announcedAddrTTL)
 	if g.n.host.Network().Connectedness(id) != network.Connected {
 		g.n.dialAnnounced(ai)
 	}
 	return nil, nil
+}
+
+// usableAnnounced returns what of a member's announcement this node may put
+// in its peerstore and dial, and false when that is nothing or discovery
+// has not started yet (so the relay configuration is not known).
+//
+// In relay-only mode the connection gater lets this node dial its relays
+// directly, by their peer IDs, at any address. A lying member could
+// announce a configured relay's peer ID (every relay-only member's circuit
+// addresses name it) at an address of its own, or a circuit whose relay hop
+// is that relay at such an address: once the peerstore held it, the next
+// dial of the relay would open a TCP connection from the member's real
+// address to the liar's machine, which is exactly what relay-only mode
+// hides (the handshake then fails, too late). So in relay-only mode an
+// announcement naming a configured relay is ignored, a direct address is
+// dropped (the gater would refuse it anyway), and a circuit is kept only
+// through a configured relay and without the announced relay address
+// (/p2p/<relay>/p2p-circuit), so the relay is reached only where the
+// member's own configuration says it is.
+func (n *Node) usableAnnounced(ai peer.AddrInfo) (peer.AddrInfo, bool) {
+	n.mu.Lock()
+	d := n.disc
+	n.mu.Unlock()
+	if d == nil {
+		return peer.AddrInfo{}, false
+	}
+	if !d.cfg.cfg.RelayOnly {
+		return ai, len(ai.Addrs) > 0
+	}
+	relays := make(map[peer.ID]bool, len(d.cfg.relays))
+	for _, r := range d.cfg.relays {
+		relays[r.ID] = true
+	}
+	if relays[ai.ID] {
+		return peer.AddrInfo{}, false
+	}
+	out := peer.AddrInfo{ID: ai.ID}
+	for _, a := range ai.Addrs {
+		hop, _ := ma.SplitFunc(a, func(c ma.Component) bool { return c.Protocol().Code == ma.P_CIRCUIT })
+		if hop == nil || !isRelayed(a) {
+			continue
+		}
+		_, relay := peer.SplitAddr(hop)
+		if !relays[relay] {
+			continue
+		}
+		c, err := ma.NewMultiaddr("/p2p/" + relay.String() + "/p2p-circuit")
+		if err != nil || slices.ContainsFunc(out.Addrs, c.Equal) {
+			continue
+		}
+		out.Addrs = append(out.Addrs, c)
+	}
+	return out, len(out.Addrs) > 0
 }
 
 // loadAnnounced reads the announcement stored under key.
@@ -427,6 +483,10 @@ func (a *addrAnnouncer) dialMembers() {
 				continue
 			}
 			seen[ai.ID] = true
+			ai, ok := a.n.usableAnnounced(ai)
+			if !ok {
+				continue
+			}
 			a.n.host.Peerstore().AddAddrs(ai.ID, ai.Addrs, announcedAddrTTL)
 			if a.n.host.Network().Connectedness(ai.ID) != network.Connected {
 				a.n.dialAnnounced(ai)

@@ -271,3 +271,47 @@ func TestAnnouncedRecord(t *testing.T) {
 		t.Fatalf("trailing byte: %v", err)
 	}
 }
+
+// TestRelayOnlyIgnoresAnnouncedRelayAddresses: a lying member announces,
+// to a relay-only member, its relay's peer ID at an address of the liar's,
+// and a circuit whose relay hop is that relay at the liar's address. The
+// relay-only member's peerstore never holds the liar's address (a later
+// dial of the relay would connect there from the member's real address),
+// and it still reaches the announced member through the relay where its
+// own configuration says the relay is.
+func TestRelayOnlyIgnoresAnnouncedRelayAddresses(t *testing.T) {
+	relay := newTestNode(t, withDiscovery(DiscoveryConfig{RelayService: true}))
+	relayAddr := relay.Addrs()[0].String()
+	hidden := newTestNode(t, withDiscovery(DiscoveryConfig{StaticRelays: []string{relayAddr}, RelayOnly: true}))
+	other := newTestNode(t, withDiscovery(DiscoveryConfig{StaticRelays: []string{relayAddr}}))
+	poll(t, "both holding a reservation", func() bool {
+		return slices.ContainsFunc(hidden.Addrs(), isRelayed) && slices.ContainsFunc(other.Addrs(), isRelayed)
+	})
+	g, err := hidden.CreateGroup(ctxT(t), GroupOptions{Name: "circle", Pseudonym: "hidden"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const liar = "/ip4/127.0.0.1/tcp/1"
+	announce := func(who crypto.MemberID, addrs ...string) {
+		t.Helper()
+		g.mu.Lock()
+		_, err := g.applyAddressesLocked(&protocol.Received{Author: who, Timestamp: time.Now().UnixMilli()}, protocol.Addresses{Addrs: addrs}, time.Now())
+		g.mu.Unlock()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	announce(crypto.MemberID{1}, liar+"/p2p/"+relay.PeerID().String())
+	announce(crypto.MemberID{2}, liar+"/p2p/"+relay.PeerID().String()+"/p2p-circuit/p2p/"+other.PeerID().String(),
+		liar+"/p2p/"+other.PeerID().String())
+	poll(t, "the relay-only member reaching the announced member through its relay", func() bool {
+		return hidden.host.Network().Connectedness(other.PeerID()) == network.Connected
+	})
+	for _, p := range []peer.ID{relay.PeerID(), other.PeerID()} {
+		for _, a := range hidden.host.Peerstore().Addrs(p) {
+			if strings.HasPrefix(a.String(), liar+"/") || a.String() == liar {
+				t.Errorf("the relay-only member's peerstore holds the liar's address %s for %s", a, p)
+			}
+		}
+	}
+}
