@@ -110,7 +110,7 @@ func TestMeetingUI(t *testing.T) {
 	// The times are the member's own: the page's zone, 19:30 there.
 	zone := eval[string](mb, `Intl.DateTimeFormat().resolvedOptions().timeZone`)
 	mb.waitText("#zone-note", "Times are in your time zone ("+zone+")")
-	half7 := eval[string](mb, `new Intl.DateTimeFormat(undefined, {hour: "2-digit", minute: "2-digit"}).format(new Date(2000, 0, 1, 19, 30))`)
+	half7 := eval[string](mb, `new Intl.DateTimeFormat(undefined, {hour: "numeric", minute: "2-digit"}).format(new Date(2000, 0, 1, 19, 30))`)
 	if list := eval[string](mb, `document.querySelector("#upcoming").textContent`); !strings.Contains(list, half7) {
 		t.Errorf("the upcoming list does not show %s: %s", half7, list)
 	}

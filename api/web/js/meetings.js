@@ -45,8 +45,26 @@ function ownZone() {
   }
 }
 
-const whenFmt = new Intl.DateTimeFormat(undefined, { weekday: "long", day: "numeric", month: "long", hour: "2-digit", minute: "2-digit", timeZoneName: "short" });
-const clockFmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+// Times are shown in the member's own zone, which the list names once
+// above the times, not on every line.
+const whenFmt = new Intl.DateTimeFormat(undefined, { weekday: "long", day: "numeric", month: "long", hour: "numeric", minute: "2-digit" });
+const clockFmt = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
+
+/** How many upcoming meetings show before "Later dates". */
+const FIRST_UPCOMING = 5;
+
+/**
+ * Runs fn (which redraws part of page) and gives keyboard focus back to
+ * the control that had it, found again by its id, or else to fallback.
+ */
+async function keepingFocus(page, fallback, fn) {
+  const had = page.contains(document.activeElement) && document.activeElement !== page;
+  const id = had ? document.activeElement.id : "";
+  await fn();
+  if (!had || page.contains(document.activeElement)) return;
+  const again = (id && document.getElementById(id)) || fallback();
+  if (again) again.focus();
+}
 
 function when(iso) {
   const d = new Date(iso);
@@ -125,7 +143,7 @@ export async function meetingsView(main, [g], ctx) {
                 null,
                 h("span", { class: "who" }, titles.get(r.meeting) || "Meeting"),
                 h("span", { class: "what" }, `${r.present} present · chaired by ${r.chair_name}`),
-                h("div", { class: "actions" }, h("a", { class: "button", href: `#/g/${g}/rooms/${r.id}`, id: `join-room-${r.id}` }, "Go to the room")),
+                h("div", { class: "actions" }, h("a", { class: "button", href: `#/g/${g}/rooms/${r.id}`, id: `join-room-${r.id}`, "aria-label": `Go to the room: ${titles.get(r.meeting) || "Meeting"}` }, "Go to the room")),
               ),
             ),
           ),
@@ -137,16 +155,13 @@ export async function meetingsView(main, [g], ctx) {
       upcoming.length === 0
         ? h("p", { class: "muted" }, admin ? "No meetings are scheduled. Schedule one below." : "No meetings are scheduled yet.")
         : h(
-            "ul",
-            { class: "rows meeting-list", id: "upcoming" },
-            upcoming.map((o) =>
-              h(
-                "li",
-                null,
-                h("span", { class: "who" }, o.meeting.title),
-                h("span", { class: "what" }, when(o.start), ` · ${o.meeting.minutes} minutes`, o.meeting.format ? ` · ${formatNames[o.meeting.format]}` : ""),
-              ),
-            ),
+            "div",
+            { id: "upcoming" },
+            h("ul", { class: "rows meeting-list", "aria-labelledby": "upcoming-title" }, upcoming.slice(0, FIRST_UPCOMING).map(occurrence)),
+            upcoming.length > FIRST_UPCOMING
+              ? h("details", { class: "more" }, h("summary", null, `Later dates (${upcoming.length - FIRST_UPCOMING})`),
+                  h("ul", { class: "rows meeting-list" }, upcoming.slice(FIRST_UPCOMING).map(occurrence)))
+              : null,
           ),
       h(
         "p",
@@ -156,9 +171,10 @@ export async function meetingsView(main, [g], ctx) {
       ),
     );
     const live = all.filter((m) => !m.cancelled);
+    if (admin) live.length ? scheduleLink.removeAttribute("hidden") : scheduleLink.setAttribute("hidden", "");
     replace(
       allBox,
-      h("h2", { id: "all-title" }, "Meetings"),
+      h("h2", { id: "all-title", tabindex: "-1" }, "Meetings"),
       live.length === 0
         ? null
         : h(
@@ -184,6 +200,7 @@ export async function meetingsView(main, [g], ctx) {
       {
         type: "button",
         class: "small",
+        id: `open-${m.id}`,
         "aria-label": `Open the room for ${m.title}`,
         onclick: async () => {
           showError(err, null);
@@ -203,7 +220,8 @@ export async function meetingsView(main, [g], ctx) {
       {
         type: "button",
         class: "danger-outline small",
-        "aria-label": `Cancel ${m.title}`,
+        id: `cancel-${m.id}`,
+        "aria-label": `Cancel ${m.title}…`,
         onclick: async () => {
           const ok = await confirmAction({ title: `Cancel ${m.title}?`, body: "Members will see it as cancelled, and it will no longer appear in anyone's upcoming meetings.", confirm: "Cancel the meeting" });
           if (!ok) return;
@@ -216,22 +234,52 @@ export async function meetingsView(main, [g], ctx) {
           await load();
         },
       },
-      "Cancel meeting",
+      "Cancel meeting…",
+    );
+  const occurrence = (o) =>
+    h(
+      "li",
+      null,
+      h("span", { class: "who" }, o.meeting.title),
+      h("span", { class: "what" }, when(o.start), ` · ${o.meeting.minutes} minutes`, o.meeting.format ? ` · ${formatNames[o.meeting.format]}` : ""),
     );
 
-  replace(main, h("div", { class: "page" }, head, err, roomsBox, upcomingBox, allBox, admin ? scheduleForm(g, err, load) : null));
+  const form = admin ? scheduleForm(g, load) : null;
+  // On a phone the form is far below the lists: a host gets there in one
+  // press, with focus in its first field.
+  const scheduleLink = h("p", { hidden: true }, h("button", {
+    type: "button",
+    class: "link",
+    onclick: () => {
+      form.scrollIntoView({ block: "start" });
+      document.getElementById("meeting-title").focus({ preventScroll: true });
+    },
+  }, "Schedule a meeting ↓"));
+  const page = h("div", { class: "page" }, head, err, admin ? scheduleLink : null, roomsBox, upcomingBox, allBox, form);
+  replace(main, page);
   await load();
   ctx.onEvent((type, data) => {
-    if (data.group === g && (type === "meeting" || type === "meeting_room")) load().catch(() => {});
+    if (data.group === g && (type === "meeting" || type === "meeting_room")) {
+      keepingFocus(page, () => document.getElementById("all-title"), load).catch(() => {});
+    }
   });
 }
 
 /** The schedule form of hosts and moderators. */
-function scheduleForm(g, err, reload) {
+function scheduleForm(g, reload) {
+  // The form's own error line sits by its button, where the host looks.
+  const err = errorSlot();
   const title = h("input", { type: "text", id: "meeting-title", required: true, maxlength: 200, autocomplete: "off" });
   const date = h("input", { type: "date", id: "meeting-date", required: true });
   const time = h("input", { type: "time", id: "meeting-time", required: true, value: "19:00" });
-  const zone = h("input", { type: "text", id: "meeting-zone", value: ownZone(), autocomplete: "off", "aria-describedby": "meeting-zone-hint" });
+  const zone = h("input", { type: "text", id: "meeting-zone", value: ownZone(), autocomplete: "off", list: "meeting-zones", spellcheck: "false" });
+  let zones = [];
+  try {
+    zones = Intl.supportedValuesOf("timeZone");
+  } catch {
+    // An older browser: the field takes any zone name typed in.
+  }
+  const zoneList = h("datalist", { id: "meeting-zones" }, zones.map((z) => h("option", { value: z })));
   const minutes = h("input", { type: "number", id: "meeting-minutes", min: 1, max: 1440, value: "60", inputmode: "numeric" });
   const days = dayNames.map(([k, name]) => [k, h("input", { type: "checkbox", id: `meeting-day-${k}`, value: k }), name]);
   const format = h(
@@ -249,8 +297,9 @@ function scheduleForm(g, err, reload) {
     { class: "card", novalidate: true, "aria-labelledby": "schedule-title", id: "schedule-form" },
     h("h2", { id: "schedule-title" }, "Schedule a meeting"),
     field("meeting-title", "Title", title),
-    h("div", { class: "field-row" }, field("meeting-date", "First date", date), field("meeting-time", "Starts at", time), field("meeting-minutes", "Minutes", minutes)),
+    h("div", { class: "field-row" }, field("meeting-date", "First date", date), field("meeting-time", "Starts at", time), field("meeting-minutes", "Length in minutes", minutes)),
     field("meeting-zone", "Time zone", zone, "The meeting keeps this hour in this zone, even when the clocks change. Members see it in their own time."),
+    zoneList,
     h(
       "fieldset",
       { class: "days" },
@@ -259,6 +308,7 @@ function scheduleForm(g, err, reload) {
     ),
     field("meeting-format", "Format", format),
     field("meeting-reading", "Reading (optional)", reading, "A short text to read at the start, such as the group's preamble."),
+    err,
     h("div", { class: "actions" }, submit),
   );
   form.addEventListener("submit", async (ev) => {
