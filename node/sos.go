@@ -217,6 +217,28 @@ func (g *Group) applySOSLocked(rec *protocol.Received, c protocol.SOS, now time.
 		// did is as urgent as any: only its age makes it late.
 		Late: now.Sub(sent) > lateAfter,
 	}
+	// An honest node sends at most one SOS a minute per member and group
+	// (Group.SOS), by signed send time. A modified node could send one a
+	// second, each an urgent alert that rings through quiet hours for
+	// every member who opted in; so an SOS signed within a minute of
+	// another of the same author's is recorded as nothing.
+	tooSoon := false
+	err := g.n.store.Scan(storage.KindLocal, g.id, prefixSOS, func(key, value []byte) error {
+		old, err := decodeSOS(g.id, key[len(prefixSOS):], value)
+		if err == nil && old.Author == rec.Author && old.ID != c.ID {
+			if d := sent.Sub(old.Sent); d < sosMinInterval && d > -sosMinInterval {
+				tooSoon = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("node: reading SOSes: %w", err)
+	}
+	if tooSoon {
+		g.n.log.Debug("ignoring an SOS sent within a minute of the same member's last")
+		return nil, nil
+	}
 	key := withPrefix(prefixSOS, c.ID[:])
 	// The ID is the sender's claim: a member who saw another's SOS could
 	// send its own under the same ID and so replace its text and author

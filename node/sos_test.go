@@ -93,10 +93,11 @@ func TestSOSReachesEveryMemberAndTheAnswerTheSender(t *testing.T) {
 	if len(got.Replies) != 1 || got.Replies[0].Pseudonym != "ash" || got.Replies[0].Author != ash.group(t, id).Info().Me.ID {
 		t.Fatalf("the sender sees answers %+v, want ash's", got.Replies)
 	}
-	// A hostile member's node sends its own SOS under birch's SOS ID, to
-	// replace birch's text and author (and take its answers): every node
-	// keeps birch's.
-	forged, err := cedar.group(t, id).sendContent(ctx, protocol.SOS{ID: s.ID, Text: "never mind, all fine"})
+	// A hostile member's node (ash's, which has sent no SOS, so the
+	// minute between SOSes does not hide this) sends its own SOS under
+	// birch's SOS ID, to replace birch's text and author (and take its
+	// answers): every node keeps birch's.
+	forged, err := ash.group(t, id).sendContent(ctx, protocol.SOS{ID: s.ID, Text: "never mind, all fine"})
 	if err != nil {
 		t.Fatalf("sending the forged SOS: %v", err)
 	}
@@ -108,6 +109,22 @@ func TestSOSReachesEveryMemberAndTheAnswerTheSender(t *testing.T) {
 		got, err := m.group(t, id).SOSByID(s.ID)
 		if err != nil || got.Text != text || got.Pseudonym != "birch" || got.Mine != (m == birch) || len(got.Replies) != 1 {
 			t.Fatalf("%s: after a forged SOS under the same ID: %v, %+v; want birch's with ash's answer", m.name, err, got)
+		}
+	}
+	// The same hostile node sends a second SOS of its own at once, which
+	// an honest node never does within a minute: no node records it, so
+	// a modified node cannot ring everyone's alert every second.
+	flood, err := cedar.group(t, id).sendContent(ctx, protocol.SOS{ID: SOSID{0xf1, 0x00, 0xd}, Text: "again and again"})
+	if err != nil {
+		t.Fatalf("sending the second SOS: %v", err)
+	}
+	for _, m := range all {
+		e2ePoll(t, m.name+" holding the second SOS", func() bool {
+			ok, _ := m.n.store.HasEnvelope(id, storage.EnvelopeID(flood.ID))
+			return ok
+		})
+		if _, err := m.group(t, id).SOSByID(SOSID{0xf1, 0x00, 0xd}); !errors.Is(err, ErrNoSOS) {
+			t.Fatalf("%s: an SOS within a minute of the same member's last: %v, want ErrNoSOS", m.name, err)
 		}
 	}
 	list, err := cedar.group(t, id).SOSes()
