@@ -148,12 +148,23 @@ func TestMeetingUI(t *testing.T) {
 		chromedp.Focus("#set-timer"), chromedp.KeyEvent(kb.Enter))
 	hb.waitText("#share-timer", "Each share has 3 minutes")
 	hb.waitText("#give-floor", "Give the floor to Someone (anonymous)")
+	listenToAnnouncements(mb)
 	hb.do("giving the floor", chromedp.Click("#give-floor"))
 	hb.waitText("#speaker", "Someone (anonymous)")
 	hb.waitText("#share-timer", "left in this share")
 	mb.waitText("#speaker", "Someone (anonymous)")
 	mb.waitText("#share-timer", "left in this share")
 	mb.waitJS("the member's own End my share button, with focus moved to it from Lower my hand", `document.activeElement && document.activeElement.id === "end-my-share"`)
+	// A screen reader hears that the floor is theirs, once; the countdown
+	// is never read out by itself.
+	mb.waitJS("the member told they have the floor", `window.said.some((s) => s.includes("You have the floor"))`)
+	mb.waitJS("the countdown moving on", `/^2:5[0-8] left/.test(document.querySelector("#share-timer").textContent)`)
+	if said := eval[[]string](mb, `window.said`); len(said) > 3 || strings.Contains(strings.Join(said, "\n"), "left in this share") {
+		t.Errorf("the member's screen reader heard too much while the share ran: %q", said)
+	}
+	if live := eval[string](mb, `(() => { const e = document.querySelector("#share-timer"); return e.getAttribute("role") + " " + (e.closest("[aria-live]:not([aria-live=off])") ? "live" : "quiet"); })()`); live != "timer quiet" {
+		t.Errorf("the share timer is %q, want a timer outside any live region", live)
+	}
 	hb.shot(shots, "meeting-room-chair")
 	mb.shot(shots, "meeting-room-member")
 
@@ -211,4 +222,17 @@ func requireStops(t *testing.T, b *browser, screen string, ids ...string) {
 			t.Errorf("%s: %s: %s cannot be reached with the Tab key", b.name, screen, want)
 		}
 	}
+}
+
+// listenToAnnouncements records, in window.said, each sentence the page
+// gives its polite live region (#announce) from now on.
+func listenToAnnouncements(b *browser) {
+	b.t.Helper()
+	b.do("listening to the live region", chromedp.Evaluate[chromedp.Void](`(() => {
+		window.said = [];
+		new MutationObserver(() => {
+			const t = document.querySelector("#announce").textContent;
+			if (t) window.said.push(t);
+		}).observe(document.querySelector("#announce"), {childList: true, characterData: true, subtree: true});
+	})()`))
 }

@@ -88,6 +88,7 @@ func TestSOSUI(t *testing.T) {
 	}
 	crisisInView(t, bb, "before sending")
 	bb.shot(shots, "sos-send")
+	listenToAnnouncements(bb)
 	bb.do("writing and sending", chromedp.SetValue("#sos-text", "I am about to drink"), chromedp.Click("#sos-send"))
 	bb.waitText("#sos-sent", "It went to Evening circle")
 	bb.waitText("#responders", "No one yet")
@@ -107,6 +108,7 @@ func TestSOSUI(t *testing.T) {
 
 	// Bo sees who is responding, live.
 	bb.waitText("#responders", "ann: I’m here")
+	bb.waitJS("the responder said aloud", `window.said.some((s) => s.includes("ann is responding"))`)
 	bb.shot(shots, "sos-responders")
 	// Away from the SOS screen, a newer answer still reaches Bo, as a
 	// notice that is never held back.

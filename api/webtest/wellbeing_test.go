@@ -241,6 +241,7 @@ fetch(%q + "/api/v1/wipe", {method: "POST", credentials: "include", headers: {"C
 	if !homeExists() {
 		t.Fatal("a wrong confirmation wiped the home")
 	}
+	b.do("bringing the confirmation into view", chromedp.Evaluate[chromedp.Void](`document.querySelector("#wipe-confirm").scrollIntoView({block: "center"})`))
 	b.shot(shots, "wipe-confirm")
 
 	b.do("typing WIPE", chromedp.Evaluate[chromedp.Void](`document.querySelector("#wipe-word").value = ""`), chromedp.SendKeys("#wipe-word", "WIPE"),
