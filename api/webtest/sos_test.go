@@ -87,6 +87,8 @@ func TestSOSUI(t *testing.T) {
 		t.Errorf("the 988 line links to %q", href)
 	}
 	crisisInView(t, bb, "before sending")
+	bb.do("scrolling to the form", chromedp.Evaluate[chromedp.Void](`document.querySelector("#sos-send-h").scrollIntoView()`))
+	bb.shot(shots, "sos-send-form")
 	bb.shot(shots, "sos-send")
 	listenToAnnouncements(bb)
 	bb.do("writing and sending", chromedp.SetValue("#sos-text", "I am about to drink"), chromedp.Click("#sos-send"))

@@ -639,6 +639,9 @@ export async function roomView(main, [g, roomId], ctx) {
 
   replace(main, h("div", { class: "page" }, head, h("p", { class: "small" }, h("a", { href: `#/g/${g}/meetings` }, "← All meetings")), err, body));
   draw();
+  // On a phone the group's header fills the first screen: the room starts
+  // at the top instead (the header is a short scroll up).
+  if (matchMedia("(max-width: 40rem)").matches) body.scrollIntoView({ block: "start" });
   ctx.onEvent((type, data) => {
     if (type === "meeting_room" && data.group === g && data.room && data.room.id === roomId) {
       seen++;
