@@ -26,6 +26,7 @@ const (
 	CodeNoSOSTarget      = "no_sos_target"
 	CodeNoMentorship     = "no_mentorship"
 	CodeMentorshipExists = "mentorship_exists"
+	CodeNotAPair         = "not_a_pair"
 	CodeBadRegion        = "bad_region"
 )
 

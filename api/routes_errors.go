@@ -94,6 +94,8 @@ func nodeErrorTable() []errorMapping {
 			"no mentorship or request with that ID is held here; list your mentorships and requests to find it"},
 		{node.ErrMentorshipExists, http.StatusConflict, CodeMentorshipExists,
 			"you already asked this member, or are paired with them, in this group"},
+		{node.ErrNotAPair, http.StatusConflict, CodeNotAPair,
+			"this request led to a group with other people in it, not a private pair, so you left it at once; nothing you write reached it"},
 		{node.ErrBadCrisisResource, http.StatusBadRequest, CodeBadRegion,
 			"the region must be a two-letter country code such as US or GB, or INTL"},
 	}

@@ -62,6 +62,9 @@ var (
 	// ErrMentorshipExists: this member already asked, or is paired with,
 	// that member in that group.
 	ErrMentorshipExists = errors.New("you already have a mentorship or a request with this member")
+	// ErrNotAPair: the group a mentorship request's invite led to holds
+	// more members than the two of a pair; this member left it at once.
+	ErrNotAPair = errors.New("the request's group is not a private pair: it has other members")
 )
 
 // MentorshipID names a mentorship, and the request that started it.
@@ -489,6 +492,21 @@ func (n *Node) AcceptMentor(ctx context.Context, id MentorshipID) (*Mentorship, 
 	res, err := n.Join(ctx, r.invite, info.Me.Pseudonym)
 	if err != nil {
 		return nil, fmt.Errorf("node: joining the pair's group: %w", err)
+	}
+	if res.Status == JoinJoined && res.Group != nil {
+		// The invite is the asker's claim: a hostile member could send one
+		// to a group that already holds others (accomplices, or a group
+		// the asker hosts), and this member would believe themselves alone
+		// with their mentor. A pair's group holds exactly the two.
+		if ms := res.Group.Members(); len(ms) != 2 {
+			if err := res.Group.Leave(ctx); err != nil {
+				n.log.Warn("leaving a mentorship group that is not a pair", "err", err)
+			}
+			if err := n.deleteMentorRequest(id); err != nil {
+				return nil, err
+			}
+			return nil, fmt.Errorf("node: joining the pair's group: %w", ErrNotAPair)
+		}
 	}
 	role := RoleMentor
 	if r.Kind == MentorOffer {

@@ -290,3 +290,43 @@ func TestMentorRequestsAreBounded(t *testing.T) {
 		t.Fatalf("the newest was not kept, or the oldest not forgotten: first %v, last %v", reqs[0].ID, reqs[len(reqs)-1].ID)
 	}
 }
+
+// TestMentorAcceptRefusesAGroupOfMore: a hostile member's request carries
+// an invite to a group that already holds an accomplice. Accepting it
+// answers ErrNotAPair, leaves that group at once and records no
+// mentorship, so the member is never led to confide in a "private" pair
+// that others read.
+func TestMentorAcceptRefusesAGroupOfMore(t *testing.T) {
+	asker := &e2eMember{e2eNode: newE2ENode(t, "asker"), pseudonym: "asker"}
+	accomplice := &e2eMember{e2eNode: newE2ENode(t, "accomplice"), pseudonym: "accomplice"}
+	mentor := newE2ENode(t, "mentor")
+	e2eMesh(t, asker.e2eNode, accomplice.e2eNode, mentor)
+	ctx := e2eCtx(t)
+	fake := e2eGroupOf(t, asker, accomplice)
+	inv, _, err := asker.group(t, fake).CreateInvite(ctx, InviteOptions{Uses: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent, err := mentor.n.CreateGroup(ctx, GroupOptions{Name: "circle", Pseudonym: "mentor"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := MentorshipID{0x77}
+	if _, err := mentor.n.recordMentorRequest(&MentorRequest{ID: id, Group: parent.ID(), Kind: MentorAsk, From: crypto.MemberID{9},
+		FromPseudonym: "asker", Received: time.Now(), invite: inv}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mentor.n.AcceptMentor(ctx, id); !errors.Is(err, ErrNotAPair) {
+		t.Fatalf("accepting a request into a group of three: %v, want ErrNotAPair", err)
+	}
+	g, err := mentor.n.Group(fake)
+	if err == nil && !g.Info().Removed {
+		t.Error("the member stays in the group that was not a pair")
+	}
+	if ms, err := mentor.n.Mentorships(); err != nil || len(ms) != 0 {
+		t.Errorf("mentorships after the refusal: %+v, %v; want none", ms, err)
+	}
+	if reqs, err := mentor.n.MentorRequests(); err != nil || len(reqs) != 0 {
+		t.Errorf("requests after the refusal: %+v, %v; want none", reqs, err)
+	}
+}
