@@ -218,11 +218,22 @@ func newBrowser(t *testing.T, name string) *browser {
 
 // do runs actions with the step timeout, failing the test with what the
 // page showed when one fails.
+//
+// A single action (a click, most often) that fails because the element it
+// found was replaced before it could act ("Could not find node with given
+// id": the live event stream re-rendered that part of the screen between
+// chromedp's query and its scroll or click) is tried again: the failure
+// comes before any input reaches the page, so nothing happens twice. A
+// list of actions is never retried, since typing twice would.
 func (b *browser) do(what string, actions ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
 	defer cancel()
-	if err := chromedp.Do(ctx, actions...); err != nil {
+	err := chromedp.Do(ctx, actions...)
+	for try := 0; err != nil && len(actions) == 1 && try < 3 && strings.Contains(err.Error(), "Could not find node with given id"); try++ {
+		err = chromedp.Do(ctx, actions...)
+	}
+	if err != nil {
 		b.t.Fatalf("%s: %s: %v\n%s", b.name, what, err, b.pageText())
 	}
 }
