@@ -223,7 +223,12 @@ export async function meetingsView(main, [g], ctx) {
         id: `cancel-${m.id}`,
         "aria-label": `Cancel ${m.title}…`,
         onclick: async () => {
-          const ok = await confirmAction({ title: `Cancel ${m.title}?`, body: "Members will see it as cancelled, and it will no longer appear in anyone's upcoming meetings.", confirm: "Cancel the meeting" });
+          // The dialog's own "Cancel" would read as cancelling the
+          // meeting: here it says what it does.
+          const keep = document.getElementById("confirm-cancel");
+          keep.textContent = "No, keep it";
+          const ok = await confirmAction({ title: `Cancel ${m.title}?`, body: "Members will see it as cancelled, and it will no longer appear in anyone's upcoming meetings.", confirm: "Yes, cancel the meeting" });
+          keep.textContent = "Cancel";
           if (!ok) return;
           try {
             await meetingsApi.cancel(g, m.id);
@@ -231,7 +236,7 @@ export async function meetingsView(main, [g], ctx) {
           } catch (e) {
             showError(err, e);
           }
-          await load();
+          await keepingFocus(page, () => document.getElementById("all-title"), load);
         },
       },
       "Cancel meeting…",
