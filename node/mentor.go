@@ -442,6 +442,38 @@ func (n *Node) MentorRequests() ([]MentorRequest, error) {
 	return out, nil
 }
 
+// pruneMentorRequests forgets the requests and suggestions from this group
+// that waited longer than the group's retention. A request's text is
+// content a member sent in the group, and its note's envelope is deleted
+// with the group's other envelopes; the decoded request must not outlive
+// it. With no retention (forever) nothing is deleted.
+func (g *Group) pruneMentorRequests() {
+	ret := g.Info().Retention
+	if ret <= 0 {
+		return
+	}
+	cutoff := g.n.now().Add(-ret)
+	n := g.n
+	n.mentor.mu.Lock()
+	defer n.mentor.mu.Unlock()
+	var stale []MentorshipID
+	err := n.store.Scan(storage.KindLocal, zeroGroup, prefixMentorReq, func(key, value []byte) error {
+		r, err := decodeMentorRequest(key[len(prefixMentorReq):], value)
+		if err == nil && r.Group == g.id && r.Received.Before(cutoff) {
+			stale = append(stale, r.ID)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, storage.ErrClosed) {
+		n.log.Warn("pruning mentorship requests", "err", err)
+	}
+	for _, id := range stale {
+		if err := n.deleteMentorRequest(id); err != nil {
+			n.log.Warn("pruning a mentorship request", "err", err)
+		}
+	}
+}
+
 // mentorRequest reads one request, invite included.
 func (n *Node) mentorRequest(id MentorshipID) (*MentorRequest, error) {
 	b, err := n.store.Get(storage.KindLocal, zeroGroup, withPrefix(prefixMentorReq, id[:]))

@@ -330,3 +330,42 @@ func TestMentorAcceptRefusesAGroupOfMore(t *testing.T) {
 		t.Errorf("requests after the refusal: %+v, %v; want none", reqs, err)
 	}
 }
+
+// TestMentorRequestsFollowRetention: a waiting request's text is content
+// of its group, so the retention pass forgets requests older than the
+// group's retention (while its envelope goes with the other envelopes),
+// and keeps a newer one and one from a group that keeps everything.
+func TestMentorRequestsFollowRetention(t *testing.T) {
+	e := newE2ENode(t, "alone")
+	ctx := e2eCtx(t)
+	short, err := e.n.CreateGroup(ctx, GroupOptions{Name: "short", Pseudonym: "me", Retention: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	forever, err := e.n.CreateGroup(ctx, GroupOptions{Name: "forever", Pseudonym: "me"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for i, r := range []struct {
+		g   crypto.GroupID
+		age time.Duration
+	}{{short.ID(), 2 * time.Hour}, {short.ID(), time.Minute}, {forever.ID(), 48 * time.Hour}} {
+		if _, err := e.n.recordMentorRequest(&MentorRequest{ID: MentorshipID{byte(i + 1)}, Group: r.g, Kind: MentorAsk,
+			From: crypto.MemberID{byte(i + 1)}, FromPseudonym: "x", Text: "please", Received: now.Add(-r.age), invite: "hearth:x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.n.expire()
+	reqs, err := e.n.MentorRequests()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []MentorshipID
+	for _, r := range reqs {
+		ids = append(ids, r.ID)
+	}
+	if len(ids) != 2 || ids[0] != (MentorshipID{3}) || ids[1] != (MentorshipID{2}) {
+		t.Fatalf("requests after the retention pass: %v; want the forever group's and the recent one", ids)
+	}
+}

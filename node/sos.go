@@ -492,4 +492,7 @@ func (g *Group) pruneSOSes() {
 	if _, err := g.SOSes(); err != nil && !errors.Is(err, ErrClosed) {
 		g.n.log.Warn("pruning old SOSes", "err", err)
 	}
+	// The retention pass of this group's other care records: the
+	// mentorship requests it brought (mentor.go).
+	g.pruneMentorRequests()
 }
