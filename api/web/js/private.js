@@ -914,7 +914,7 @@ function wipeCard(main) {
     "section",
     { class: "card danger-zone", "aria-labelledby": "wipe-h" },
     h("h2", { id: "wipe-h" }, "Panic wipe"),
-    h("p", null, "Destroys everything Hearth keeps on this computer at once: the keys first, so all of it is unreadable immediately, then the files. From a terminal, with Hearth stopped, the same is:"),
+    h("p", null, "Destroys everything Hearth keeps on this computer at once: the keys first, so all of it is unreadable immediately, then the files. From a terminal, the same is:"),
     h("pre", { class: "mono" }, "hearth wipe"),
     h("div", { class: "actions" }, open),
     confirmForm,
