@@ -443,10 +443,11 @@ func (n *Node) MentorRequests() ([]MentorRequest, error) {
 }
 
 // pruneMentorRequests forgets the requests and suggestions from this group
-// that waited longer than the group's retention. A request's text is
-// content a member sent in the group, and its note's envelope is deleted
-// with the group's other envelopes; the decoded request must not outlive
-// it. With no retention (forever) nothing is deleted.
+// that waited longer than the group's retention, and the request text kept
+// in mentorships started there as long ago. A request's text is content a
+// member sent in the group, and its note's envelope is deleted with the
+// group's other envelopes; the decoded text must not outlive it. With no
+// retention (forever) nothing is deleted.
 func (g *Group) pruneMentorRequests() {
 	ret := g.Info().Retention
 	if ret <= 0 {
@@ -470,6 +471,22 @@ func (g *Group) pruneMentorRequests() {
 	for _, id := range stale {
 		if err := n.deleteMentorRequest(id); err != nil {
 			n.log.Warn("pruning a mentorship request", "err", err)
+		}
+	}
+	// A mentorship keeps the words of the request that started it; they
+	// go with the group's retention too (the mentorship itself stays).
+	ms, err := n.mentorshipsLocked()
+	if err != nil {
+		n.log.Warn("pruning mentorships' request texts", "err", err)
+		return
+	}
+	for i := range ms {
+		m := &ms[i]
+		if m.Parent == g.id && m.Text != "" && m.Created.Before(cutoff) {
+			m.Text = ""
+			if err := n.putMentorshipLocked(m); err != nil {
+				n.log.Warn("pruning a mentorship's request text", "err", err)
+			}
 		}
 	}
 }

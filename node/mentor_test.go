@@ -334,7 +334,8 @@ func TestMentorAcceptRefusesAGroupOfMore(t *testing.T) {
 // TestMentorRequestsFollowRetention: a waiting request's text is content
 // of its group, so the retention pass forgets requests older than the
 // group's retention (while its envelope goes with the other envelopes),
-// and keeps a newer one and one from a group that keeps everything.
+// and keeps a newer one and one from a group that keeps everything; a
+// mentorship started that long ago keeps going without the request's text.
 func TestMentorRequestsFollowRetention(t *testing.T) {
 	e := newE2ENode(t, "alone")
 	ctx := e2eCtx(t)
@@ -356,7 +357,20 @@ func TestMentorRequestsFollowRetention(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	for i, age := range []time.Duration{2 * time.Hour, time.Minute} {
+		m := &Mentorship{ID: MentorshipID{0xa0 + byte(i)}, Parent: short.ID(), Pair: crypto.GroupID{0xa0 + byte(i)}, Peer: crypto.MemberID{9},
+			PeerPseudonym: "x", Role: RoleMentor, State: MentorshipActive, Text: "please", Created: now.Add(-age), Updated: now}
+		if err := e.n.putMentorship(m); err != nil {
+			t.Fatal(err)
+		}
+	}
 	e.n.expire()
+	if old, err := e.n.Mentorship(MentorshipID{0xa0}); err != nil || old.Text != "" {
+		t.Errorf("a mentorship started before the retention: %+v, %v; want it kept without the request's text", old, err)
+	}
+	if recent, err := e.n.Mentorship(MentorshipID{0xa1}); err != nil || recent.Text != "please" {
+		t.Errorf("a recent mentorship: %+v, %v; want its text kept", recent, err)
+	}
 	reqs, err := e.n.MentorRequests()
 	if err != nil {
 		t.Fatal(err)
