@@ -195,19 +195,15 @@ func (g *Group) putCopyLocked(env storage.EnvelopeID, sort uint64, msg *Message)
 	return nil
 }
 
-// adminAtLocked reports whether member was a host or moderator in the
-// roster of epoch. The caller holds g.mu.
-func (g *Group) adminAtLocked(epoch uint64, member crypto.MemberID) bool {
-	roster, err := g.sess.RosterAt(epoch)
-	if err != nil {
-		return false
-	}
-	for _, m := range roster {
-		if m.ID == member {
-			return m.Role.IsAdmin()
-		}
-	}
-	return false
+// adminAtLocked reports whether rec's author was a host or moderator in
+// the roster of rec's epoch. The caller holds g.mu.
+//
+// Content sealed in an epoch before the current one (it may arrive within
+// the grace period after a commit) counts as a host's or moderator's only
+// if the author still is one: a moderator demoted by that commit cannot
+// keep erasing posts for the grace period (authorRoleLocked, meetings.go).
+func (g *Group) adminAtLocked(rec *protocol.Received) bool {
+	return g.authorRoleLocked(rec).IsAdmin()
 }
 
 // Edit replaces the text of one of this member's own posts, for every
@@ -332,7 +328,7 @@ func (g *Group) applyDeleteLocked(rec *protocol.Received, c protocol.Delete) ([]
 }
 
 func (g *Group) applyTombstoneLocked(rec *protocol.Received, c protocol.Tombstone) ([]Event, error) {
-	if !g.adminAtLocked(rec.Epoch, rec.Author) {
+	if !g.adminAtLocked(rec) {
 		g.n.log.Debug("ignored a removal by someone who is not a host or moderator")
 		return nil, nil
 	}
@@ -644,8 +640,9 @@ type Report struct {
 	// Author is the reported post's author, Pseudonym their name.
 	Author    crypto.MemberID
 	Pseudonym string
-	// Excerpt is the post's text as the reporter saw it (erased once the
-	// post is removed).
+	// Excerpt is the post's text: as this node holds it (signed by its
+	// author) when it holds the post, else as the reporter quoted it;
+	// erased once the post is removed.
 	Excerpt string
 	Reason  string
 	// Reporter is the member who reported it, ReporterPseudonym their
@@ -774,6 +771,15 @@ func (g *Group) applyReportLocked(rec *protocol.Received, c protocol.Report) ([]
 	if sealed == nil {
 		return nil, nil // not for this member
 	}
+	// A report is for hosts and moderators only: one sealed to an
+	// ordinary member (which an honest node never does) is dropped, so a
+	// member cannot use reports to push text at other members.
+	if roster, err := g.sess.RosterAt(rec.Epoch); err != nil {
+		return nil, nil
+	} else if mine, ok := memberIn(roster, me.ID); !ok || !mine.Role.IsAdmin() {
+		g.n.log.Debug("ignoring a report sealed to a member who is not a host or moderator")
+		return nil, nil
+	}
 	plain, err := g.sess.OpenNote(crypto.SecretReportKey, rec.Author, rec.Epoch, sealed, c.Body)
 	if err != nil {
 		g.n.log.Debug("a report sealed to this member did not open", "err", err)
@@ -794,7 +800,11 @@ func (g *Group) applyReportLocked(rec *protocol.Received, c protocol.Report) ([]
 	}
 	copy(r.ID[:], rec.ID[:16])
 	if p, err := g.lookupPost(body.Post); err == nil {
-		r.Pseudonym = p.msg.Pseudonym
+		r.Pseudonym, r.Author = p.msg.Pseudonym, p.msg.Author
+		// The excerpt is the reporter's claim; the post this node holds
+		// is signed by its author. Show the signed text, so a report
+		// cannot pin invented words on someone's post.
+		r.Excerpt = p.msg.Text
 	} else if roster, err := g.sess.RosterAt(rec.Epoch); err == nil {
 		for _, m := range roster {
 			if m.ID == body.Author {
@@ -1017,7 +1027,7 @@ func (g *Group) acceptVersion(v uint64) error {
 }
 
 func (g *Group) applyGuidelinesLocked(rec *protocol.Received, c protocol.Guidelines) ([]Event, error) {
-	if !g.adminAtLocked(rec.Epoch, rec.Author) {
+	if !g.adminAtLocked(rec) {
 		g.n.log.Debug("ignored guidelines from someone who is not a host or moderator")
 		return nil, nil
 	}
@@ -1232,6 +1242,24 @@ func (g *Group) pruneModeration() {
 		if r, err := decodeRemovalRecord(post, value); err == nil && !held(r.envelope) {
 			stale = append(stale, key)
 			removed = append(removed, post)
+		}
+		return nil
+	})
+	// Reports go with retention too: an open or dismissed report once its
+	// own envelope expired (its quote must not outlive the post), one
+	// whose post was removed once the removal's record expired.
+	gone := make(map[MessageID]bool, len(removed))
+	for _, post := range removed {
+		gone[post] = true
+	}
+	_ = st.Scan(storage.KindLocal, g.id, prefixModReport, func(key, value []byte) error {
+		r, err := decodeReportRecord(value)
+		switch {
+		case err != nil:
+		case r.Status == ReportPostRemoved && gone[r.Post]:
+			stale = append(stale, key)
+		case r.Status != ReportPostRemoved && !held(r.envelope):
+			stale = append(stale, key)
 		}
 		return nil
 	})

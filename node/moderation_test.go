@@ -246,6 +246,40 @@ func TestE2EModeration(t *testing.T) {
 	if !reflect.DeepEqual(*got, want) {
 		t.Fatalf("the host's report:\n got %+v\nwant %+v", *got, want)
 	}
+	// A report with an invented quote, sealed to the host and to alice (an
+	// ordinary member): the host sees the post's signed text, not the
+	// quote; alice's node drops what was sealed to her.
+	{
+		st := bg.sess.GroupState()
+		var hostPub, alicePub crypto.MemberPublic
+		for _, m := range st.Roster {
+			switch m.ID {
+			case hostID:
+				hostPub = m.Public
+			case ag.Info().Me.ID:
+				alicePub = m.Public
+			}
+		}
+		plain, err := (&protocol.ReportBody{Post: post.ID, Author: ag.Info().Me.ID, Excerpt: "words alice never wrote", Reason: "forged"}).Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys, body, err := crypto.SealNote(crypto.SecretReportKey, []crypto.MemberPublic{hostPub, alicePub}, bobID, st.ID, st.Epoch, plain, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		forged := protocol.Report{Body: body, Keys: []protocol.SealedSecret{{To: hostID, Sealed: keys[0]}, {To: ag.Info().Me.ID, Sealed: keys[1]}}}
+		if _, err := bg.sendContent(ctx, forged); err != nil {
+			t.Fatal(err)
+		}
+		fr := host.rec.waitEvent(t, EventReport, id, func(ev Event) bool { return ev.Report.Reason == "forged" }).Report
+		if fr.Excerpt != "second draft "+secret {
+			t.Fatalf("the host's copy of a report quotes %q, not the post it holds", fr.Excerpt)
+		}
+		if err := hg.DismissReport(fr.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, m := range []*e2eMember{alice, bob} {
 		e2ePoll(t, m.name+" to hold the report's envelope", func() bool {
 			has, _ := m.n.store.HasEnvelope(id, sentReport.ID)
@@ -317,11 +351,12 @@ func TestE2EModeration(t *testing.T) {
 	if _, err := hg.loadRemovalLocked(post.ID); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("the removal record outlived its envelope: %v", err)
 	}
-	if err := hg.DismissReport(got.ID); err != nil {
-		t.Fatal(err)
+	// The report of the removed post went with the removal's record.
+	if reps, err := hg.Reports(); err != nil || len(reps) != 0 {
+		t.Fatalf("the host's reports after retention took the removal: %+v, %v", reps, err)
 	}
 	if err := hg.DismissReport(got.ID); !errors.Is(err, ErrNoReport) {
-		t.Fatalf("dismissing twice: %v", err)
+		t.Fatalf("dismissing a report retention took: %v", err)
 	}
 
 	// The author deletes a post.
