@@ -219,26 +219,68 @@ func reserveLoop(ctx context.Context, h host.Host, relay peer.AddrInfo, res *rel
 // It learns no content: every relayed connection is end-to-end encrypted
 // (Noise or TLS between the two members, inside the relay's stream), and
 // gossipsub payloads are group envelopes besides.
+//
+// A direct dial to a relay goes only to an address configured for it: a
+// peer ID alone is not enough, since anyone can put a relay's peer ID
+// beside an address of their own (in an invite or an address
+// announcement) and learn the member's real address from the dial, even
+// though the handshake then fails. A relay configured by DNS name is
+// dialled at whatever the name resolves to (the resolved address cannot be
+// checked against the name here), so the name is as trusted as the relay.
 type relayOnlyGater struct {
-	relays map[peer.ID]bool
+	relays map[peer.ID]relayAddrs
+}
+
+// relayAddrs are the configured addresses of one relay; byName is set when
+// one of them is a DNS name.
+type relayAddrs struct {
+	addrs  []ma.Multiaddr
+	byName bool
 }
 
 func newRelayOnlyGater(relays []peer.AddrInfo) *relayOnlyGater {
-	g := &relayOnlyGater{relays: make(map[peer.ID]bool, len(relays))}
+	g := &relayOnlyGater{relays: make(map[peer.ID]relayAddrs, len(relays))}
 	for _, r := range relays {
-		g.relays[r.ID] = true
+		ra := g.relays[r.ID]
+		for _, a := range r.Addrs {
+			ra.addrs = append(ra.addrs, a)
+			for _, c := range a {
+				switch c.Protocol().Code {
+				case ma.P_DNS, ma.P_DNS4, ma.P_DNS6, ma.P_DNSADDR:
+					ra.byName = true
+				}
+			}
+		}
+		g.relays[r.ID] = ra
 	}
 	return g
+}
+
+// directToRelay reports whether a is a configured address of relay p.
+func (g *relayOnlyGater) directToRelay(p peer.ID, a ma.Multiaddr) bool {
+	ra, ok := g.relays[p]
+	if !ok {
+		return false
+	}
+	if ra.byName {
+		return true
+	}
+	for _, c := range ra.addrs {
+		if c.Equal(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // InterceptPeerDial allows every peer: whether a dial is direct is decided
 // per address.
 func (g *relayOnlyGater) InterceptPeerDial(peer.ID) bool { return true }
 
-// InterceptAddrDial allows direct dials to relays and circuit dials to
-// anyone.
+// InterceptAddrDial allows direct dials to relays at their configured
+// addresses, and circuit dials to anyone.
 func (g *relayOnlyGater) InterceptAddrDial(p peer.ID, a ma.Multiaddr) bool {
-	return g.relays[p] || isRelayed(a)
+	return isRelayed(a) || g.directToRelay(p, a)
 }
 
 // InterceptAccept allows relayed connections only: a direct inbound
@@ -249,7 +291,8 @@ func (g *relayOnlyGater) InterceptAccept(network.ConnMultiaddrs) bool { return t
 // InterceptSecured allows a connection, in either direction, if it is
 // relayed or its authenticated peer is a configured relay.
 func (g *relayOnlyGater) InterceptSecured(_ network.Direction, p peer.ID, c network.ConnMultiaddrs) bool {
-	return g.relays[p] || isRelayed(c.RemoteMultiaddr())
+	_, relay := g.relays[p]
+	return relay || isRelayed(c.RemoteMultiaddr())
 }
 
 // InterceptUpgraded allows what InterceptSecured let through.
