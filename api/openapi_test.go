@@ -12,8 +12,8 @@ func testServerForDoc(t *testing.T) *Server {
 	tok, _ := NewToken(nil)
 	// The API's whole route table: the built-in routes and the node's
 	// (NodeRoutes touches its node only when a request is served) and the
-	// first-run setup routes.
-	s, err := NewServer(Config{Token: tok, Addr: "127.0.0.1:7070", Routes: SetupRoutes(NodeRoutes(nil, NodeOptions{}), nil)})
+	// first-run setup and unlock routes.
+	s, err := NewServer(Config{Token: tok, Addr: "127.0.0.1:7070", Routes: UnlockRoutes(SetupRoutes(NodeRoutes(nil, NodeOptions{}), nil), nil, nil)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,6 +31,11 @@ func nodeErrorTable() []errorMapping {
 			"the node is shutting down; start it again with 'hearth up' and try again"},
 		{context.DeadlineExceeded, http.StatusServiceUnavailable, CodeUnavailable,
 			"the node did not finish this in time; check that you are online and try again"},
+		// Unlocking a home from the web UI (routes_unlock.go). 403, not
+		// 401: the caller is authenticated, and 401 tells the web UI its
+		// session ended.
+		{crypto.ErrBadPassphrase, http.StatusForbidden, CodeBadPassphrase,
+			"this passphrase does not open this Hearth home; check it (capital letters, spaces) and try again"},
 		{crypto.ErrBadID, http.StatusBadRequest, CodeBadID,
 			"an ID in the request is not valid; copy it again from where you found it"},
 		{node.ErrNoGroup, http.StatusNotFound, CodeNoGroup,
