@@ -40,19 +40,26 @@ func createHome(e *env, dir string, pass []byte) error {
 // unlockHome opens the keystore of the home in dir with pass.
 func unlockHome(dir string, pass []byte) (*crypto.Keystore, error) {
 	ks, err := node.UnlockHome(dir, pass)
-	switch {
-	case err == nil:
-		return ks, nil
-	case errors.Is(err, crypto.ErrBadPassphrase):
-		return nil, fmt.Errorf("the passphrase does not open the home %s; check it and try again", dir)
-	case errors.Is(err, crypto.ErrKeystoreCorrupt):
-		return nil, fmt.Errorf("the keystore in %s is damaged and cannot be opened; restore the home from a backup", dir)
-	case errors.Is(err, crypto.ErrKeystoreVersion):
-		return nil, fmt.Errorf("the keystore in %s was written by a newer version of hearth; install that version", dir)
-	case errors.Is(err, node.ErrNoHome):
-		return nil, fmt.Errorf("%s holds no Hearth home; create one with 'hearth init'", dir)
+	if err != nil {
+		return nil, unlockError(dir, err)
 	}
-	return nil, fmt.Errorf("cannot open the home %s: %v", dir, err)
+	return ks, nil
+}
+
+// unlockError turns an error of node.UnlockHome for the home in dir into
+// one that says what to do.
+func unlockError(dir string, err error) error {
+	switch {
+	case errors.Is(err, crypto.ErrBadPassphrase):
+		return fmt.Errorf("the passphrase does not open the home %s; check it and try again", dir)
+	case errors.Is(err, crypto.ErrKeystoreCorrupt):
+		return fmt.Errorf("the keystore in %s is damaged and cannot be opened; restore the home from a backup", dir)
+	case errors.Is(err, crypto.ErrKeystoreVersion):
+		return fmt.Errorf("the keystore in %s was written by a newer version of hearth; install that version", dir)
+	case errors.Is(err, node.ErrNoHome):
+		return fmt.Errorf("%s holds no Hearth home; create one with 'hearth init'", dir)
+	}
+	return fmt.Errorf("cannot open the home %s: %v", dir, err)
 }
 
 // daemon is a running node with its API and, when configured, its metrics.
@@ -78,7 +85,8 @@ func startDaemon(ctx context.Context, e *env, logger *slog.Logger, dir string, s
 		return nil, err
 	}
 	d := &daemon{node: n, logger: logger}
-	if err := d.startAPI(dir, s, api.SetupRoutes(nodeAPIRoutes(n, newDaemonWipe(d, dir, ks, logger)), nil)); err != nil {
+	routes := api.UnlockRoutes(api.SetupRoutes(nodeAPIRoutes(n, newDaemonWipe(d, dir, ks, logger)), nil), nil, nil)
+	if err := d.startAPI(dir, s, routes); err != nil {
 		d.close()
 		return nil, err
 	}
@@ -142,7 +150,8 @@ func (d *daemon) startMetrics(s settings) error {
 }
 
 // startAPI serves routes and the web UI on s.api. Without a node yet (a
-// new home set up in the browser) there are no node events to bridge.
+// new home set up in the browser, or a home unlocked there) there are no
+// node events to bridge.
 func (d *daemon) startAPI(dir string, s settings, routes []api.Route) error {
 	ln, err := net.Listen("tcp", s.api)
 	if err != nil {

@@ -55,7 +55,7 @@ func newFlagSet(name string, f *cmdFlags) *flag.FlagSet {
 	fs.StringVar(&f.home, "home", "", "the home `DIR` (default $HEARTH_HOME, else $XDG_DATA_HOME/hearth, else ~/.local/share/hearth)")
 	fs.StringVar(&f.passphraseFile, "passphrase-file", "", "read the passphrase from the first line of `FILE` instead of asking (default $HEARTH_PASSPHRASE_FILE)")
 	if name == "up" {
-		fs.BoolVar(&f.setupInBrowser, "setup-in-browser", false, "for a new home, choose the passphrase in the web UI instead of at the terminal (the default when there is no terminal and no passphrase file)")
+		fs.BoolVar(&f.setupInBrowser, "setup-in-browser", false, "take the passphrase in the web UI instead of at the terminal: choose it there for a new home, type it there to unlock one (the default when there is no terminal and no passphrase file)")
 		fs.Var(&f.listen, "listen", "listen for peers on `MULTIADDR`; repeat for several (default "+defaultListenTCP+" and "+defaultListenQUIC+")")
 		fs.StringVar(&f.api, "api", "", "serve the API and web UI on `ADDR` (default "+defaultAPI+")")
 		fs.BoolVar(&f.apiAllowRemote, "api-allow-remote", false, "allow --api to be an address other than loopback")

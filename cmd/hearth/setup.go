@@ -12,13 +12,15 @@ import (
 	"github.com/hearthnet/hearth/crypto"
 )
 
-// wantsBrowserSetup reports whether `hearth up` on a new home lets the
-// person choose the passphrase in the web UI: when --setup-in-browser is
+// wantsBrowserSetup reports whether `hearth up` takes the passphrase in
+// the web UI: chosen there for a new home (upInBrowser), typed there to
+// unlock one that exists (upLocked). It does when --setup-in-browser is
 // given, or when there is nowhere else to get it from (no passphrase file
-// and no terminal, as when the program is started from a desktop
-// launcher). Whoever types at a terminal or names a passphrase file keeps
-// the path they had. It returns a usage error for --setup-in-browser
-// together with --passphrase-file, which contradict each other.
+// and no terminal, as when the program is started from a desktop launcher
+// or a service manager). Whoever types at a terminal or names a passphrase
+// file keeps the path they had. It returns a usage error for
+// --setup-in-browser together with --passphrase-file, which contradict
+// each other.
 func wantsBrowserSetup(e *env, f *cmdFlags) (bool, error) {
 	if f.setupInBrowser {
 		if f.passphraseFile != "" {
@@ -119,7 +121,7 @@ func upInBrowser(ctx context.Context, e *env, logger *slog.Logger, dir string, s
 	// NodeRoutes(nil, ...) is the table of routes to hold back; its
 	// handlers are never called (SetupRoutes serves the ones setup
 	// returns instead).
-	if err := d.startAPI(dir, s, api.SetupRoutes(nodeAPIRoutes(nil, nil), b.setup)); err != nil {
+	if err := d.startAPI(dir, s, api.UnlockRoutes(api.SetupRoutes(nodeAPIRoutes(nil, nil), b.setup), nil, nil)); err != nil {
 		return fail(e, "up", err)
 	}
 	loginURL, err := d.api.NewLoginURL()

@@ -12,8 +12,9 @@ import (
 )
 
 // runUp is `hearth up`: it creates the home when it is new, unlocks it,
-// and runs the node and its API until SIGINT or SIGTERM. A new home whose
-// passphrase is to be chosen in the web UI goes to upInBrowser instead.
+// and runs the node and its API until SIGINT or SIGTERM. When the
+// passphrase is to come from the web UI, a new home goes to upInBrowser
+// and one that exists to upLocked instead.
 func runUp(ctx context.Context, e *env, args []string) int {
 	f, err := parseFlags("up", args)
 	if errors.Is(err, errHelp) {
@@ -53,8 +54,11 @@ func runUp(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(e, "up", err)
 	}
-	if isNew && browser {
-		return upInBrowser(ctx, e, logger, dir, s)
+	if browser {
+		if isNew {
+			return upInBrowser(ctx, e, logger, dir, s)
+		}
+		return upLocked(ctx, e, logger, dir, s)
 	}
 	pass, err := getPassphrase(ctx, e, passphraseSource{flagFile: f.passphraseFile}, dir, isNew)
 	if err != nil {

@@ -9,6 +9,7 @@ import { conversationView, threadView } from "./conversation.js";
 import { updateWaitingTab } from "./groupframe.js";
 import * as priv from "./private.js";
 import { runSetup } from "./setup.js";
+import { runUnlock } from "./unlock.js";
 import * as sos from "./sos.js";
 import * as mentor from "./mentor.js";
 import { meetingsView, roomView, remindOfMeeting } from "./meetings.js";
@@ -305,8 +306,10 @@ function showSignedOut() {
 async function start() {
   onSignedOut(showSignedOut);
   try {
-    // A new home asks for its passphrase first (setup.js).
+    // A new home asks for its passphrase first (setup.js); a home started
+    // without its passphrase asks for it to unlock (unlock.js).
     await runSetup(main);
+    await runUnlock(main);
     await api.groups();
   } catch (err) {
     if (signedOut) return;
