@@ -68,6 +68,11 @@ type Group struct {
 	// send time, and not rate limited (the sync byte budget bounds them,
 	// and a member's past posts are not a flood).
 	syncing bool
+	// deferSaves is set while syncFeed.add applies a page whose session
+	// save openLocked may defer to the page's end, and unsaved counts the
+	// envelopes whose save it deferred (syncsave.go).
+	deferSaves bool
+	unsaved    int
 }
 
 // epochTopic is one joined topic of the group.
@@ -103,6 +108,9 @@ func (n *Node) loadGroup(id crypto.GroupID) (*Group, error) {
 		return nil, fmt.Errorf("importing session: %w", err)
 	}
 	g := newGroup(n, id, sess)
+	if err := g.recoverSyncPage(); err != nil {
+		return nil, fmt.Errorf("recovering a sync page: %w", err)
+	}
 	err = n.store.Scan(storage.KindGroup, id, prefixAnnounce, func(key, value []byte) error {
 		a, err := decodeAnnounce(value)
 		if err != nil {

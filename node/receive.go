@@ -26,7 +26,9 @@ import (
 // the envelope and its local copy, persists the session and emits the event
 // before it accepts, in that order: a crash between any two steps leaves a
 // session that has not consumed the generation, so the envelope opens again
-// when it comes back (storage inserts are idempotent).
+// when it comes back (storage inserts are idempotent). History sync and the
+// mailbox save the session once a page instead (syncsave.go explains how
+// that keeps this invariant).
 
 // validate is every group topic's validator. It maps Session.Open's answers
 // onto gossipsub's:
@@ -103,9 +105,7 @@ func (g *Group) openLocked(from peer.ID, data []byte, live bool) (pubsub.Validat
 		return pubsub.ValidationIgnore, nil
 	case errors.Is(err, protocol.ErrUnreadable):
 		// Unknown content is consumed: keep the session in step.
-		if perr := g.persistLocked(); perr != nil {
-			g.n.log.Warn("persisting a session", "err", perr)
-		}
+		g.saveOpenedLocked(true)
 		return pubsub.ValidationIgnore, nil
 	default:
 		return pubsub.ValidationIgnore, nil
@@ -122,6 +122,9 @@ func (g *Group) openLocked(from peer.ID, data []byte, live bool) (pubsub.Validat
 	}
 	meta := storage.EnvelopeMeta{Epoch: rec.Epoch, Sender: index, Generation: gen, Received: now}
 	var events []Event
+	// deferrable: opening this envelope changed nothing in the session
+	// but the generation it consumed (see saveOpenedLocked).
+	deferrable := true
 	switch c := rec.Content.(type) {
 	case protocol.Post:
 		msg := &Message{
@@ -134,9 +137,7 @@ func (g *Group) openLocked(from peer.ID, data []byte, live bool) (pubsub.Validat
 			// member's rate limit as a live one does, so a flood that
 			// gossip dropped is not delivered late instead. Its
 			// generation is consumed: it stays dropped.
-			if err := g.persistLocked(); err != nil {
-				g.n.log.Warn("persisting a session", "err", err)
-			}
+			g.saveOpenedLocked(true)
 			return pubsub.ValidationIgnore, nil
 		}
 		// A post its author deleted or a moderator removed before it
@@ -145,9 +146,7 @@ func (g *Group) openLocked(from peer.ID, data []byte, live bool) (pubsub.Validat
 			if err != nil {
 				g.n.log.Warn("refusing a removed post", "err", err)
 			}
-			if err := g.persistLocked(); err != nil {
-				g.n.log.Warn("persisting a session", "err", err)
-			}
+			g.saveOpenedLocked(true)
 			return pubsub.ValidationIgnore, nil
 		}
 		if err := g.storeMessageLocked(data, meta, msg); err != nil {
@@ -156,6 +155,7 @@ func (g *Group) openLocked(from peer.ID, data []byte, live bool) (pubsub.Validat
 		}
 		events = append(events, Event{Kind: EventMessage, Group: g.id, Message: msg})
 	case protocol.CommitContent:
+		deferrable = false
 		evs, err := g.afterCommitLocked(before, c.Commit, rec.NewEpoch, meta, data)
 		if err != nil {
 			g.n.log.Warn("recording a received commit", "err", err)
@@ -172,6 +172,9 @@ func (g *Group) openLocked(from peer.ID, data []byte, live bool) (pubsub.Validat
 			events = append(events, evs...)
 			break
 		}
+		// Control content (chain keys above all) changes the session
+		// beyond the generation: it is saved at once.
+		deferrable = false
 		if _, err := g.n.store.PutEnvelope(g.id, meta, data); err != nil {
 			g.n.log.Warn("storing a received envelope", "err", err)
 		}
@@ -192,9 +195,7 @@ func (g *Group) openLocked(from peer.ID, data []byte, live bool) (pubsub.Validat
 			}
 		}
 	}
-	if err := g.persistLocked(); err != nil {
-		g.n.log.Warn("persisting a session", "err", err)
-	}
+	g.saveOpenedLocked(deferrable)
 	g.notePeerLocked(from, now)
 	return pubsub.ValidationAccept, events
 }

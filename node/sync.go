@@ -391,11 +391,16 @@ type syncFeed struct {
 	pending  [][]byte
 	messages []Event
 	accepted int
+	// skipSave, set only by tests, leaves out the session's save and the
+	// page mark's deletion at the end of a page, as if the process died
+	// just before them.
+	skipSave bool
 }
 
 func newSyncFeed(g *Group, from peer.ID) *syncFeed { return &syncFeed{g: g, from: from} }
 
-// add opens a page's envelopes.
+// add opens a page's envelopes. The session is saved once, after the page,
+// not after each envelope (syncsave.go explains why that is crash safe).
 func (f *syncFeed) add(envs [][]byte) {
 	g := f.g
 	var events []Event
@@ -405,11 +410,18 @@ func (f *syncFeed) add(envs [][]byte) {
 		return
 	}
 	g.syncing = true
-	opened := false
+	fresh := make([][]byte, 0, len(envs))
+	ids := make([]storage.EnvelopeID, 0, len(envs))
 	for _, env := range envs {
-		if has, err := g.n.store.HasEnvelope(g.id, storage.EnvelopeIDOf(env)); err == nil && has {
+		id := storage.EnvelopeIDOf(env)
+		if has, err := g.n.store.HasEnvelope(g.id, id); err == nil && has {
 			continue // a duplicate: nothing to do
 		}
+		fresh, ids = append(fresh, env), append(ids, id)
+	}
+	g.beginDeferredLocked(ids)
+	opened := false
+	for _, env := range fresh {
 		res, evs := g.openLocked(f.from, env, false)
 		switch {
 		case res == pubsub.ValidationAccept:
@@ -419,6 +431,11 @@ func (f *syncFeed) add(envs [][]byte) {
 		case res == pubsub.ValidationIgnore && g.stillWaiting(env):
 			f.pending = append(f.pending, env)
 		}
+	}
+	if f.skipSave {
+		g.deferSaves = false
+	} else {
+		g.endDeferredLocked()
 	}
 	if opened {
 		events = append(events, f.retryLocked()...)
