@@ -262,7 +262,9 @@ func (s *Server) recoverPanic(w *trackingWriter, info *requestInfo) {
 // logRequest writes one line per request: method, route pattern, status,
 // size and duration. It never logs the path, the query string (a login
 // code travels there), headers (tokens and cookies), or bodies. Refusals
-// are logged at Info, server errors at Error, everything else at Debug.
+// are logged at Info, server errors at Error, everything else at Debug. A
+// 503 is a refusal too (the home is locked or not set up yet: the web UI
+// polls through it), not a fault.
 func (s *Server) logRequest(r *http.Request, w *trackingWriter, info *requestInfo, start time.Time) {
 	status := w.status
 	if status == 0 {
@@ -270,7 +272,7 @@ func (s *Server) logRequest(r *http.Request, w *trackingWriter, info *requestInf
 	}
 	level := slog.LevelDebug
 	switch {
-	case status >= 500:
+	case status >= 500 && status != http.StatusServiceUnavailable:
 		level = slog.LevelError
 	case status >= 400:
 		level = slog.LevelInfo
