@@ -61,9 +61,11 @@ const maxUnsaved = protocol.MaxSyncPageEnvelopes
 
 // beginDeferredLocked writes the page mark naming ids and lets openLocked
 // defer its saves until endDeferredLocked. If the mark cannot be written,
-// saves are not deferred. The caller holds g.mu.
+// or a deferred save is still owed (the last page's save failed, and its
+// mark must not be overwritten), saves are not deferred. The caller holds
+// g.mu.
 func (g *Group) beginDeferredLocked(ids []storage.EnvelopeID) {
-	if len(ids) == 0 || len(ids) > maxUnsaved {
+	if len(ids) == 0 || len(ids) > maxUnsaved || g.unsaved > 0 {
 		return
 	}
 	e := newEnc()
