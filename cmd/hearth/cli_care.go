@@ -72,49 +72,7 @@ func careCommands(f *careFlags) []cliCommand {
 // crisis-resources": the entries of main.go's command table.
 func runCare(name string) func(ctx context.Context, e *env, args []string) int {
 	return func(ctx context.Context, e *env, args []string) int {
-		f := &careFlags{}
-		cmds := careCommands(f)
-		find := func(n string) *cliCommand {
-			for i := range cmds {
-				if cmds[i].name == n {
-					return &cmds[i]
-				}
-			}
-			return nil
-		}
-		var subs []string
-		for _, c := range cmds {
-			if strings.HasPrefix(c.name, name+" ") {
-				subs = append(subs, strings.TrimPrefix(c.name, name+" "))
-			}
-		}
-		cmd := find(name)
-		if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-			if sub := find(name + " " + args[0]); sub != nil {
-				cmd, args = sub, args[1:]
-			}
-		}
-		if cmd == nil {
-			if len(args) > 0 && isHelpFlag(args[0]) {
-				printPrivateHelp(e.stdout, name, cmds)
-				return exitOK
-			}
-			msg := fmt.Sprintf("say what to do: 'hearth %s %s'", name, strings.Join(subs, "|"))
-			if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-				msg = fmt.Sprintf("unknown command %q; use 'hearth %s %s'", name+" "+args[0], name, strings.Join(subs, "|"))
-			}
-			return reportCLI(e, name, jsonWanted(args), &cliError{code: codeUsage, exit: exitUsage, msg: msg})
-		}
-		for _, a := range args {
-			if a == "--" {
-				break
-			}
-			if isHelpFlag(a) {
-				printPrivateHelp(e.stdout, cmd.name, cmds)
-				return exitOK
-			}
-		}
-		return runCLICommand(ctx, e, cmd, args)
+		return runFamily(ctx, e, name, careCommands(&careFlags{}), args)
 	}
 }
 

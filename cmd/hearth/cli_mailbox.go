@@ -26,40 +26,7 @@ func mailboxCommands() []cliCommand {
 
 // runMailbox runs 'hearth mailbox SUBCOMMAND'.
 func runMailbox(ctx context.Context, e *env, args []string) int {
-	cmds := mailboxCommands()
-	var subs []string
-	for _, c := range cmds {
-		subs = append(subs, "'hearth "+c.name+"'")
-	}
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		if len(args) > 0 && isHelpFlag(args[0]) {
-			printPrivateHelp(e.stdout, "mailbox", cmds)
-			return exitOK
-		}
-		return reportCLI(e, "mailbox", jsonWanted(args), &cliError{code: codeUsage, exit: exitUsage,
-			msg: fmt.Sprintf("say what to do: %s", strings.Join(subs, ", "))})
-	}
-	var cmd *cliCommand
-	for i := range cmds {
-		if cmds[i].name == "mailbox "+args[0] {
-			cmd = &cmds[i]
-		}
-	}
-	if cmd == nil {
-		return reportCLI(e, "mailbox", jsonWanted(args), &cliError{code: codeUsage, exit: exitUsage,
-			msg: fmt.Sprintf("unknown command %q; use %s", "mailbox "+args[0], strings.Join(subs, ", "))})
-	}
-	args = args[1:]
-	for _, a := range args {
-		if a == "--" {
-			break
-		}
-		if isHelpFlag(a) {
-			printPrivateHelp(e.stdout, cmd.name, cmds)
-			return exitOK
-		}
-	}
-	return runCLICommand(ctx, e, cmd, args)
+	return runFamily(ctx, e, "mailbox", mailboxCommands(), args)
 }
 
 func mailboxInfo(ctx context.Context, r *cliRun) error {

@@ -75,41 +75,7 @@ func meetingCommands(f *meetingFlags) []cliCommand {
 // runMeeting runs "hearth meeting ...": the entry of main.go's command
 // table.
 func runMeeting(ctx context.Context, e *env, args []string) int {
-	f := &meetingFlags{}
-	cmds := meetingCommands(f)
-	var subs []string
-	for _, c := range cmds {
-		subs = append(subs, strings.TrimPrefix(c.name, "meeting "))
-	}
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		if len(args) > 0 && isHelpFlag(args[0]) {
-			printPrivateHelp(e.stdout, "meeting", cmds)
-			return exitOK
-		}
-		return reportCLI(e, "meeting", jsonWanted(args), &cliError{code: codeUsage, exit: exitUsage,
-			msg: "say what to do: 'hearth meeting " + strings.Join(subs, "|") + "'"})
-	}
-	var cmd *cliCommand
-	for i := range cmds {
-		if cmds[i].name == "meeting "+args[0] {
-			cmd = &cmds[i]
-		}
-	}
-	if cmd == nil {
-		return reportCLI(e, "meeting", jsonWanted(args), &cliError{code: codeUsage, exit: exitUsage,
-			msg: fmt.Sprintf("unknown command %q; use 'hearth meeting %s'", "meeting "+args[0], strings.Join(subs, "|"))})
-	}
-	args = args[1:]
-	for _, a := range args {
-		if a == "--" {
-			break
-		}
-		if isHelpFlag(a) {
-			printPrivateHelp(e.stdout, cmd.name, cmds)
-			return exitOK
-		}
-	}
-	return runCLICommand(ctx, e, cmd, args)
+	return runFamily(ctx, e, "meeting", meetingCommands(&meetingFlags{}), args)
 }
 
 var weekdayArgs = map[string]string{

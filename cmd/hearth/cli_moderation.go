@@ -75,23 +75,7 @@ func moderationSummary(name string) string {
 // runModeration runs the moderation command name.
 func runModeration(name string) func(ctx context.Context, e *env, args []string) int {
 	return func(ctx context.Context, e *env, args []string) int {
-		f := &moderationFlags{}
-		cmds := moderationCommands(f)
-		for i := range cmds {
-			if cmds[i].name == name {
-				for _, a := range args {
-					if a == "--" {
-						break
-					}
-					if isHelpFlag(a) {
-						printPrivateHelp(e.stdout, name, cmds)
-						return exitOK
-					}
-				}
-				return runCLICommand(ctx, e, &cmds[i], args)
-			}
-		}
-		return reportCLI(e, name, jsonWanted(args), &cliError{code: codeUsage, exit: exitUsage, msg: "unknown command"})
+		return runFamily(ctx, e, name, moderationCommands(&moderationFlags{}), args)
 	}
 }
 

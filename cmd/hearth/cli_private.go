@@ -88,52 +88,11 @@ func privateCommands(f *privateFlags) []cliCommand {
 // main.go's command table call.
 func runPrivate(name string) func(ctx context.Context, e *env, args []string) int {
 	return func(ctx context.Context, e *env, args []string) int {
-		f := &privateFlags{}
-		cmds := privateCommands(f)
-		find := func(n string) *cliCommand {
-			for i := range cmds {
-				if cmds[i].name == n {
-					return &cmds[i]
-				}
-			}
-			return nil
-		}
-		var subs []string
-		for _, c := range cmds {
-			if strings.HasPrefix(c.name, name+" ") {
-				subs = append(subs, "'hearth "+c.name+"'")
-			}
-		}
-		cmd := find(name)
-		if cmd == nil {
-			if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-				if len(args) > 0 && isHelpFlag(args[0]) {
-					printPrivateHelp(e.stdout, name, cmds)
-					return exitOK
-				}
-				return reportCLI(e, name, jsonWanted(args), &cliError{code: codeUsage, exit: exitUsage,
-					msg: fmt.Sprintf("say what to do: %s", strings.Join(subs, ", "))})
-			}
-			if cmd = find(name + " " + args[0]); cmd == nil {
-				return reportCLI(e, name, jsonWanted(args), &cliError{code: codeUsage, exit: exitUsage,
-					msg: fmt.Sprintf("unknown command %q; use %s", name+" "+args[0], strings.Join(subs, ", "))})
-			}
-			args = args[1:]
-		}
-		for _, a := range args {
-			if a == "--" {
-				break
-			}
-			if isHelpFlag(a) {
-				printPrivateHelp(e.stdout, cmd.name, cmds)
-				return exitOK
-			}
-		}
-		return runCLICommand(ctx, e, cmd, args)
+		return runFamily(ctx, e, name, privateCommands(&privateFlags{}), args)
 	}
 }
 
-func printPrivateHelp(w io.Writer, name string, cmds []cliCommand) {
+func printFamilyHelp(w io.Writer, name string, cmds []cliCommand) {
 	first := true
 	for _, c := range cmds {
 		if c.name != name && !strings.HasPrefix(c.name, name+" ") {
