@@ -50,9 +50,7 @@ type setupGate struct {
 	run   sync.Mutex
 	setup SetupFunc
 
-	mu   sync.RWMutex
-	done bool
-	live map[string]HandlerFunc // by Route.pattern, once done
+	routeGate
 }
 
 // SetupRoutes returns routes together with GET and POST /api/v1/setup.
@@ -73,7 +71,12 @@ type setupGate struct {
 // check refuses a cookie-authenticated POST from another site, so a page
 // elsewhere cannot choose the passphrase of a home being set up.
 func SetupRoutes(routes []Route, setup SetupFunc) []Route {
-	g := &setupGate{setup: setup, done: setup == nil}
+	g := &setupGate{setup: setup}
+	g.done = setup == nil
+	g.closed = func() *APIError {
+		return NewError(http.StatusServiceUnavailable, CodeSetupRequired,
+			"this Hearth home is new and has no passphrase yet; open the web UI from the link the daemon printed to finish setup")
+	}
 	out := make([]Route, 0, len(routes)+2)
 	out = append(out,
 		Route{Method: http.MethodGet, Path: "/api/v1/setup",
@@ -84,41 +87,7 @@ func SetupRoutes(routes []Route, setup SetupFunc) []Route {
 	if setup == nil {
 		return append(out, routes...)
 	}
-	for _, rt := range routes {
-		pat := rt.pattern()
-		rt.Handler = func(w http.ResponseWriter, r *http.Request) error {
-			h, err := g.handler(pat)
-			if err != nil {
-				return err
-			}
-			return h(w, r)
-		}
-		out = append(out, rt)
-	}
-	return out
-}
-
-// handler returns the live handler for pat, or 503 setup_required before
-// setup and 503 unavailable when setup returned no route for pat.
-func (g *setupGate) handler(pat string) (HandlerFunc, error) {
-	g.mu.RLock()
-	defer g.mu.RUnlock()
-	if !g.done {
-		return nil, NewError(http.StatusServiceUnavailable, CodeSetupRequired,
-			"this Hearth home is new and has no passphrase yet; open the web UI from the link the daemon printed to finish setup")
-	}
-	h, ok := g.live[pat]
-	if !ok {
-		return nil, NewError(http.StatusServiceUnavailable, CodeUnavailable,
-			"this part of the node did not start; restart the daemon with 'hearth up'")
-	}
-	return h, nil
-}
-
-func (g *setupGate) isDone() bool {
-	g.mu.RLock()
-	defer g.mu.RUnlock()
-	return g.done
+	return g.hold(out, routes)
 }
 
 type setupStatusJSON struct {
@@ -175,25 +144,13 @@ func (g *setupGate) post(w http.ResponseWriter, r *http.Request) error {
 	}
 	routes, err := g.setup(pass)
 	if errors.Is(err, ErrSetupDone) {
-		g.finish(nil)
+		g.finish(nil, nil)
 		return errSetupDone()
 	}
 	if err != nil {
 		return fmt.Errorf("first-run setup: %w", err)
 	}
-	g.finish(routes)
+	g.finish(routes, nil)
 	writeJSON(w, http.StatusOK, setupStatusJSON{Needed: false})
 	return nil
-}
-
-// finish makes routes live and ends setup mode.
-func (g *setupGate) finish(routes []Route) {
-	live := make(map[string]HandlerFunc, len(routes))
-	for _, rt := range routes {
-		live[rt.pattern()] = rt.Handler
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.live = live
-	g.done = true
 }

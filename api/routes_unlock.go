@@ -63,10 +63,9 @@ type unlockGate struct {
 	unlock UnlockFunc
 	now    func() time.Time
 
-	mu       sync.RWMutex
-	done     bool
-	live     map[string]HandlerFunc // by Route.pattern, once done
-	failures []time.Time            // wrong passphrases within UnlockWindow, oldest first
+	// routeGate's mu also guards failures.
+	routeGate
+	failures []time.Time // wrong passphrases within UnlockWindow, oldest first
 }
 
 // UnlockRoutes returns routes together with GET and POST /api/v1/unlock.
@@ -92,7 +91,12 @@ func UnlockRoutes(routes []Route, unlock UnlockFunc, now func() time.Time) []Rou
 	if now == nil {
 		now = time.Now
 	}
-	g := &unlockGate{unlock: unlock, now: now, done: unlock == nil}
+	g := &unlockGate{unlock: unlock, now: now}
+	g.done = unlock == nil
+	g.closed = func() *APIError {
+		return NewError(http.StatusServiceUnavailable, CodeLocked,
+			"Hearth is locked; open the web UI from the link the daemon printed and enter your passphrase to unlock it")
+	}
 	out := make([]Route, 0, len(routes)+2)
 	out = append(out,
 		Route{Method: http.MethodGet, Path: "/api/v1/unlock",
@@ -103,41 +107,7 @@ func UnlockRoutes(routes []Route, unlock UnlockFunc, now func() time.Time) []Rou
 	if unlock == nil {
 		return append(out, routes...)
 	}
-	for _, rt := range routes {
-		pat := rt.pattern()
-		rt.Handler = func(w http.ResponseWriter, r *http.Request) error {
-			h, err := g.handler(pat)
-			if err != nil {
-				return err
-			}
-			return h(w, r)
-		}
-		out = append(out, rt)
-	}
-	return out
-}
-
-// handler returns the live handler for pat, or 503 locked before the home
-// is unlocked and 503 unavailable when unlock returned no route for pat.
-func (g *unlockGate) handler(pat string) (HandlerFunc, error) {
-	g.mu.RLock()
-	defer g.mu.RUnlock()
-	if !g.done {
-		return nil, NewError(http.StatusServiceUnavailable, CodeLocked,
-			"Hearth is locked; open the web UI from the link the daemon printed and enter your passphrase to unlock it")
-	}
-	h, ok := g.live[pat]
-	if !ok {
-		return nil, NewError(http.StatusServiceUnavailable, CodeUnavailable,
-			"this part of the node did not start; restart the daemon with 'hearth up'")
-	}
-	return h, nil
-}
-
-func (g *unlockGate) isDone() bool {
-	g.mu.RLock()
-	defer g.mu.RUnlock()
-	return g.done
+	return g.hold(out, routes)
 }
 
 type unlockStatusJSON struct {
@@ -235,20 +205,7 @@ func (g *unlockGate) post(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("unlocking the home: %w", err)
 	}
-	g.finish(routes)
+	g.finish(routes, func() { g.failures = nil })
 	writeJSON(w, http.StatusOK, unlockStatusJSON{Locked: false})
 	return nil
-}
-
-// finish makes routes live and ends locked mode.
-func (g *unlockGate) finish(routes []Route) {
-	live := make(map[string]HandlerFunc, len(routes))
-	for _, rt := range routes {
-		live[rt.pattern()] = rt.Handler
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.live = live
-	g.done = true
-	g.failures = nil
 }
