@@ -138,6 +138,18 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Write(append(b, '\n'))
 }
 
+// writeList answers 200 with list converted item by item with conv: a JSON
+// array, [] rather than null when list is empty. Every list route answers
+// through it.
+func writeList[T, J any](w http.ResponseWriter, list []T, conv func(T) J) error {
+	out := make([]J, 0, len(list))
+	for _, x := range list {
+		out = append(out, conv(x))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
 // writeError sends e as a JSON error response. A 401 also carries
 // WWW-Authenticate, as RFC 9110 requires.
 func writeError(w http.ResponseWriter, e *APIError) {

@@ -303,7 +303,6 @@ func (nr *nodeRoutes) listAllSOS(w http.ResponseWriter, r *http.Request) error {
 	if err := checkQuery(r.URL.Query()); err != nil {
 		return err
 	}
-	out := []sosJSON{}
 	var all []node.SOS
 	for _, g := range nr.n.Groups() {
 		list, err := g.SOSes()
@@ -313,11 +312,7 @@ func (nr *nodeRoutes) listAllSOS(w http.ResponseWriter, r *http.Request) error {
 		all = append(all, list...)
 	}
 	slices.SortFunc(all, func(a, b node.SOS) int { return b.Sent.Compare(a.Sent) })
-	for _, s := range all {
-		out = append(out, sosOf(s))
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return writeList(w, all, sosOf)
 }
 
 func (nr *nodeRoutes) listSOS(w http.ResponseWriter, r *http.Request) error {
@@ -332,12 +327,7 @@ func (nr *nodeRoutes) listSOS(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return nodeError(err)
 	}
-	out := []sosJSON{}
-	for _, s := range list {
-		out = append(out, sosOf(s))
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return writeList(w, list, sosOf)
 }
 
 type textRequest struct {
@@ -378,12 +368,7 @@ func (nr *nodeRoutes) mentorships(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return nodeError(err)
 	}
-	out := []mentorshipJSON{}
-	for _, m := range list {
-		out = append(out, mentorshipOf(m))
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return writeList(w, list, mentorshipOf)
 }
 
 func (nr *nodeRoutes) mentorRequests(w http.ResponseWriter, r *http.Request) error {
@@ -394,12 +379,7 @@ func (nr *nodeRoutes) mentorRequests(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return nodeError(err)
 	}
-	out := []mentorRequestJSON{}
-	for _, q := range list {
-		out = append(out, mentorRequestOf(q))
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return writeList(w, list, mentorRequestOf)
 }
 
 type askMentorRequest struct {

@@ -312,12 +312,7 @@ func (nr *nodeRoutes) listMeetings(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return meetingError(err)
 	}
-	out := make([]meetingJSON, 0, len(ms))
-	for _, m := range ms {
-		out = append(out, meetingOf(m))
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return writeList(w, ms, meetingOf)
 }
 
 func (nr *nodeRoutes) scheduleMeeting(w http.ResponseWriter, r *http.Request) error {
@@ -406,12 +401,7 @@ func (nr *nodeRoutes) upcomingMeetings(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return meetingError(err)
 	}
-	out := make([]occurrenceJSON, 0, len(occ))
-	for _, o := range occ {
-		out = append(out, occurrenceOf(o))
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return writeList(w, occ, occurrenceOf)
 }
 
 func (nr *nodeRoutes) meetingsICS(w http.ResponseWriter, r *http.Request) error {
@@ -461,12 +451,7 @@ func (nr *nodeRoutes) listRooms(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return meetingError(err)
 	}
-	out := make([]roomJSON, 0, len(rooms))
-	for _, room := range rooms {
-		out = append(out, roomOf(room))
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return writeList(w, rooms, roomOf)
 }
 
 // roomOfRequest returns the group and room the request names.

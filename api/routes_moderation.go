@@ -284,12 +284,7 @@ func (nr *nodeRoutes) reports(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return nodeError(err)
 	}
-	out := make([]reportJSON, 0, len(reps))
-	for _, rep := range reps {
-		out = append(out, reportOf(rep))
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return writeList(w, reps, reportOf)
 }
 
 func (nr *nodeRoutes) dismissReport(w http.ResponseWriter, r *http.Request) error {

@@ -254,12 +254,7 @@ func (nr *nodeRoutes) status(w http.ResponseWriter, r *http.Request) error {
 
 func (nr *nodeRoutes) listGroups(w http.ResponseWriter, r *http.Request) error {
 	groups := nr.n.Groups()
-	out := make([]groupSummaryJSON, 0, len(groups))
-	for _, g := range groups {
-		out = append(out, summaryOf(g.Info()))
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return writeList(w, groups, func(g *node.Group) groupSummaryJSON { return summaryOf(g.Info()) })
 }
 
 type createGroupRequest struct {
@@ -318,12 +313,7 @@ func (nr *nodeRoutes) members(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ms := g.Members()
-	out := make([]memberJSON, 0, len(ms))
-	for _, m := range ms {
-		out = append(out, memberOf(m))
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return writeList(w, ms, memberOf)
 }
 
 type createInviteRequest struct {
@@ -382,12 +372,7 @@ func (nr *nodeRoutes) listInvites(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return nodeError(err)
 	}
-	out := make([]inviteJSON, 0, len(invites))
-	for _, i := range invites {
-		out = append(out, inviteOf(i))
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return writeList(w, invites, inviteOf)
 }
 
 func (nr *nodeRoutes) revokeInvite(w http.ResponseWriter, r *http.Request) error {
@@ -447,12 +432,7 @@ func (nr *nodeRoutes) waiting(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	reqs := g.WaitingRoom()
-	out := make([]waitingJSON, 0, len(reqs))
-	for _, q := range reqs {
-		out = append(out, waitingOf(q))
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return writeList(w, reqs, waitingOf)
 }
 
 // memberAction parses {group} and {member} and an optional empty body,

@@ -285,12 +285,7 @@ func (pr *privateRoutesT) listHabits(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return privateError(err)
 	}
-	out := []habitJSON{}
-	for _, h := range hs {
-		out = append(out, pr.habitOut(h))
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return writeList(w, hs, pr.habitOut)
 }
 
 type habitRequest struct {
