@@ -31,9 +31,11 @@ func wantsBrowserSetup(e *env, f *cmdFlags) (bool, error) {
 	return f.passphraseFile == "" && e.getenv("HEARTH_PASSPHRASE_FILE") == "" && e.terminal == nil, nil
 }
 
-// browserSetup creates a new home from the web UI and starts its node in
-// this process. The caller holds the home's lock throughout.
-type browserSetup struct {
+// browserStart is `hearth up` taking the passphrase in the web UI: chosen
+// there for a new home (setup), or typed there to open one that exists
+// (unlock, unlock.go). Either way the node starts in this process once the
+// keystore opens. The caller holds the home's lock throughout.
+type browserStart struct {
 	ctx    context.Context
 	e      *env
 	logger *slog.Logger
@@ -41,9 +43,10 @@ type browserSetup struct {
 	s      settings
 	d      *daemon
 
-	// mu is held while setup runs and while the daemon stops, so that the
-	// node is either fully started (and then closed by stop) or never
-	// started.
+	// mu is held while the node starts and while the daemon stops, so
+	// that the node is either fully started (and then closed by stop) or
+	// never started. Unlock's key derivation runs before mu is taken, so
+	// a stop never waits for Argon2id.
 	mu      sync.Mutex
 	stopped bool
 	ks      *crypto.Keystore
@@ -53,7 +56,7 @@ type browserSetup struct {
 // the env's KDF parameters (crypto.DefaultKDFParams in the real binary),
 // unlocks it, starts the node and its metrics, and returns the node's API
 // routes. pass never reaches a log or an error.
-func (b *browserSetup) setup(pass []byte) ([]api.Route, error) {
+func (b *browserStart) setup(pass []byte) ([]api.Route, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.stopped {
@@ -74,6 +77,13 @@ func (b *browserSetup) setup(pass []byte) ([]api.Route, error) {
 	if err != nil {
 		return nil, err
 	}
+	return b.startLocked(ks)
+}
+
+// startLocked starts the node of the opened keystore ks, its event bridge
+// and metrics, and returns the node's API routes; on failure it closes ks.
+// The caller holds b.mu.
+func (b *browserStart) startLocked(ks *crypto.Keystore) ([]api.Route, error) {
 	n, err := startNode(b.ctx, b.e, b.logger, b.dir, b.s, ks)
 	if err != nil {
 		ks.Close()
@@ -92,9 +102,9 @@ func (b *browserSetup) setup(pass []byte) ([]api.Route, error) {
 	return nodeAPIRoutes(n, newDaemonWipe(b.d, b.dir, ks, b.logger)), nil
 }
 
-// stop ends setup mode for good and stops the daemon: the API first, then
-// the node when setup started one, then its keystore.
-func (b *browserSetup) stop() error {
+// stop ends waiting for the passphrase for good and stops the daemon: the
+// API first, then the node when one started, then its keystore.
+func (b *browserStart) stop() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.stopped = true
@@ -116,12 +126,26 @@ func upInBrowser(ctx context.Context, e *env, logger *slog.Logger, dir string, s
 	if s.apiAllowRemote {
 		return fail(e, "up", usagef("a new home's passphrase is chosen in the browser only over loopback, and api_allow_remote is set; start it once without --api-allow-remote (or HEARTH_API_ALLOW_REMOTE, or api_allow_remote in config.toml), or give the passphrase with --passphrase-file"))
 	}
-	d := &daemon{logger: logger}
-	b := &browserSetup{ctx: ctx, e: e, logger: logger, dir: dir, s: s, d: d}
+	b := newBrowserStart(ctx, e, logger, dir, s)
 	// NodeRoutes(nil, ...) is the table of routes to hold back; its
 	// handlers are never called (SetupRoutes serves the ones setup
 	// returns instead).
-	if err := d.startAPI(dir, s, api.UnlockRoutes(api.SetupRoutes(nodeAPIRoutes(nil, nil), b.setup), nil, nil)); err != nil {
+	return b.serve(api.UnlockRoutes(api.SetupRoutes(nodeAPIRoutes(nil, nil), b.setup), nil, nil),
+		"waiting for the passphrase of the new home, to be chosen in the web UI",
+		"Hearth is ready to be set up. To choose your passphrase, visit this link in your browser (it works once, for %d minutes):")
+}
+
+func newBrowserStart(ctx context.Context, e *env, logger *slog.Logger, dir string, s settings) *browserStart {
+	return &browserStart{ctx: ctx, e: e, logger: logger, dir: dir, s: s, d: &daemon{logger: logger}}
+}
+
+// serve runs the API with routes (which hold the node's back), logs
+// waiting, prints invite (a line with %d for the login link's minutes)
+// and the one-time login link to stdout (never to the log, as in runUp),
+// and runs until SIGINT or SIGTERM or a wipe.
+func (b *browserStart) serve(routes []api.Route, waiting, invite string) int {
+	e, d := b.e, b.d
+	if err := d.startAPI(b.dir, b.s, routes); err != nil {
 		return fail(e, "up", err)
 	}
 	loginURL, err := d.api.NewLoginURL()
@@ -129,20 +153,18 @@ func upInBrowser(ctx context.Context, e *env, logger *slog.Logger, dir string, s
 		b.stop()
 		return fail(e, "up", fmt.Errorf("cannot make a login link: %v", err))
 	}
-	logger.Info("waiting for the passphrase of the new home, to be chosen in the web UI", "home", dir)
-	// The link goes to stdout, never to the log, as in runUp.
-	fmt.Fprintf(e.stdout, "Hearth is ready to be set up. To choose your passphrase, visit this link in your browser (it works once, for %d minutes):\n\n    %s\n\nPress Ctrl-C to stop.\n",
-		int(api.DefaultLoginCodeTTL/time.Minute), loginURL)
+	b.logger.Info(waiting, "home", b.dir)
+	fmt.Fprintf(e.stdout, invite+"\n\n    %s\n\nPress Ctrl-C to stop.\n", int(api.DefaultLoginCodeTTL/time.Minute), loginURL)
 
-	werr := d.wait(ctx)
+	werr := d.wait(b.ctx)
 	cerr := b.stop()
 	if d.wasWiped() {
-		logger.Info("stopped; this home was wiped")
+		b.logger.Info("stopped; this home was wiped")
 		return exitOK
 	}
 	if err := oneLine(werr, cerr); err != nil {
 		return fail(e, "up", err)
 	}
-	logger.Info("stopped; everything is saved")
+	b.logger.Info("stopped; everything is saved")
 	return exitOK
 }
