@@ -94,30 +94,15 @@ func (g *Group) sendContent(ctx context.Context, c protocol.Content) (*protocol.
 		Timestamp: now.UnixMilli(), Content: c,
 	}
 	meta := storage.EnvelopeMeta{Epoch: epoch, Sender: me.Index, Generation: envelopeGeneration(env, g.sess), Received: now}
-	events, handled, err := g.applyCommunityLocked(rec, meta, env, now)
-	if err == nil && !handled {
-		err = fmt.Errorf("node: sending: content type 0x%02x is not community content", uint8(c.Type()))
-	}
-	if err == nil {
-		err = g.persistLocked()
-	}
-	topic := g.currentTopicLocked()
-	queued := err == nil && g.queueLocked(g.sess.Topic(), env)
-	g.mu.Unlock()
-	if err != nil {
+	recorded, err := g.finishSendLocked(ctx, env, func() ([]Event, error) {
+		events, handled, err := g.applyCommunityLocked(rec, meta, env, now)
+		if err == nil && !handled {
+			err = fmt.Errorf("node: sending: content type 0x%02x is not community content", uint8(c.Type()))
+		}
+		return events, err
+	})
+	if !recorded {
 		return nil, err
 	}
-	for _, e := range events {
-		g.n.events.emit(e)
-	}
-	if queued {
-		return rec, nil
-	}
-	if topic == nil {
-		return rec, fmt.Errorf("node: sending: the group's topic is not joined yet")
-	}
-	if err := topic.publish(ctx, env, ownPublish{}); err != nil {
-		return rec, err
-	}
-	return rec, nil
+	return rec, err
 }

@@ -246,7 +246,24 @@ func (g *Group) Post(ctx context.Context, text string, replyTo MessageID) (*Mess
 		ID: post.ID, Group: g.id, Author: me.ID, Pseudonym: me.Pseudonym, Text: post.Text,
 		ReplyTo: post.ReplyTo, Sent: time.UnixMilli(now.UnixMilli()), Received: now, Epoch: epoch,
 	}
-	err = g.storeMessageLocked(env, meta, msg)
+	recorded, err := g.finishSendLocked(ctx, env, func() ([]Event, error) {
+		return []Event{{Kind: EventMessage, Group: g.id, Message: msg}}, g.storeMessageLocked(env, meta, msg)
+	})
+	if !recorded {
+		return nil, err
+	}
+	return msg, err
+}
+
+// finishSendLocked records env, an envelope this member just sealed, with
+// record (which stores what it brings and returns the events to emit),
+// persists the session, and releases g.mu; then it emits the events and
+// publishes env, or leaves it in the topic's outbox until the mesh is
+// ready. The caller holds g.mu, which is released on return. recorded
+// reports whether env was recorded and persisted: a publishing error comes
+// after that, with recorded true.
+func (g *Group) finishSendLocked(ctx context.Context, env []byte, record func() ([]Event, error)) (recorded bool, err error) {
+	events, err := record()
 	if err == nil {
 		err = g.persistLocked()
 	}
@@ -254,19 +271,18 @@ func (g *Group) Post(ctx context.Context, text string, replyTo MessageID) (*Mess
 	queued := err == nil && g.queueLocked(g.sess.Topic(), env)
 	g.mu.Unlock()
 	if err != nil {
-		return nil, err
+		return false, err
 	}
-	g.n.events.emit(Event{Kind: EventMessage, Group: g.id, Message: msg})
+	for _, e := range events {
+		g.n.events.emit(e)
+	}
 	if queued {
-		return msg, nil
+		return true, nil
 	}
 	if topic == nil {
-		return msg, fmt.Errorf("node: posting: the group's topic is not joined yet")
+		return true, fmt.Errorf("node: sending: the group's topic is not joined yet")
 	}
-	if err := topic.publish(ctx, env, ownPublish{}); err != nil {
-		return msg, err
-	}
-	return msg, nil
+	return true, topic.publish(ctx, env, ownPublish{})
 }
 
 // envelopeGeneration reads the sender generation of an envelope this
