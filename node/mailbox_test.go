@@ -151,15 +151,28 @@ func TestMailboxCatchUpAndCannotRead(t *testing.T) {
 		}
 	}
 	// The app was shown each of them once, in send order (posts sent in
-	// the same millisecond may come in either order).
+	// the same millisecond may come in either order). A fetch stores its
+	// page before it hands the page's posts to the app, so the store may
+	// hold them all a moment before the events arrive: wait for those.
 	var shown []Message
-	for _, m := range bo.rec.messages(id) {
-		if strings.HasPrefix(m.Text, marker) {
-			shown = append(shown, m)
+	bo.rec.waitFor(t, "bo to be shown every caught-up message", func([]Event) bool {
+		shown = shown[:0]
+		for _, m := range bo.rec.messages(id) {
+			if strings.HasPrefix(m.Text, marker) {
+				shown = append(shown, m)
+			}
 		}
-	}
+		return len(shown) >= len(texts)
+	})
 	if len(shown) != len(texts) {
 		t.Errorf("bo was shown %d messages, want %d", len(shown), len(texts))
+	}
+	seen := make(map[string]bool)
+	for _, m := range shown {
+		if seen[m.Text] {
+			t.Errorf("bo was shown %q twice", m.Text)
+		}
+		seen[m.Text] = true
 	}
 	if !slices.IsSortedFunc(shown, func(a, b Message) int { return a.Sent.Compare(b.Sent) }) {
 		t.Errorf("bo was shown the messages out of send order")
