@@ -9,8 +9,11 @@
 // is shown as one summary ("While it was quiet: 3 messages in Tuesday
 // group, 1 meeting reminder"). In digest mode everything is held the same
 // way and summarised every DIGEST_EVERY_MS, or whenever the member opens
-// the summary from the small "held" button. An urgent notification (an SOS,
-// for a member who opted in to SOS alerts) always goes through at once.
+// the summary from the small "held" button. An urgent notification always
+// goes through at once. An SOS is shown prominently to everyone (an alert,
+// with a sound); whether it also breaks through quiet hours and the digest
+// is the member's choice (the SOS alerts setting): without it, an SOS that
+// arrives in quiet hours is held and summarised like everything else.
 // Held notifications live in this page's memory only.
 
 import { request } from "./api.js";
@@ -72,9 +75,11 @@ export function inQuietHours(now = new Date()) {
  *   group:  the group's name, when it happened in one (for the summary).
  *   tag:    notices with the same tag replace each other on the page.
  *   urgent: shown at once, with a sound where the browser allows, even in
- *           quiet hours and digest mode. An "sos" is urgent exactly when
- *           the member opted in to SOS alerts (sos_alerts), whatever the
- *           caller says; for other kinds the caller decides.
+ *           quiet hours and digest mode. An "sos" is always shown as
+ *           urgent (prominent, an alert, a sound) when it is shown; it
+ *           breaks through quiet hours and the digest exactly when the
+ *           member opted in to SOS alerts (sos_alerts), whatever the
+ *           caller says. For other kinds the caller decides.
  *   detail: an element shown under the body (a member's own words);
  *   actions: buttons shown before Open and Dismiss ("I'm here");
  *   id, className: for the caller to find and style its notice.
@@ -82,9 +87,10 @@ export function inQuietHours(now = new Date()) {
  * said to screen readers: the screen itself shows it.
  */
 export function notify({ kind, title, body = "", href = "", group = "", tag = "", urgent = false, detail = null, actions = [], id = "", className = "" }) {
-  const isUrgent = kind === "sos" ? !!settings.sos_alerts : !!urgent;
-  const note = { kind, title, body, href, group, tag, urgent: isUrgent, at: new Date(), detail, actions, id, className };
-  if (!note.urgent && (inQuietHours() || settings.digest)) {
+  const isSOS = kind === "sos";
+  const breaksThrough = isSOS ? !!settings.sos_alerts : !!urgent;
+  const note = { kind, title, body, href, group, tag, urgent: isSOS || !!urgent, at: new Date(), detail, actions, id, className };
+  if (!breaksThrough && (inQuietHours() || settings.digest)) {
     held.push(note);
     wasQuiet = wasQuiet || inQuietHours();
     updateHeld();
@@ -248,7 +254,8 @@ function show(note) {
   if (note.tag) {
     for (const old of area.querySelectorAll(".notice[data-tag]")) if (old.dataset.tag === note.tag) old.remove();
   }
-  const ordinary = [...area.querySelectorAll(":scope > .notice:not(.urgent):not(.summary)")];
+  // An SOS never makes way, whatever came after it.
+  const ordinary = [...area.querySelectorAll(":scope > .notice:not(.urgent):not(.summary):not(.sos-banner)")];
   if (!note.urgent) for (const old of ordinary.slice(0, Math.max(0, ordinary.length - MAX_NOTICES + 1))) if (!old.contains(document.activeElement)) old.remove();
   area.append(card);
   if (note.urgent) chime();

@@ -372,9 +372,9 @@ function hereButton(s, err) {
 
 /**
  * Live SOS events, wherever the member is in the UI: an SOS from someone
- * else gets an urgent notice (urgent when the member opted in to SOS
- * alerts: notify decides) and a banner that stays until dismissed, with
- * "I'm here" on it.
+ * else gets an urgent notice, a banner that stays until dismissed, with
+ * "I'm here" on it. In quiet hours and digest mode notify holds it unless
+ * the member opted in to SOS alerts.
  */
 export function handleSOSEvent(type, data) {
   if (type === "sos" && data.sos && data.sos.mine) mine.add(data.sos.id);
@@ -395,9 +395,9 @@ export function handleSOSEvent(type, data) {
   const s = data.sos;
   const where = groupLabel(data.group);
   if (!state.details.has(data.group)) loadDetail(data.group).catch(() => {});
-  // One notice, with "I'm here" on it unless the SOS arrived late. notify
-  // holds it in quiet hours and digest mode unless the member opted in to
-  // SOS alerts; then it is urgent and stays until dismissed.
+  // One notice, prominent for everyone and kept until dismissed, with
+  // "I'm here" on it unless the SOS arrived late. notify holds it in quiet
+  // hours and digest mode unless the member opted in to SOS alerts.
   const err = errorSlot();
   notify({
     kind: "sos",

@@ -1,0 +1,135 @@
+package webtest
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/hearthnet/hearth/api/client"
+	"github.com/hearthnet/hearth/node"
+)
+
+// TestSOSPriorityUI: an SOS is shown prominently to every member (an
+// alert, with a sound, kept until dismissed); the SOS-alerts opt-in decides
+// only whether it breaks through quiet hours. Bo sends two SOSes, in two
+// groups, to Ann (opted in) and Cy (not). The first comes while both are in
+// quiet hours: Ann's page alerts at once; Cy's holds it, showing and
+// sounding nothing, and summarises it when Cy's quiet hours end. The second
+// comes outside quiet hours: both pages alert, and on Cy's page the SOS
+// stays when more ordinary notices arrive than the page keeps.
+func TestSOSPriorityUI(t *testing.T) {
+	needChromium(t)
+	if testing.Short() {
+		t.Skip("the browser test starts three daemons and two browsers; skipped with -short")
+	}
+	shots := screenshotDir(t)
+	bin := buildHearth(t)
+	boCh, annCh, cyCh := make(chan *daemon, 1), make(chan *daemon, 1), make(chan *daemon, 1)
+	go func() { boCh <- startDaemonOrNil(t, bin, "bo") }()
+	go func() { annCh <- startDaemonOrNil(t, bin, "ann") }()
+	go func() { cyCh <- startDaemonOrNil(t, bin, "cy") }()
+	ab := newBrowser(t, "ann's browser")
+	cb := newBrowser(t, "cy's browser")
+	bo, ann, cy := <-boCh, <-annCh, <-cyCh
+	if bo == nil || ann == nil || cy == nil {
+		t.FailNow()
+	}
+	defer ab.checkConsole()
+	defer cb.checkConsole()
+
+	ctx := t.Context()
+	var groups []string
+	for _, name := range []string{"Evening circle", "Morning circle"} {
+		g, err := bo.client.CreateGroup(ctx, name, "bo", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range []*daemon{ann, cy} {
+			inv, err := bo.client.CreateInvite(ctx, g, client.InviteOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res, err := m.client.Join(ctx, inv.Invite, m.name); err != nil || res.Status != "joined" {
+				t.Fatalf("%s joining %s: %+v, %v", m.name, name, res, err)
+			}
+			hears(t, g, bo, m, "hello from bo")
+		}
+		groups = append(groups, g)
+	}
+
+	// Both sign in; a stand-in AudioContext counts the chimes.
+	for _, p := range []struct {
+		b *browser
+		d *daemon
+	}{{ab, ann}, {cb, cy}} {
+		p.b.do("signing in", chromedp.Navigate(p.d.loginURL))
+		p.b.waitText("main h1", "Your groups")
+		eval[bool](p.b, `(window.chimes = 0, window.AudioContext = class { constructor() { window.chimes++; throw new Error("no audio in the test"); } }, true)`)
+	}
+	now := eval[int](ab, `(() => { const d = new Date(); return d.getHours() * 60 + d.getMinutes(); })()`)
+	// settle sets a member's well-being and has their page read it again,
+	// as the settings screen does when it saves.
+	settle := func(b *browser, d *daemon, w node.Wellbeing) {
+		t.Helper()
+		if err := d.client.SetWellbeing(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		eval[bool](b, `(window.settled = false, import("/js/notify.js").then((m) => m.loadWellbeing()).then(() => { window.settled = true; }), true)`)
+		b.waitJS("the settings read", `window.settled`)
+	}
+	quiet := node.Wellbeing{QuietStart: clock(now - 60), QuietEnd: clock(now + 60)}
+	awake := node.Wellbeing{QuietStart: clock(now + 60), QuietEnd: clock(now + 120)}
+	settle(ab, ann, node.Wellbeing{QuietStart: quiet.QuietStart, QuietEnd: quiet.QuietEnd, SOSAlerts: true})
+	settle(cb, cy, quiet)
+
+	alerted := func(b *browser, sosText string) {
+		t.Helper()
+		b.waitJS("an SOS alert", fmt.Sprintf(`[...document.querySelectorAll('#banners .sos-banner.urgent[role="alert"]')].some((n) => n.textContent.includes("bo needs help now") && n.textContent.includes(%q))`, sosText))
+	}
+
+	// In quiet hours: Ann is alerted; Cy's page holds it, silently.
+	if _, err := bo.client.SendSOS(ctx, client.SOSInput{Groups: []string{groups[0]}, Text: "first, in the quiet"}); err != nil {
+		t.Fatal(err)
+	}
+	alerted(ab, "first, in the quiet")
+	if n := eval[int](ab, `window.chimes`); n != 1 {
+		t.Errorf("ann's page chimed %d times for an SOS in quiet hours, want 1 (she opted in)", n)
+	}
+	ab.do("scrolling to the top", chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
+	ab.shot(shots, "sos-quiet-opted-in")
+	cb.waitJS("the SOS held", `document.documentElement.dataset.held === "1"`)
+	if eval[bool](cb, `!!document.querySelector("#banners .sos-banner, #held-open")`) || eval[int](cb, `window.chimes`) != 0 {
+		t.Error("cy's page showed or sounded something for an SOS in quiet hours, without the SOS-alerts opt-in")
+	}
+
+	// Cy's quiet hours end: the summary counts the SOS.
+	settle(cb, cy, awake)
+	cb.waitText("#held-summary", "While it was quiet: 1 SOS")
+	cb.do("scrolling to the top", chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
+	cb.shot(shots, "sos-quiet-summary")
+	cb.do("dismissing the summary", chromedp.Click(`#held-summary button`))
+
+	// Outside quiet hours: prominent for both, with a sound.
+	settle(ab, ann, node.Wellbeing{QuietStart: awake.QuietStart, QuietEnd: awake.QuietEnd, SOSAlerts: true})
+	if _, err := bo.client.SendSOS(ctx, client.SOSInput{Groups: []string{groups[1]}, Text: "second, in the day"}); err != nil {
+		t.Fatal(err)
+	}
+	alerted(ab, "second, in the day")
+	alerted(cb, "second, in the day")
+	if n := eval[int](cb, `window.chimes`); n != 1 {
+		t.Errorf("cy's page chimed %d times for an SOS outside quiet hours, want 1", n)
+	}
+	cb.do("scrolling to the top", chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
+	cb.shot(shots, "sos-not-opted-in")
+
+	// More ordinary notices than the page keeps: the SOS stays.
+	eval[bool](cb, `(import("/js/notify.js").then((m) => { for (let i = 1; i <= 4; i++) m.notify({ kind: "report", title: "Something to look at " + i }); window.flooded = true; }), true)`)
+	cb.waitJS("the ordinary notices", `window.flooded`)
+	if n := eval[int](cb, `document.querySelectorAll('#banners .notice[data-kind="report"]').length`); n != 3 {
+		t.Errorf("%d ordinary notices on the page, want the newest 3", n)
+	}
+	if !eval[bool](cb, `[...document.querySelectorAll("#banners .sos-banner")].some((n) => n.textContent.includes("second, in the day"))`) {
+		t.Error("newer ordinary notices pushed the SOS off cy's page")
+	}
+}
