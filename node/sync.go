@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	mrand "math/rand/v2"
 	"slices"
 	"time"
@@ -318,6 +319,12 @@ func (g *Group) syncRound(ctx context.Context, p peer.ID) (got, accepted int, mo
 
 	feed := newSyncFeed(g, p)
 	defer feed.finish()
+	// A response cut short (an error, or the byte budget) leaves the
+	// commits it held for the next round (syncFeed.end).
+	fail := func(err error) (int, int, bool, error) {
+		feed.end(false)
+		return got, feed.accepted, false, err
+	}
 	budget := syncResponseBudget
 	for {
 		b, err := readFrame(s, protocol.MaxSyncFrame)
@@ -325,21 +332,22 @@ func (g *Group) syncRound(ctx context.Context, p peer.ID) (got, accepted int, mo
 			return 0, 0, false, errSyncRefused
 		}
 		if err != nil {
-			return got, feed.accepted, false, fmt.Errorf("node: reading sync page: %w", err)
+			return fail(fmt.Errorf("node: reading sync page: %w", err))
 		}
 		page, err := protocol.UnmarshalSyncPage(b)
 		if err != nil {
-			return got, feed.accepted, false, err
+			return fail(err)
 		}
 		for _, env := range page.Envelopes {
 			budget -= len(env)
 		}
 		if budget < 0 {
-			return got, feed.accepted, false, errors.New("node: sync peer sent more than the byte budget")
+			return fail(errors.New("node: sync peer sent more than the byte budget"))
 		}
 		got += len(page.Envelopes)
 		feed.add(page.Envelopes)
 		if page.Last {
+			feed.end(!page.More)
 			n.log.Debug("sync response ended", "peer", p.String(), "received", got, "accepted", feed.accepted, "pending", len(feed.pending), "more", page.More)
 			return got, feed.accepted, page.More, nil
 		}
@@ -385,16 +393,34 @@ func requesterVector(v []storage.SenderGenerations) []protocol.VectorEntry {
 // the response) are kept and retried; they are bounded by the response's
 // byte budget. Posts are delivered, once the response ends, sorted by send
 // time and marked late.
+//
+// A commit is applied only once its epoch's other envelopes are in: it is
+// held back until an envelope of a later epoch arrives (responders send
+// epoch by epoch, ascending) or the response ends. Applied first, a commit
+// that removed a member would make that member's earlier posts of the
+// epoch unopenable (protocol.Session.Open refuses a removed author's
+// envelopes of the grace epoch), although every member online at the time
+// accepted them; and a responder sends an epoch's control envelopes, the
+// commit among them, before its posts (it cannot tell a commit from a
+// chain-key announcement: it may no longer hold the epoch's keys). The
+// mailbox sends in arrival order, where a late post may follow the commit.
 type syncFeed struct {
 	g        *Group
 	from     peer.ID
 	pending  [][]byte
+	commits  []heldCommit
 	messages []Event
 	accepted int
 	// skipSave, set only by tests, leaves out the session's save and the
 	// page mark's deletion at the end of a page, as if the process died
 	// just before them.
 	skipSave bool
+}
+
+// heldCommit is a commit envelope a syncFeed holds until its epoch is done.
+type heldCommit struct {
+	epoch uint64
+	env   []byte
 }
 
 func newSyncFeed(g *Group, from peer.ID) *syncFeed { return &syncFeed{g: g, from: from} }
@@ -420,23 +446,20 @@ func (f *syncFeed) add(envs [][]byte) {
 		fresh, ids = append(fresh, env), append(ids, id)
 	}
 	g.beginDeferredLocked(ids)
-	opened := false
+	before := f.accepted
 	for _, env := range fresh {
-		res, evs := g.openLocked(f.from, env, false)
-		switch {
-		case res == pubsub.ValidationAccept:
-			f.accepted++
-			opened = true
-			events = append(events, evs...)
-		case res == pubsub.ValidationIgnore && g.stillWaiting(env):
-			f.pending = append(f.pending, env)
+		if e, err := crypto.ParseEnvelope(env); err == nil {
+			// Every commit held for an earlier epoch: that epoch is done.
+			events = append(events, f.releaseLocked(e.Epoch)...)
 		}
+		events = append(events, f.feedLocked(env)...)
 	}
 	if f.skipSave {
 		g.deferSaves = false
 	} else {
 		g.endDeferredLocked()
 	}
+	opened := f.accepted > before
 	if opened {
 		events = append(events, f.retryLocked()...)
 	}
@@ -452,27 +475,123 @@ func (f *syncFeed) add(envs [][]byte) {
 	f.emit(events)
 }
 
-// retryLocked opens pending envelopes until none more opens. The caller
+// feedLocked opens env, or holds it back: a commit until its epoch is done
+// (see syncFeed), an envelope that cannot open yet in pending. The caller
 // holds g.mu with g.syncing set.
+func (f *syncFeed) feedLocked(env []byte) []Event {
+	g := f.g
+	if g.sess.IsCommit(env) {
+		if e, err := crypto.ParseEnvelope(env); err == nil {
+			f.commits = append(f.commits, heldCommit{epoch: e.Epoch, env: env})
+			return nil
+		}
+	}
+	res, evs := g.openLocked(f.from, env, false)
+	switch {
+	case res == pubsub.ValidationAccept:
+		f.accepted++
+		return evs
+	case res == pubsub.ValidationIgnore && g.stillWaiting(env):
+		f.pending = append(f.pending, env)
+	}
+	return nil
+}
+
+// releaseLocked applies the held commits of epochs before epoch, in the
+// order they arrived, and retries what waited for them. The caller holds
+// g.mu with g.syncing set.
+func (f *syncFeed) releaseLocked(epoch uint64) []Event {
+	var due [][]byte
+	kept := f.commits[:0]
+	for _, c := range f.commits {
+		if c.epoch < epoch {
+			due = append(due, c.env)
+		} else {
+			kept = append(kept, c)
+		}
+	}
+	f.commits = kept
+	if len(due) == 0 {
+		return nil
+	}
+	var events []Event
+	before := f.accepted
+	for _, env := range due {
+		res, evs := f.g.openLocked(f.from, env, false)
+		switch {
+		case res == pubsub.ValidationAccept:
+			f.accepted++
+			events = append(events, evs...)
+		case res == pubsub.ValidationIgnore && f.g.stillWaiting(env):
+			f.pending = append(f.pending, env)
+		}
+	}
+	if f.accepted > before {
+		events = append(events, f.retryLocked()...)
+	}
+	return events
+}
+
+// retryLocked opens pending envelopes until none more opens. A commit among
+// them is held as any other (feedLocked). The caller holds g.mu with
+// g.syncing set.
 func (f *syncFeed) retryLocked() []Event {
 	var events []Event
 	for progress := true; progress && len(f.pending) > 0; {
-		progress = false
-		rest := f.pending[:0]
-		for _, env := range f.pending {
-			res, evs := f.g.openLocked(f.from, env, false)
-			switch {
-			case res == pubsub.ValidationAccept:
-				f.accepted++
-				progress = true
-				events = append(events, evs...)
-			case res == pubsub.ValidationIgnore && f.g.stillWaiting(env):
-				rest = append(rest, env)
-			}
+		before := f.accepted
+		pending := f.pending
+		f.pending = nil
+		for _, env := range pending {
+			events = append(events, f.feedLocked(env)...)
 		}
-		f.pending = rest
+		progress = f.accepted > before
 	}
 	return events
+}
+
+// end finishes the response's commits: complete says the response carried
+// all the responder would send (no byte budget cut it short, no error).
+// Then every held commit is applied, and what waited for one retried,
+// until none more opens. Otherwise the held commits are dropped, as long
+// as the response opened something (so the requester asks again): the
+// responder sends an epoch's control envelopes whatever the requester's
+// vector says, so they come again after the rest of their epoch, which
+// applying them now could make unopenable.
+func (f *syncFeed) end(complete bool) {
+	if len(f.commits) == 0 {
+		return
+	}
+	if !complete && f.accepted > 0 {
+		f.commits = nil
+		return
+	}
+	g := f.g
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return
+	}
+	g.syncing = true
+	var events []Event
+	before := f.accepted
+	for len(f.commits) > 0 {
+		n := f.accepted
+		events = append(events, f.releaseLocked(math.MaxUint64)...)
+		if f.accepted == n {
+			break
+		}
+	}
+	f.commits = nil
+	opened := f.accepted > before
+	g.syncing = false
+	if opened {
+		events = append(events, g.retryHeldLocked()...)
+	}
+	if len(events) > 0 || len(g.rebase) > 0 {
+		g.needReconcile = true
+	}
+	g.mu.Unlock()
+	f.emit(events)
 }
 
 // emit sends non-message events now and keeps message events for finish.
@@ -489,8 +608,11 @@ func (f *syncFeed) emit(events []Event) {
 	}
 }
 
-// finish delivers the response's posts in send-time order.
+// finish applies the commits still held (end, as for a complete response,
+// unless end was called) and delivers the response's posts in send-time
+// order.
 func (f *syncFeed) finish() {
+	f.end(true)
 	slices.SortStableFunc(f.messages, func(a, b Event) int {
 		return a.Message.Sent.Compare(b.Message.Sent)
 	})

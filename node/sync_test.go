@@ -74,14 +74,17 @@ func syncHistoryTexts(t *testing.T, g *Group) map[string]Message {
 // TestSyncOfflineMemberCatchesUp takes a member offline while 1,000
 // messages are posted around a removal and the re-key it makes, then
 // brings it back: on reconnecting it has every message, marked late,
-// shown in send order, within a bounded time.
+// shown in send order, within a bounded time. One of the posters is the
+// member removed: what it posted before its removal is caught up too,
+// although the commit that removed it is stored in the same epoch.
 func TestSyncOfflineMemberCatchesUp(t *testing.T) {
 	ann, bo, cy, di := syncMember(t, "ann"), syncMember(t, "bo"), syncMember(t, "cy"), syncMember(t, "di")
 	e2eMesh(t, ann.e2eNode, bo.e2eNode, cy.e2eNode, di.e2eNode)
 	id := e2eGroupOf(t, ann, bo, cy, di)
 	di.stop(t)
 
-	texts := syncPosts(t, id, "before", 500, ann, bo)
+	texts := syncPosts(t, id, "before", 500, ann, bo, cy)
+	e2ePoll(t, "ann to hold cy's posts", func() bool { return syncHistoryLen(ann.group(t, id)) >= len(texts) })
 	cyID := cy.group(t, id).Info().Me.ID
 	if err := ann.group(t, id).Remove(e2eCtx(t), cyID); err != nil {
 		t.Fatalf("removing cy: %v", err)

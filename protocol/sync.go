@@ -494,3 +494,36 @@ func (s *Session) CheckSyncRequest(challenge [SyncChallengeSize]byte, responder 
 	}
 	return m.Joined, cur.Epoch, nil
 }
+
+// IsCommit reports whether b is a control envelope carrying a commit, sealed
+// in an epoch whose keys this session holds (its current epoch, or the
+// previous one in its grace period). It changes nothing in the session: it
+// opens the control content to read its type, nothing more, so it says
+// nothing of whether the commit is valid. Whoever feeds a batch of
+// envelopes in (history sync, the mailbox) uses it to apply an epoch's
+// commit only after the epoch's other envelopes: once a commit has removed
+// a member, that member's earlier posts of the epoch no longer open (Open
+// refuses them as ErrPastEpoch), although live members accepted them.
+func (s *Session) IsCommit(b []byte) bool {
+	env, err := crypto.ParseEnvelope(b)
+	if err != nil {
+		return false
+	}
+	ep, err := s.epochFor(env.Epoch)
+	if err != nil {
+		return false
+	}
+	sd, err := env.OpenSender(&ep.keys.SenderData)
+	if err != nil || sd.Generation != crypto.ControlGeneration {
+		return false
+	}
+	author, ok := ep.state.MemberByIndex(sd.Index)
+	if !ok {
+		return false
+	}
+	pt, err := env.OpenContent(ep.state.ID, sd, &ep.control, author.Public)
+	if err != nil {
+		return false
+	}
+	return len(pt.Content) > 0 && ContentType(pt.Content[0]) == TypeCommit
+}

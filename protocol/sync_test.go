@@ -379,3 +379,50 @@ func sessionCopy(t *testing.T, s *Session) *Session {
 	}
 	return c
 }
+
+// TestIsCommitTellsCommitsFromOtherEnvelopes checks the test a sync feed
+// uses to apply an epoch's commit after the epoch's other envelopes: it
+// picks out commits (of the current and the grace epoch), and nothing else:
+// not announcements, posts, envelopes of epochs whose keys the session
+// lacks, or garbage. It changes nothing: the commit still opens after.
+func TestIsCommitTellsCommitsFromOtherEnvelopes(t *testing.T) {
+	m := fiveMembers(t, 0x15)
+	post, _, err := m.nodes["Eve"].s.SealPost("before the removal", [16]byte{}, m.now, m.r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Bo commits the removal of Cy; Di has not seen it yet.
+	m.now += 1000
+	res, err := m.nodes["Bo"].s.Commit([]Change{Remove{Member: m.nodes["Cy"].s.Me().ID}}, m.now, m.r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	di := m.nodes["Di"].s
+	if !di.IsCommit(res.Envelope) {
+		t.Error("a commit of the current epoch is not recognised")
+	}
+	if di.IsCommit(post) {
+		t.Error("a post is taken for a commit")
+	}
+	if di.IsCommit(res.NewEpoch.Announcement) {
+		t.Error("an announcement of an epoch the session has not reached is taken for a commit")
+	}
+	if di.IsCommit(nil) || di.IsCommit([]byte("garbage")) {
+		t.Error("garbage is taken for a commit")
+	}
+	if _, err := di.Open(res.Envelope, m.now, m.r); err != nil {
+		t.Fatalf("the commit no longer opens after IsCommit: %v", err)
+	}
+	// In the grace epoch, after the commit: still a commit; the new
+	// epoch's announcement is not.
+	if !di.IsCommit(res.Envelope) {
+		t.Error("a commit of the grace epoch is not recognised")
+	}
+	if di.IsCommit(res.NewEpoch.Announcement) {
+		t.Error("an announcement is taken for a commit")
+	}
+	// Eve's post still opens: the test consumed nothing.
+	if _, err := di.Open(post, m.now, m.r); err != nil {
+		t.Fatalf("Eve's post no longer opens: %v", err)
+	}
+}
