@@ -133,3 +133,73 @@ func TestSOSPriorityUI(t *testing.T) {
 		t.Error("newer ordinary notices pushed the SOS off cy's page")
 	}
 }
+
+// TestSOSOverflowUI: when the daemon's event stream drops events (a reader
+// that fell behind gets an "overflow" event in their place), an SOS among
+// them is not missed: the page fetches the recent SOSes again and alerts on
+// the one it never heard of, once. The test stands between the stream and
+// the page (eventTap) to swallow the SOS event, as an overflow would, then
+// hands the page the overflow event the daemon sends.
+func TestSOSOverflowUI(t *testing.T) {
+	needChromium(t)
+	if testing.Short() {
+		t.Skip("the browser test starts two daemons and a browser; skipped with -short")
+	}
+	shots := screenshotDir(t)
+	bin := buildHearth(t)
+	boCh, annCh := make(chan *daemon, 1), make(chan *daemon, 1)
+	go func() { boCh <- startDaemonOrNil(t, bin, "bo") }()
+	go func() { annCh <- startDaemonOrNil(t, bin, "ann") }()
+	ab := newBrowser(t, "ann's browser")
+	bo, ann := <-boCh, <-annCh
+	if bo == nil || ann == nil {
+		t.FailNow()
+	}
+	defer ab.checkConsole()
+
+	ctx := t.Context()
+	group, err := bo.client.CreateGroup(ctx, "Evening circle", "bo", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := bo.client.CreateInvite(ctx, group, client.InviteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := ann.client.Join(ctx, inv.Invite, "ann"); err != nil || res.Status != "joined" {
+		t.Fatalf("joining: %+v, %v", res, err)
+	}
+	hears(t, group, bo, ann, "hello from bo")
+
+	ab.onEveryPage(eventTap)
+	ab.do("signing in", chromedp.Navigate(ann.loginURL))
+	ab.waitText("main h1", "Your groups")
+	ab.waitJS("the live stream", `document.querySelector("#conn").classList.contains("live")`)
+
+	// The SOS event never reaches the page.
+	eval[bool](ab, `(window.eventTap.drop.add("sos"), true)`)
+	if _, err := bo.client.SendSOS(ctx, client.SOSInput{Groups: []string{group}, Text: "lost in the crowd"}); err != nil {
+		t.Fatal(err)
+	}
+	ab.waitJS("the SOS event swallowed", `window.eventTap.dropped === 1`)
+	if eval[bool](ab, `!!document.querySelector("#banners .sos-banner")`) {
+		t.Fatal("the page shows the SOS whose event was swallowed: the test's tap does not work")
+	}
+	eval[bool](ab, `(window.eventTap.drop.clear(), true)`)
+
+	// The daemon says events were dropped: the page catches up.
+	overflow := `(window.eventTap.sources.at(-1).dispatchEvent(new MessageEvent("overflow", { data: '{"dropped":1}' })), true)`
+	eval[bool](ab, overflow)
+	ab.waitJS("the catch-up", `document.documentElement.dataset.sosCatchUps === "1"`)
+	ab.waitJS("the dropped SOS alerted", `[...document.querySelectorAll('#banners .sos-banner.urgent[role="alert"]')].some((n) => n.textContent.includes("bo needs help now") && n.textContent.includes("lost in the crowd"))`)
+	ab.waitJS("the I'm here button on it", `!!document.querySelector("#banners .sos-banner button[aria-label^='I’m here']")`)
+	ab.do("scrolling to the top", chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
+	ab.shot(shots, "sos-after-overflow")
+
+	// Another overflow tells nothing twice.
+	eval[bool](ab, overflow)
+	ab.waitJS("the second catch-up", `document.documentElement.dataset.sosCatchUps === "2"`)
+	if n := eval[int](ab, `document.querySelectorAll("#banners .sos-banner").length`); n != 1 {
+		t.Errorf("%d SOS banners after a second overflow, want the one", n)
+	}
+}

@@ -133,13 +133,19 @@ function groupName(g) {
 // connection; when the stream cannot start at all (the session ended, or
 // the daemon stopped), the health check below tells which.
 let source = null;
+let streamOpened = false;
 
 function connect() {
   const conn = document.getElementById("conn");
   conn.hidden = false;
   setConn("connecting");
   source = new EventSource("/api/v1/events");
-  source.onopen = () => setConn("live");
+  source.onopen = () => {
+    setConn("live");
+    // Back after a break: an SOS sent meanwhile is told of now.
+    if (streamOpened) sos.catchUpSOS();
+    streamOpened = true;
+  };
   source.onerror = () => {
     if (source.readyState === EventSource.CLOSED) {
       setConn("lost");
@@ -286,6 +292,8 @@ function handleEvent(type, data) {
       state.histories.clear();
       state.details.clear();
       route();
+      // A dropped SOS is not left unseen.
+      sos.catchUpSOS();
       return;
   }
   if (current.events) current.events(type, data);

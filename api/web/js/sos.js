@@ -34,6 +34,15 @@ function setTitle(t) {
 
 /** The IDs of this member's own SOSes seen in this page's life. */
 const mine = new Set();
+/** The IDs of fellow members' SOSes this page has told the member of. */
+const told = new Set();
+/** The answers to the member's own SOSes this page has had (answerKey). */
+const toldAnswers = new Set();
+/** One answer: an answer given again later (with new words) is another. */
+const answerKey = (r) => `${r.sos} ${r.author} ${r.received}`;
+/** When this page started: what arrived before it is in the SOS list only. */
+const pageStarted = Date.now();
+let catchUps = 0;
 
 /**
  * The "I need help now" button shown on every group's screens, with a
@@ -378,6 +387,7 @@ function hereButton(s, err) {
  */
 export function handleSOSEvent(type, data) {
   if (type === "sos" && data.sos && data.sos.mine) mine.add(data.sos.id);
+  if (type === "sos_reply" && data.sos_reply) toldAnswers.add(answerKey(data.sos_reply));
   if (type === "sos_reply" && data.sos_reply && !data.sos_reply.mine && mine.has(data.sos_reply.sos) && !document.getElementById("responders")) {
     // Someone answered the member's own SOS while they look elsewhere:
     // they asked for help, so this is never held back.
@@ -391,8 +401,9 @@ export function handleSOSEvent(type, data) {
     });
     return;
   }
-  if (type !== "sos" || !data.sos || data.sos.mine) return;
+  if (type !== "sos" || !data.sos || data.sos.mine || told.has(data.sos.id)) return;
   const s = data.sos;
+  told.add(s.id);
   const where = groupLabel(data.group);
   if (!state.details.has(data.group)) loadDetail(data.group).catch(() => {});
   // One notice, prominent for everyone and kept until dismissed, with
@@ -410,4 +421,40 @@ export function handleSOSEvent(type, data) {
     id: `sos-banner-${s.id}`,
     className: "sos-banner",
   });
+}
+
+/**
+ * Catches up on SOSes after the live stream lost events: the daemon drops
+ * the oldest events of a reader that falls behind (and says so with an
+ * "overflow" event), and a reconnecting stream misses what happened while
+ * it was down. An SOS among them must not pass unseen, so the recent SOSes
+ * are fetched again and each one that arrived since this page started and
+ * that the member has not been told of (nor answered) is told of now, the
+ * same way as a live one; an answer to the member's own SOS likewise.
+ */
+export async function catchUpSOS() {
+  let list;
+  try {
+    list = await sosApi.all();
+  } catch {
+    // Signed out or Hearth gone: the page says so by other means.
+    return;
+  }
+  const since = (t) => Date.parse(t) >= pageStarted;
+  for (const s of list || []) {
+    if (s.mine) {
+      mine.add(s.id);
+      for (const r of s.replies || []) {
+        if (r.mine || !since(r.received) || toldAnswers.has(answerKey(r))) continue;
+        if (document.getElementById("responders")) addResponder(r);
+        handleSOSEvent("sos_reply", { group: s.group, sos_reply: r });
+      }
+      continue;
+    }
+    if (!since(s.received) || (s.replies || []).some((r) => r.mine)) continue;
+    handleSOSEvent("sos", { group: s.group, sos: s });
+  }
+  // How many catch-ups are done, for tests waiting on one.
+  catchUps++;
+  document.documentElement.dataset.sosCatchUps = String(catchUps);
 }

@@ -1,0 +1,47 @@
+package webtest
+
+import (
+	"context"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+)
+
+// onEveryPage has the browser run script at the start of every document it
+// opens from now on, before the page's own scripts: a test's stand-in for
+// something the page would otherwise take from the browser.
+func (b *browser) onEveryPage(script string) {
+	b.t.Helper()
+	b.do("adding a script to every page", func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: script})
+		return chromedp.Void{}, err
+	})
+}
+
+// eventTap wraps the page's EventSource so a test can stand between the
+// daemon's event stream and the UI: window.eventTap.drop holds the event
+// types to swallow (each swallowed one is counted in dropped), and
+// window.eventTap.sources the streams opened, on which a test can
+// dispatch an event the daemon would send.
+const eventTap = `(() => {
+	if (window.eventTap) return;
+	const Real = window.EventSource;
+	const tap = { sources: [], drop: new Set(), dropped: 0 };
+	window.eventTap = tap;
+	window.EventSource = class extends Real {
+		constructor(...args) {
+			super(...args);
+			tap.sources.push(this);
+		}
+		addEventListener(type, fn, opts) {
+			return super.addEventListener(type, (ev) => {
+				if (tap.drop.has(type)) {
+					tap.dropped++;
+					return;
+				}
+				fn(ev);
+			}, opts);
+		}
+	};
+})()`
