@@ -6,6 +6,8 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/hearthnet/hearth/node"
 )
 
 // onEveryPage has the browser run script at the start of every document it
@@ -45,3 +47,14 @@ const eventTap = `(() => {
 		}
 	};
 })()`
+
+// settle sets the member's well-being on their daemon and has the page
+// read it again, as the Well-being screen does when it saves.
+func (b *browser) settle(d *daemon, w node.Wellbeing) {
+	b.t.Helper()
+	if err := d.client.SetWellbeing(b.t.Context(), w); err != nil {
+		b.t.Fatal(err)
+	}
+	eval[bool](b, `(window.settled = false, import("/js/notify.js").then((m) => m.loadWellbeing()).then(() => { window.settled = true; }), true)`)
+	b.waitJS("the settings read", `window.settled`)
+}

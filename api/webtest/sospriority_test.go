@@ -68,20 +68,10 @@ func TestSOSPriorityUI(t *testing.T) {
 		eval[bool](p.b, `(window.chimes = 0, window.AudioContext = class { constructor() { window.chimes++; throw new Error("no audio in the test"); } }, true)`)
 	}
 	now := eval[int](ab, `(() => { const d = new Date(); return d.getHours() * 60 + d.getMinutes(); })()`)
-	// settle sets a member's well-being and has their page read it again,
-	// as the settings screen does when it saves.
-	settle := func(b *browser, d *daemon, w node.Wellbeing) {
-		t.Helper()
-		if err := d.client.SetWellbeing(ctx, w); err != nil {
-			t.Fatal(err)
-		}
-		eval[bool](b, `(window.settled = false, import("/js/notify.js").then((m) => m.loadWellbeing()).then(() => { window.settled = true; }), true)`)
-		b.waitJS("the settings read", `window.settled`)
-	}
 	quiet := node.Wellbeing{QuietStart: clock(now - 60), QuietEnd: clock(now + 60)}
 	awake := node.Wellbeing{QuietStart: clock(now + 60), QuietEnd: clock(now + 120)}
-	settle(ab, ann, node.Wellbeing{QuietStart: quiet.QuietStart, QuietEnd: quiet.QuietEnd, SOSAlerts: true})
-	settle(cb, cy, quiet)
+	ab.settle(ann, node.Wellbeing{QuietStart: quiet.QuietStart, QuietEnd: quiet.QuietEnd, SOSAlerts: true})
+	cb.settle(cy, quiet)
 
 	alerted := func(b *browser, sosText string) {
 		t.Helper()
@@ -104,14 +94,14 @@ func TestSOSPriorityUI(t *testing.T) {
 	}
 
 	// Cy's quiet hours end: the summary counts the SOS.
-	settle(cb, cy, awake)
+	cb.settle(cy, awake)
 	cb.waitText("#held-summary", "While it was quiet: 1 SOS")
 	cb.do("scrolling to the top", chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
 	cb.shot(shots, "sos-quiet-summary")
 	cb.do("dismissing the summary", chromedp.Click(`#held-summary button`))
 
 	// Outside quiet hours: prominent for both, with a sound.
-	settle(ab, ann, node.Wellbeing{QuietStart: awake.QuietStart, QuietEnd: awake.QuietEnd, SOSAlerts: true})
+	ab.settle(ann, node.Wellbeing{QuietStart: awake.QuietStart, QuietEnd: awake.QuietEnd, SOSAlerts: true})
 	if _, err := bo.client.SendSOS(ctx, client.SOSInput{Groups: []string{groups[1]}, Text: "second, in the day"}); err != nil {
 		t.Fatal(err)
 	}
