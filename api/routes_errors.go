@@ -101,6 +101,7 @@ func nodeErrorTable() []errorMapping {
 			"you already asked this member, or are paired with them, in this group"},
 		{node.ErrNotAPair, http.StatusConflict, CodeNotAPair,
 			"this request led to a group with other people in it, not a private pair, so you left it at once; nothing you write reached it"},
+		{node.ErrMentorPair, http.StatusConflict, CodeConflict, "this is a private mentorship pair, so nobody else can be invited to it or let in"},
 		{node.ErrBadCrisisResource, http.StatusBadRequest, CodeBadRegion,
 			"the region must be a two-letter country code such as US or GB, or INTL"},
 	}

@@ -39,10 +39,20 @@ func (g *Group) requireAdminLocked() error {
 // invite's secret: hand it only to the person invited.
 //
 // It returns ErrNotAdmin (wrapped) unless this member is a host or
-// moderator, ErrRemoved after removal, and an error for options out of range
-// (a negative expiry, more than 65535 uses) or a node with no listen
-// address.
+// moderator, ErrRemoved after removal, ErrMentorPair for a mentorship's
+// pair group (which holds the two and nobody else), and an error for
+// options out of range (a negative expiry, more than 65535 uses) or a node
+// with no listen address.
 func (g *Group) CreateInvite(ctx context.Context, opts InviteOptions) (string, InviteInfo, error) {
+	if err := g.refuseIfPair(); err != nil {
+		return "", InviteInfo{}, err
+	}
+	return g.createInvite(ctx, opts)
+}
+
+// createInvite is CreateInvite without the pair check: AskMentor makes the
+// one invite of a pair's group with it.
+func (g *Group) createInvite(ctx context.Context, opts InviteOptions) (string, InviteInfo, error) {
 	expires := opts.Expires
 	if expires == 0 {
 		expires = defaultInviteExpiry
@@ -298,8 +308,12 @@ func joinRequestInfo(w *waitEntry) JoinRequest {
 // joiner cannot be reached now, it receives the welcome when it asks again
 // (it does so on reconnecting, and periodically). It returns ErrNotWaiting
 // (wrapped) when nobody with this ID waits, ErrNotAdmin unless this member
-// is a host or moderator, and the protocol's errors (protocol.ErrRosterFull).
+// is a host or moderator, ErrMentorPair for a mentorship's pair group, and
+// the protocol's errors (protocol.ErrRosterFull).
 func (g *Group) Admit(ctx context.Context, member crypto.MemberID) error {
+	if err := g.refuseIfPair(); err != nil {
+		return err
+	}
 	g.mu.Lock()
 	if err := g.requireAdminLocked(); err != nil {
 		g.mu.Unlock()

@@ -238,6 +238,13 @@ func (g *Group) checkJoin(remote peer.ID, req *protocol.JoinRequest, challenge [
 	if err != nil {
 		return refused(err), nil
 	}
+	// A mentorship's pair holds the two and nobody else (mentor.go): the
+	// asker's node takes the one join the request's invite was made for,
+	// into its group of one, and refuses every other as withdrawn.
+	if !g.n.pairAdmits(g.id, req.Invite, len(g.sess.GroupState().Roster)) {
+		g.n.log.Info("refused a join into a mentorship's pair group")
+		return refused(protocol.ErrInviteRevoked), nil
+	}
 	inv.Use()
 	if err := g.storeInviteLocked(inv); err != nil {
 		return refused(protocol.ErrJoinFailed), nil

@@ -33,11 +33,20 @@ import (
 // active once the pair's group holds both (EventMentorship), and ended once
 // either leaves it.
 //
+// A pair stays two. Each side's node refuses to create invites for, or
+// admit anyone into, a group it records as a mentorship's pair
+// (ErrMentorPair); the asker's node takes exactly one join, with the
+// request's own invite, into its group of one. A side whose pair group
+// ever holds anyone else (more than two members, or a roster that has
+// given out more than two member indexes) ends the mentorship at once,
+// marks it Outsiders, and leaves the group (reconcileMentorships).
+//
 // Records (KindLocal, under the zero group ID; storage seals them):
 //
 //	"mentorship/" + ID: parent [16] ‖ pair [16] ‖ peer [16]
 //	    ‖ peer pseudonym bytes32 ‖ role u8 ‖ state u8 ‖ asker u8
 //	    ‖ invite ID [8] ‖ text bytes32 ‖ created u64 ‖ updated u64 (unix ms)
+//	    ‖ outsiders u8 (absent in records written before it existed: 0)
 //	"mentor-req/" + ID: group [16] ‖ kind u8 ‖ from [16]
 //	    ‖ from pseudonym bytes32 ‖ text bytes32 ‖ invite bytes32
 //	    ‖ subject [16] ‖ subject pseudonym bytes32 ‖ received u64 (unix ms)
@@ -65,6 +74,9 @@ var (
 	// ErrNotAPair: the group a mentorship request's invite led to holds
 	// more members than the two of a pair; this member left it at once.
 	ErrNotAPair = errors.New("the request's group is not a private pair: it has other members")
+	// ErrMentorPair: the group is a mentorship's private pair, so nobody
+	// else can be invited to it or admitted into it.
+	ErrMentorPair = errors.New("this group is a private mentorship pair: nobody else can be invited or admitted")
 )
 
 // MentorshipID names a mentorship, and the request that started it.
@@ -154,6 +166,12 @@ type Mentorship struct {
 	// Text is what the request said.
 	Text             string
 	Created, Updated time.Time
+	// Outsiders is set when this side ended the mentorship because the
+	// pair's group held, or had held, someone besides the two. This
+	// member left the group at once (unless they were its only host); a
+	// message either of the two sent after the newcomer was added may have
+	// been read by them.
+	Outsiders bool
 
 	invite crypto.InviteID
 }
@@ -284,10 +302,6 @@ func (g *Group) AskMentor(ctx context.Context, member crypto.MemberID, text stri
 	if err != nil {
 		return nil, fmt.Errorf("node: creating the pair's group: %w", err)
 	}
-	invite, info, err := pair.CreateInvite(ctx, InviteOptions{Uses: 1, Expires: mentorInviteExpiry})
-	if err != nil {
-		return nil, fmt.Errorf("node: inviting to the pair's group: %w", err)
-	}
 	role := RoleMentee
 	if offer {
 		role = RoleMentor
@@ -296,17 +310,30 @@ func (g *Group) AskMentor(ctx context.Context, member crypto.MemberID, text stri
 	m := &Mentorship{
 		ID: id, Parent: g.id, Pair: pair.ID(), Peer: member, PeerPseudonym: peer.Pseudonym,
 		Role: role, State: MentorshipAsked, Asker: true, Text: text, Created: now, Updated: now,
-		invite: info.ID,
 	}
-	// Recorded before sending, so an answer that comes back at once
+	// Recorded before the invite exists, so that from the start the node
+	// knows the group for a pair and refuses any other invite or join
+	// into it; and before sending, so an answer that comes back at once
 	// finds it.
 	if err := n.putMentorship(m); err != nil {
+		return nil, err
+	}
+	forget := func() { _ = n.store.Delete(storage.KindLocal, zeroGroup, withPrefix(prefixMentorship, id[:])) }
+	invite, info, err := pair.createInvite(ctx, InviteOptions{Uses: 1, Expires: mentorInviteExpiry})
+	if err != nil {
+		forget()
+		return nil, fmt.Errorf("node: inviting to the pair's group: %w", err)
+	}
+	m.invite = info.ID
+	if err := n.putMentorship(m); err != nil {
+		_ = pair.RevokeInvite(info.ID)
+		forget()
 		return nil, err
 	}
 	body := &protocol.NoteBody{Kind: protocol.NoteMentorRequest, ID: id, Offer: offer, Text: text, Invite: invite}
 	if recorded, err := g.sendNote(ctx, member, body); !recorded {
 		_ = pair.RevokeInvite(info.ID)
-		_ = n.store.Delete(storage.KindLocal, zeroGroup, withPrefix(prefixMentorship, id[:]))
+		forget()
 		return nil, err
 	}
 	n.events.emit(Event{Kind: EventMentorship, Group: pair.ID(), Mentorship: m})
@@ -547,7 +574,7 @@ func (n *Node) AcceptMentor(ctx context.Context, id MentorshipID) (*Mentorship, 
 		// to a group that already holds others (accomplices, or a group
 		// the asker hosts), and this member would believe themselves alone
 		// with their mentor. A pair's group holds exactly the two.
-		if ms := res.Group.Members(); len(ms) != 2 {
+		if members, others := res.Group.pairRoster(); members != 2 || others {
 			if err := res.Group.Leave(ctx); err != nil {
 				n.log.Warn("leaving a mentorship group that is not a pair", "err", err)
 			}
@@ -828,6 +855,7 @@ func encodeMentorship(m *Mentorship) []byte {
 	e.str(m.Text)
 	e.u64(uint64(m.Created.UnixMilli()))
 	e.u64(uint64(m.Updated.UnixMilli()))
+	e.bool(m.Outsiders)
 	return e.bytes()
 }
 
@@ -849,17 +877,88 @@ func decodeMentorship(id, b []byte) (*Mentorship, error) {
 	m.Text = d.str(protocol.MaxNoteText)
 	m.Created = time.UnixMilli(int64(d.u64()))
 	m.Updated = time.UnixMilli(int64(d.u64()))
+	if d.err == nil && len(d.b) > 0 {
+		m.Outsiders = d.bool()
+	}
 	if err := d.finish(); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
+// pairOf returns the mentorship, in any state, whose pair's group is
+// group; ok is false when group is no pair this node knows of. A pair
+// stays a pair after its mentorship ends. It takes n.mentor.mu, so the
+// caller may hold a group's lock but not n.mentor.mu.
+func (n *Node) pairOf(group crypto.GroupID) (m *Mentorship, ok bool, err error) {
+	n.mentor.mu.Lock()
+	defer n.mentor.mu.Unlock()
+	all, err := n.mentorshipsLocked()
+	if err != nil {
+		return nil, false, err
+	}
+	for i := range all {
+		if all[i].Pair == group {
+			return &all[i], true, nil
+		}
+	}
+	return nil, false, nil
+}
+
+// refuseIfPair returns ErrMentorPair (wrapped) when the group is a
+// mentorship's pair: nobody else is invited to or admitted into it. An
+// error reading the records refuses too.
+func (g *Group) refuseIfPair() error {
+	_, ok, err := g.n.pairOf(g.id)
+	if err != nil {
+		return err
+	}
+	if ok {
+		return fmt.Errorf("node: %w", ErrMentorPair)
+	}
+	return nil
+}
+
+// pairAdmits reports whether a join with invite may enter the group, which
+// holds members now: any join, unless the group is a mentorship's pair;
+// into a pair, only the one join its asker's node made the request's
+// invite for, while the asker waits alone. It is checkJoin's rule, run
+// with g.mu held (pairOf allows that).
+func (n *Node) pairAdmits(group crypto.GroupID, invite crypto.InviteID, members int) bool {
+	m, ok, err := n.pairOf(group)
+	if err != nil {
+		return false
+	}
+	if !ok {
+		return true
+	}
+	return m.Asker && m.State == MentorshipAsked && m.invite == invite && members == 1
+}
+
+// pairRoster returns how many members the group holds now, and whether it
+// holds or ever held anyone besides the first two: more than two members,
+// or more than two member indexes given out (indexes are never reused, so
+// a third added and removed again still counts). For a group this member
+// joined, what happened before the join is the group's claim (its
+// welcome); every add since, this node applied itself.
+func (g *Group) pairRoster() (members int, others bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return 0, false
+	}
+	st := g.sess.GroupState()
+	return len(st.Roster), len(st.Roster) > 2 || st.NextIndex > 2
+}
+
 // reconcileMentorships brings each open mentorship in line with its pair's
 // group: asked turns active once the group holds the other member, active
 // turns ended once either of the two left (this member's group removed, or
-// the other gone from its roster). It emits EventMentorship for each
-// change. It reads the groups before taking n.mentor.mu (see mentorState).
+// the other gone from its roster). A pair's group that holds, or ever held,
+// anyone besides the two ends the mentorship with Outsiders set, and this
+// member leaves the group (endExposedPair). It emits EventMentorship for
+// each change. It reads the groups before taking n.mentor.mu (see
+// mentorState).
 func (n *Node) reconcileMentorships() {
 	n.mentor.mu.Lock()
 	all, err := n.mentorshipsLocked()
@@ -868,8 +967,10 @@ func (n *Node) reconcileMentorships() {
 		return
 	}
 	type next struct {
-		id    MentorshipID
-		state MentorshipState
+		id        MentorshipID
+		state     MentorshipState
+		outsiders bool
+		group     *Group
 	}
 	var changes []next
 	for _, m := range all {
@@ -881,23 +982,31 @@ func (n *Node) reconcileMentorships() {
 			continue
 		}
 		info := g.Info()
+		members, others := g.pairRoster()
 		switch {
+		case others: // first: a member who already left still learns why
+			changes = append(changes, next{id: m.ID, state: MentorshipEnded, outsiders: true, group: g})
 		case info.Removed:
-			changes = append(changes, next{m.ID, MentorshipEnded})
-		case m.State == MentorshipAsked && info.Members >= 2:
-			changes = append(changes, next{m.ID, MentorshipActive})
-		case m.State == MentorshipActive && info.Members < 2:
-			changes = append(changes, next{m.ID, MentorshipEnded})
+			changes = append(changes, next{id: m.ID, state: MentorshipEnded})
+		case m.State == MentorshipAsked && members >= 2:
+			changes = append(changes, next{id: m.ID, state: MentorshipActive})
+		case m.State == MentorshipActive && members < 2:
+			changes = append(changes, next{id: m.ID, state: MentorshipEnded})
 		}
 	}
 	for _, c := range changes {
+		if c.outsiders {
+			// Out first, so nothing more this member writes or receives
+			// passes through the group; then the record and the event.
+			n.leaveExposedPair(c.group)
+		}
 		n.mentor.mu.Lock()
 		m, err := n.mentorship(c.id)
 		if err != nil || (m.State != MentorshipAsked && m.State != MentorshipActive) || m.State == c.state {
 			n.mentor.mu.Unlock()
 			continue
 		}
-		m.State, m.Updated = c.state, n.now()
+		m.State, m.Updated, m.Outsiders = c.state, n.now(), c.outsiders
 		err = n.putMentorshipLocked(m)
 		n.mentor.mu.Unlock()
 		if err != nil {
@@ -905,6 +1014,21 @@ func (n *Node) reconcileMentorships() {
 			continue
 		}
 		n.events.emit(Event{Kind: EventMentorship, Group: m.Pair, Mentorship: m})
+	}
+}
+
+// leaveExposedPair leaves a pair's group that came to hold someone besides
+// the two. A member who is the group's only host cannot leave (someone
+// must apply the leave, and handing the group to a member this node
+// cannot tell from the newcomer would hand it to them): they stay, and the
+// mentorship ends all the same, so the node no longer treats the group as
+// private (no SOS to a mentor goes there) and the event says why.
+func (n *Node) leaveExposedPair(g *Group) {
+	n.log.Warn("a mentorship's pair group holds someone besides the two; ending the mentorship and leaving the group")
+	ctx, cancel := context.WithTimeout(n.ctx, n.joinTimeout)
+	defer cancel()
+	if err := g.Leave(ctx); err != nil && !errors.Is(err, ErrRemoved) {
+		n.log.Warn("leaving a pair group that holds someone else", "err", err)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hearthnet/hearth/crypto"
 	"github.com/hearthnet/hearth/protocol"
+	"github.com/hearthnet/hearth/storage"
 )
 
 // storedEnvelopes returns every envelope e's store holds for group.
@@ -381,5 +382,196 @@ func TestMentorRequestsFollowRetention(t *testing.T) {
 	}
 	if len(ids) != 2 || ids[0] != (MentorshipID{3}) || ids[1] != (MentorshipID{2}) {
 		t.Fatalf("requests after the retention pass: %v; want the forever group's and the recent one", ids)
+	}
+}
+
+// TestMentorPairStaysTwo: once a mentorship is accepted, neither side's
+// node invites or admits anyone into the pair's group, whatever its role
+// there (ErrMentorPair); an invite to the pair made anyway (as a node from
+// before this rule could) is answered "revoked"; and when a modified asker's
+// node lets a third member in regardless, the accepting side ends the
+// mentorship with Outsiders set and leaves the group. Then the other
+// ending: the accepting side of a second mentorship, not the pair group's
+// host, leaves the pair's group with a plain Leave, and the asker's node
+// marks the mentorship ended (not flagged).
+func TestMentorPairStaysTwo(t *testing.T) {
+	ann := &e2eMember{e2eNode: newE2ENode(t, "ann"), pseudonym: "ann"}
+	bo := &e2eMember{e2eNode: newE2ENode(t, "bo"), pseudonym: "bo"}
+	cy := &e2eMember{e2eNode: newE2ENode(t, "cy"), pseudonym: "cy"}
+	e2eMesh(t, ann.e2eNode, bo.e2eNode, cy.e2eNode)
+	parent := e2eGroupOf(t, ann, bo, cy)
+	all := []*e2eMember{ann, bo, cy}
+	e2eWaitAll(t, parent, e2eAllPost(t, parent, "hello", all...), all...)
+	ctx := e2eCtx(t)
+	annID := ann.group(t, parent).Info().Me.ID
+	boID := bo.group(t, parent).Info().Me.ID
+
+	// bo asks ann; ann accepts. bo hosts the pair's group.
+	m, err := bo.group(t, parent).AskMentor(ctx, annID, "", false)
+	if err != nil {
+		t.Fatalf("AskMentor: %v", err)
+	}
+	ann.rec.waitEvent(t, EventMentorRequest, parent, func(ev Event) bool { return ev.MentorRequest.ID == m.ID })
+	if _, err := ann.n.AcceptMentor(ctx, m.ID); err != nil {
+		t.Fatalf("AcceptMentor: %v", err)
+	}
+	bo.rec.waitEvent(t, EventMentorship, m.Pair, func(ev Event) bool { return ev.Mentorship.State == MentorshipActive })
+	annPair := &e2eMember{e2eNode: ann.e2eNode, pseudonym: "ann"}
+	boPair := &e2eMember{e2eNode: bo.e2eNode, pseudonym: "bo"}
+	e2eSettle(t, m.Pair, boPair, annPair)
+
+	// Neither side invites or admits, the host (bo) nor the member (ann).
+	for _, who := range []*e2eMember{bo, ann} {
+		if _, _, err := who.group(t, m.Pair).CreateInvite(ctx, InviteOptions{Uses: 3}); !errors.Is(err, ErrMentorPair) {
+			t.Fatalf("%s inviting to the pair's group: %v, want ErrMentorPair", who.name, err)
+		}
+		if err := who.group(t, m.Pair).Admit(ctx, crypto.MemberID{7}); !errors.Is(err, ErrMentorPair) {
+			t.Fatalf("%s admitting into the pair's group: %v, want ErrMentorPair", who.name, err)
+		}
+	}
+	// An invite to the pair made all the same (by a node from before the
+	// rule): bo's node answers a join with it as revoked, and the pair
+	// stays two.
+	stale, _, err := bo.group(t, m.Pair).createInvite(ctx, InviteOptions{Uses: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cy.n.Join(ctx, stale, "cy"); !errors.Is(err, ErrInviteRevoked) {
+		t.Fatalf("cy joining the pair with an invite made anyway: %v, want ErrInviteRevoked", err)
+	}
+	if members, others := bo.group(t, m.Pair).pairRoster(); members != 2 || others {
+		t.Fatalf("bo's pair group after the refused join: %d members, others %v", members, others)
+	}
+	if got, err := ann.n.Mentorship(m.ID); err != nil || got.State != MentorshipActive || got.Outsiders {
+		t.Fatalf("ann's mentorship after the refused join: %+v, %v", got, err)
+	}
+
+	// A modified asker's node: it forgets the pair and lets cy in. ann's
+	// node sees a third member in the pair's group, ends the mentorship,
+	// says why, and leaves.
+	if err := bo.n.store.Delete(storage.KindLocal, zeroGroup, withPrefix(prefixMentorship, m.ID[:])); err != nil {
+		t.Fatal(err)
+	}
+	inv, _, err := bo.group(t, m.Pair).CreateInvite(ctx, InviteOptions{Uses: 1})
+	if err != nil {
+		t.Fatalf("bo's node, forgetting the pair, inviting: %v", err)
+	}
+	if _, err := cy.n.Join(ctx, inv, "cy"); err != nil {
+		t.Fatalf("cy joining the pair's group: %v", err)
+	}
+	ev := ann.rec.waitEvent(t, EventMentorship, m.Pair, func(ev Event) bool { return ev.Mentorship.State == MentorshipEnded })
+	if !ev.Mentorship.Outsiders {
+		t.Fatalf("ann's mentorship ended without saying why: %+v", ev.Mentorship)
+	}
+	ann.rec.waitEvent(t, EventRemoved, m.Pair, nil)
+	if !ann.group(t, m.Pair).Info().Removed {
+		t.Fatal("ann stays in the pair's group that holds a third member")
+	}
+	if got, err := ann.n.Mentorship(m.ID); err != nil || got.State != MentorshipEnded || !got.Outsiders {
+		t.Fatalf("ann's recorded mentorship: %+v, %v; want ended with Outsiders", got, err)
+	}
+
+	// The accepting side ends a mentorship with a plain Leave: cy offers
+	// to mentor bo (cy hosts that pair's group), bo accepts, then leaves.
+	m2, err := cy.group(t, parent).AskMentor(ctx, boID, "", true)
+	if err != nil {
+		t.Fatalf("AskMentor (offer): %v", err)
+	}
+	bo.rec.waitEvent(t, EventMentorRequest, parent, func(ev Event) bool { return ev.MentorRequest.ID == m2.ID })
+	if _, err := bo.n.AcceptMentor(ctx, m2.ID); err != nil {
+		t.Fatalf("AcceptMentor (offer): %v", err)
+	}
+	cy.rec.waitEvent(t, EventMentorship, m2.Pair, func(ev Event) bool { return ev.Mentorship.State == MentorshipActive })
+	cyPair := &e2eMember{e2eNode: cy.e2eNode, pseudonym: "cy"}
+	boPair2 := &e2eMember{e2eNode: bo.e2eNode, pseudonym: "bo"}
+	e2eSettle(t, m2.Pair, cyPair, boPair2)
+	e2eWaitMeshed(t, m2.Pair, cyPair, boPair2)
+	if bo.group(t, m2.Pair).Info().Me.Role == protocol.RoleHost {
+		t.Fatal("bo hosts the pair's group; the test wants the accepting side to be a plain member")
+	}
+	if err := bo.group(t, m2.Pair).Leave(ctx); err != nil {
+		t.Fatalf("bo leaving the pair's group: %v", err)
+	}
+	ev = cy.rec.waitEvent(t, EventMentorship, m2.Pair, func(ev Event) bool { return ev.Mentorship.State == MentorshipEnded })
+	if ev.Mentorship.Outsiders || ev.Mentorship.ID != m2.ID {
+		t.Fatalf("cy's node ended the mentorship as %+v", ev.Mentorship)
+	}
+	if got, err := bo.n.Mentorship(m2.ID); err != nil || got.State != MentorshipEnded || got.Outsiders {
+		t.Fatalf("bo's mentorship after leaving: %+v, %v; want ended", got, err)
+	}
+	if n := cy.group(t, m2.Pair).Info().Members; n != 1 {
+		t.Fatalf("cy's pair group holds %d members after bo left, want 1", n)
+	}
+}
+
+// TestMentorPairThatEverHeldOthersEnds: a pair's group whose roster shows
+// two members but once gave out a third index (someone added and removed
+// again) is no pair: reconciling ends the mentorship with Outsiders set.
+// Its only host cannot leave it, so the group stays, and the node still
+// refuses to invite anyone to it.
+func TestMentorPairThatEverHeldOthersEnds(t *testing.T) {
+	e := newE2ENode(t, "alone")
+	ctx := e2eCtx(t)
+	g, err := e.n.CreateGroup(ctx, GroupOptions{Name: "pair", Pseudonym: "me"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	add := func(name string) crypto.MemberID {
+		t.Helper()
+		c, err := crypto.NewMemberCredential(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Wipe()
+		if _, err := g.commit(ctx, []protocol.Change{protocol.Add{Public: c.Public(), Pseudonym: name, Role: protocol.RoleMember}}, requireAdmin, crypto.MemberID{}); err != nil {
+			t.Fatal(err)
+		}
+		return c.ID()
+	}
+	third := add("third")
+	if _, err := g.commit(ctx, []protocol.Change{protocol.Remove{Member: third}}, requireAdmin, third); err != nil {
+		t.Fatal(err)
+	}
+	add("peer")
+	// Recorded once the roster is as the test wants it: two members, three
+	// indexes given out.
+	m := &Mentorship{ID: MentorshipID{0x42}, Parent: crypto.GroupID{1}, Pair: g.ID(), Peer: crypto.MemberID{2},
+		PeerPseudonym: "peer", Role: RoleMentee, State: MentorshipActive, Asker: true, Created: time.Now(), Updated: time.Now()}
+	if err := e.n.putMentorship(m); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := e.n.Mentorship(m.ID); err != nil || got.State != MentorshipEnded || !got.Outsiders {
+		t.Fatalf("a pair of two that once held a third: %+v, %v; want ended with Outsiders", got, err)
+	}
+	e.rec.waitEvent(t, EventMentorship, g.ID(), func(ev Event) bool { return ev.Mentorship.Outsiders })
+	if info := g.Info(); info.Removed || info.Members != 2 {
+		t.Fatalf("the only host's group: %+v; want it kept", info)
+	}
+	if _, _, err := g.CreateInvite(ctx, InviteOptions{}); !errors.Is(err, ErrMentorPair) {
+		t.Fatalf("inviting to an ended pair: %v, want ErrMentorPair", err)
+	}
+}
+
+// TestMentorshipRecordReadsOldLayout: a mentorship record written before
+// the Outsiders flag existed (no trailing byte) still reads, as not
+// flagged; the flag round-trips; anything after it is refused.
+func TestMentorshipRecordReadsOldLayout(t *testing.T) {
+	m := &Mentorship{ID: MentorshipID{1}, Parent: crypto.GroupID{2}, Pair: crypto.GroupID{3}, Peer: crypto.MemberID{4},
+		PeerPseudonym: "p", Role: RoleMentor, State: MentorshipEnded, Text: "t", Outsiders: true,
+		Created: time.UnixMilli(1000), Updated: time.UnixMilli(2000)}
+	b := encodeMentorship(m)
+	got, err := decodeMentorship(m.ID[:], b)
+	if err != nil || !got.Outsiders || got.Text != "t" || got.State != MentorshipEnded {
+		t.Fatalf("round trip: %+v, %v", got, err)
+	}
+	old, err := decodeMentorship(m.ID[:], b[:len(b)-1])
+	if err != nil || old.Outsiders || old.Updated != m.Updated {
+		t.Fatalf("a record without the flag: %+v, %v", old, err)
+	}
+	if _, err := decodeMentorship(m.ID[:], append(b, 0)); err == nil {
+		t.Fatal("a record with a byte after the flag was accepted")
+	}
+	if _, err := decodeMentorship(m.ID[:], append(b[:len(b)-1], 2)); err == nil {
+		t.Fatal("a flag of 2 was accepted")
 	}
 }
