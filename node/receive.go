@@ -131,6 +131,10 @@ func (g *Group) openLocked(from peer.ID, data []byte, live bool) (pubsub.Validat
 			ID: c.ID, Group: g.id, Author: rec.Author, Pseudonym: rec.Pseudonym, Text: c.Text,
 			ReplyTo: c.ReplyTo, Sent: time.UnixMilli(rec.Timestamp), Received: now, Epoch: rec.Epoch,
 		}
+		// g.syncing is set only while syncFeed opens what sync or the
+		// mailbox brought, under g.mu, which gossip's validator also
+		// takes: a post arriving live during a catch-up is never seen
+		// with it set (TestSyncLiveGossipDuringSyncIsOnTime).
 		msg.Late = now.Sub(msg.Sent) > lateAfter || rec.Epoch < g.sess.GroupState().Epoch || g.syncing
 		if g.syncing && now.Sub(msg.Sent) <= lateAfter && author != (crypto.MemberID{}) && !g.rate.take(author, now) {
 			// A recent post caught up by sync counts against its

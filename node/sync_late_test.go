@@ -1,0 +1,83 @@
+package node
+
+import (
+	"context"
+	"testing"
+
+	"github.com/libp2p/go-libp2p/core/network"
+
+	"github.com/hearthnet/hearth/protocol"
+)
+
+// TestSyncLiveGossipDuringSyncIsOnTime keeps a history sync open (its
+// responder holds the response back) while a member posts: the post that
+// arrives live by gossip in the meantime is on time, and only the one the
+// sync brings is marked late.
+func TestSyncLiveGossipDuringSyncIsOnTime(t *testing.T) {
+	ann, bo := syncMember(t, "ann"), syncMember(t, "bo")
+	e2eConnect(t, ann.e2eNode, bo.e2eNode)
+	id := e2eGroupOf(t, ann, bo)
+	e2eWaitMeshed(t, id, ann, bo)
+	// Once a post of bo's reached ann by gossip, bo's posts are sent at
+	// once (a newcomer's first wait until its chain key has settled).
+	if _, err := bo.group(t, id).Post(e2eCtx(t), "hello", MessageID{}); err != nil {
+		t.Fatal(err)
+	}
+	ann.rec.waitText(t, id, "hello")
+	caughtUp := e2eSealUnpublished(t, bo, id, "caught up by sync")
+
+	// A responder that answers the handshake, then holds its one page
+	// until the test lets it go.
+	resp := transportHost(t)
+	if err := resp.Connect(e2eCtx(t), ann.addrInfo(t)); err != nil {
+		t.Fatal(err)
+	}
+	started, release := make(chan struct{}), make(chan struct{})
+	resp.SetStreamHandler(syncProtocolID, func(s network.Stream) {
+		defer s.Close()
+		if _, err := readFrame(s, protocol.MaxSyncFrame); err != nil {
+			return
+		}
+		if err := writeFrame(s, (&protocol.SyncChallenge{}).Marshal()); err != nil {
+			return
+		}
+		if _, err := readFrame(s, protocol.MaxSyncFrame); err != nil {
+			return
+		}
+		close(started)
+		<-release
+		page, _ := (&protocol.SyncPage{Last: true, Envelopes: [][]byte{caughtUp}}).Marshal()
+		_ = writeFrame(s, page)
+	})
+	done := make(chan error, 1)
+	ctx, cancel := context.WithCancel(e2eCtx(t))
+	defer cancel()
+	go func() {
+		_, err := ann.group(t, id).syncWith(ctx, resp.ID())
+		done <- err
+	}()
+	select {
+	case <-started:
+	case err := <-done:
+		t.Fatalf("the sync ended before its response: %v", err)
+	}
+
+	if _, err := bo.group(t, id).Post(e2eCtx(t), "live during the sync", MessageID{}); err != nil {
+		t.Fatal(err)
+	}
+	if m := ann.rec.waitText(t, id, "live during the sync"); m.Late {
+		t.Error("a post that arrived live by gossip during a sync is marked late")
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatalf("sync: %v", err)
+	}
+	if m := ann.rec.waitText(t, id, "caught up by sync"); !m.Late {
+		t.Error("the post the sync brought is not marked late")
+	}
+	for _, m := range e2eHistory(t, ann.group(t, id)) {
+		if m.Text != "hello" && m.Late != (m.Text == "caught up by sync") {
+			t.Errorf("stored %q with late = %v", m.Text, m.Late)
+		}
+	}
+}
