@@ -2,6 +2,7 @@ package webtest
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
@@ -57,4 +58,39 @@ func (b *browser) settle(d *daemon, w node.Wellbeing) {
 	}
 	eval[bool](b, `(window.settled = false, import("/js/notify.js").then((m) => m.loadWellbeing()).then(() => { window.settled = true; }), true)`)
 	b.waitJS("the settings read", `window.settled`)
+}
+
+// fakeClock is a script that replaces the page's Date with one that runs
+// window.clockOffset milliseconds from the real clock, starting at hh:mm:ss
+// today in the page's own time zone; setClock moves it later. Timers still
+// run on the real clock.
+func fakeClock(hh, mm, ss int) string {
+	return fmt.Sprintf(`(() => {
+	if (window.clockOffset !== undefined) return;
+	const Real = Date;
+	const start = new Real();
+	start.setHours(%d, %d, %d, 0);
+	window.clockOffset = start.getTime() - Real.now();
+	window.Date = class extends Real {
+		constructor(...args) {
+			if (args.length === 0) super(Real.now() + window.clockOffset);
+			else super(...args);
+		}
+		static now() { return Real.now() + window.clockOffset; }
+	};
+})()`, hh, mm, ss)
+}
+
+// setClock moves the page's clock (fakeClock) to hh:mm:ss, days after the
+// real today, in the page's own time zone.
+func (b *browser) setClock(days, hh, mm, ss int) {
+	b.t.Helper()
+	eval[bool](b, fmt.Sprintf(`(() => {
+		const real = Date.now() - window.clockOffset;
+		const want = new Date(real);
+		want.setDate(want.getDate() + %d);
+		want.setHours(%d, %d, %d, 0);
+		window.clockOffset = want.getTime() - real;
+		return true;
+	})()`, days, hh, mm, ss))
 }

@@ -1,6 +1,7 @@
 package webtest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -76,4 +77,90 @@ func TestMeetingReminderQuietUI(t *testing.T) {
 	}
 	b.do("opening the digest", chromedp.Click("#held-open"))
 	b.waitText("#held-summary", "Your digest: 1 meeting reminder")
+}
+
+// TestReflectionRemindersUI: while the UI is open, the morning intention
+// and evening review reminders come as notifications at the times the
+// member chose, once a day, and not when that reflection is written
+// already; in quiet hours the reminder is held and summarised when they
+// end. The page's clock is moved (fakeClock) rather than waited on.
+func TestReflectionRemindersUI(t *testing.T) {
+	needChromium(t)
+	if testing.Short() {
+		t.Skip("the browser test starts a daemon and a browser; skipped with -short")
+	}
+	shots := screenshotDir(t)
+	bin := buildHearth(t)
+	dch := make(chan *daemon, 1)
+	go func() { dch <- startDaemonOrNil(t, bin, "private") }()
+	b := newBrowser(t, "browser")
+	d := <-dch
+	if d == nil {
+		t.FailNow()
+	}
+	defer b.checkConsole()
+	ctx := t.Context()
+	if err := d.client.SetWellbeing(ctx, node.Wellbeing{MorningReminder: "08:00", EveningReminder: "21:00", QuietStart: "20:30", QuietEnd: "22:00"}); err != nil {
+		t.Fatal(err)
+	}
+	// Today's intention is written already.
+	if _, err := d.client.AddJournal(ctx, client.JournalInput{Kind: "intention", Text: "One day at a time."}); err != nil {
+		t.Fatal(err)
+	}
+
+	b.onEveryPage(fakeClock(7, 59, 0))
+	b.do("signing in", chromedp.Navigate(d.loginURL))
+	b.waitText("main h1", "Your groups")
+	// check has the page run its timed checks now, as it does every half
+	// minute, and waits until the reminders' check is done.
+	check := func() {
+		t.Helper()
+		n := eval[int](b, `Number(document.documentElement.dataset.reflectionChecks || 0)`)
+		eval[bool](b, `(import("/js/notify.js").then((m) => m.loadWellbeing()), true)`)
+		b.waitJS("the reminders checked", fmt.Sprintf(`Number(document.documentElement.dataset.reflectionChecks || 0) > %d`, n))
+	}
+	reminders := `document.querySelectorAll('#banners .notice[data-kind="reminder"]').length`
+	held := `(document.documentElement.dataset.held || "0")`
+
+	check()
+	if n := eval[int](b, reminders); n != 0 {
+		t.Fatalf("%d reminders before their time", n)
+	}
+	// Morning, with today's intention written: no reminder.
+	b.setClock(0, 8, 0, 30)
+	check()
+	if n, h := eval[int](b, reminders), eval[string](b, held); n != 0 || h != "0" {
+		t.Errorf("with today's intention written, %d reminders shown and %s held", n, h)
+	}
+
+	// Evening, in quiet hours: held, nothing shown.
+	b.setClock(0, 21, 0, 30)
+	check()
+	b.waitJS("the review reminder held", held+` === "1"`)
+	if n := eval[int](b, reminders); n != 0 {
+		t.Errorf("%d reminders shown in quiet hours", n)
+	}
+	// Quiet hours over: the summary.
+	b.setClock(0, 22, 0, 30)
+	check()
+	b.waitText("#held-summary", "While it was quiet: 1 reminder")
+	b.waitText("#held-summary", "Time for your evening review")
+	b.do("dismissing the summary", chromedp.Click(`#held-summary button`))
+
+	// The next morning, nothing written that day: the reminder, at once,
+	// leading to the journal; and only once.
+	b.setClock(1, 8, 0, 30)
+	check()
+	b.waitText(`#banners .notice[data-kind="reminder"]`, "Time for your morning intention")
+	check()
+	if n := eval[int](b, reminders); n != 1 {
+		t.Errorf("%d morning reminders after a second check, want 1", n)
+	}
+	b.do("scrolling to the top", chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
+	b.shot(shots, "reminder-morning")
+	b.do("opening it", chromedp.Click(`#banners .notice[data-kind="reminder"] a`))
+	b.waitText("main h1", "Journal")
+	if k := eval[string](b, `document.querySelector("#j-kind").value`); k != "intention" {
+		t.Errorf("the reminder opened the journal with kind %q, want intention", k)
+	}
 }

@@ -70,7 +70,7 @@ export function inQuietHours(now = new Date()) {
 
 /**
  * Tells the member about something.
- *   kind:   "message" | "meeting" | "sos" | "report" | "mentor" | ...
+ *   kind:   "message" | "meeting" | "sos" | "report" | "mentor" | "reminder" | ...
  *   title:  a short line; body: a sentence or two; href: "#/..." to open.
  *   group:  the group's name, when it happened in one (for the summary).
  *   tag:    notices with the same tag replace each other on the page.
@@ -159,6 +159,7 @@ const kindNames = {
   sos: ["SOS", "SOSes"],
   report: ["report", "reports"],
   mentor: ["mentorship note", "mentorship notes"],
+  reminder: ["reminder", "reminders"],
 };
 
 function describe(kind, group, count) {
@@ -186,8 +187,27 @@ function updateHeld() {
   btn.textContent = `Show held notifications (${held.length})`;
 }
 
-/** Shows what quiet hours or the digest held, when they allow. */
+/** What runs at every check besides the held notifications (everyCheck). */
+const checkers = [];
+
+/**
+ * Has fn(settings) called at every check: when the UI starts, whenever the
+ * well-being settings are read again, and every CHECK_EVERY_MS. A feature
+ * with something due at a time of day (the reflection reminders) looks
+ * here whether it is due, and calls notify, which applies quiet hours and
+ * the digest. fn may be async; its failures are its own.
+ */
+export function everyCheck(fn) {
+  checkers.push(fn);
+}
+
 function check() {
+  showHeldWhenAllowed();
+  for (const fn of checkers) Promise.resolve().then(() => fn(settings)).catch(() => {});
+}
+
+/** Shows what quiet hours or the digest held, when they allow. */
+function showHeldWhenAllowed() {
   const quiet = inQuietHours();
   if (quiet) {
     wasQuiet = wasQuiet || held.length > 0;
@@ -285,6 +305,7 @@ export function systemNotice(kind) {
     message: "You have new messages.",
     report: "There is something for moderators to look at.",
     mentor: "You have a new mentorship note.",
+    reminder: "A reminder you set is due.",
   };
   return { title: "Hearth", body: lines[kind] || "Something new is waiting for you." };
 }

@@ -8,7 +8,7 @@
 
 import { request } from "./api.js";
 import { h, replace, announce, errorSlot, showError, confirmAction, timeEl } from "./dom.js";
-import { loadWellbeing } from "./notify.js";
+import { loadWellbeing, notify, everyCheck } from "./notify.js";
 
 const P = "/api/v1/private";
 const enc = encodeURIComponent;
@@ -262,24 +262,93 @@ export async function checkinView(main, _params, ctx) {
  * The reflections whose reminder time has passed today with nothing
  * written yet: the morning intention and the evening review, at the times
  * the member chose in Well-being. Shown when the person opens the check-in
- * screen; nothing is scheduled or sent.
+ * screen; the notification at the time itself is remindOfReflections'.
  */
 async function dueReflections() {
   const [w, entries] = await Promise.all([papi.wellbeing(), papi.journal("", "")]);
   const now = new Date();
+  return reflectionsPassed(w, now)
+    .filter((kind) => !wroteToday(entries, kind, now))
+    .map((kind) => [kind, kind === "intention" ? "You have not set an intention for today." : "How did today go? An evening review can help."]);
+}
+
+/** The reflection kinds whose reminder time has passed today, by now. */
+function reflectionsPassed(w, now) {
   const mins = now.getHours() * 60 + now.getMinutes();
-  const today = now.toDateString();
-  const wrote = (kind) => entries.some((e) => e.kind === kind && new Date(e.created).toDateString() === today);
   const passed = (hhmm) => {
-    if (!hhmm) return false;
-    const [hh, mm] = hhmm.split(":").map(Number);
-    return mins >= hh * 60 + mm;
+    const m = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(hhmm || "");
+    return !!m && mins >= Number(m[1]) * 60 + Number(m[2]);
   };
   const out = [];
-  if (passed(w.morning_reminder) && !wrote("intention")) out.push(["intention", "You have not set an intention for today."]);
-  if (passed(w.evening_reminder) && !wrote("review")) out.push(["review", "How did today go? An evening review can help."]);
+  if (passed(w.morning_reminder)) out.push("intention");
+  if (passed(w.evening_reminder)) out.push("review");
   return out;
 }
+
+function wroteToday(entries, kind, now) {
+  const today = now.toDateString();
+  return entries.some((e) => e.kind === kind && new Date(e.created).toDateString() === today);
+}
+
+// The reflection reminders as notifications. While the UI is open, once a
+// reminder's time has passed today and nothing of its kind is written, a
+// notification says so, once a day: through notify, so quiet hours hold
+// it (and summarise it when they end) and the digest gathers it. Which
+// reminders this tab already gave today is kept in its sessionStorage (the
+// date and the kinds, nothing else), so a reload does not repeat them.
+const REMINDED_KEY = "hearth-reminded";
+let reflectionChecks = 0;
+
+function remindedToday(now) {
+  const day = now.toDateString();
+  try {
+    const r = JSON.parse(sessionStorage.getItem(REMINDED_KEY) || "{}");
+    if (r && r.day === day && Array.isArray(r.kinds)) return r;
+  } catch {
+    // A damaged record starts the day afresh.
+  }
+  return { day, kinds: [] };
+}
+
+async function remindOfReflections(w) {
+  try {
+    const nav = document.getElementById("nav");
+    if (!nav || nav.hidden) return;
+    const now = new Date();
+    const done = remindedToday(now);
+    const fresh = reflectionsPassed(w, now).filter((kind) => !done.kinds.includes(kind));
+    if (fresh.length === 0) return;
+    // Recorded before asking the journal, so overlapping checks remind once.
+    done.kinds.push(...fresh);
+    try {
+      sessionStorage.setItem(REMINDED_KEY, JSON.stringify(done));
+    } catch {
+      // Without storage a reload may remind again; that is all.
+    }
+    let entries;
+    try {
+      entries = await papi.journal("", "");
+    } catch {
+      // Asked again at the next check.
+      done.kinds = done.kinds.filter((k) => !fresh.includes(k));
+      sessionStorage.setItem(REMINDED_KEY, JSON.stringify(done));
+      return;
+    }
+    for (const kind of fresh) {
+      if (wroteToday(entries, kind, now)) continue;
+      notify(
+        kind === "intention"
+          ? { kind: "reminder", title: "Time for your morning intention", body: "A few words about how you want today to go.", href: "#/me/journal/intention", tag: "reminder:intention" }
+          : { kind: "reminder", title: "Time for your evening review", body: "How did today go?", href: "#/me/journal/review", tag: "reminder:review" },
+      );
+    }
+  } finally {
+    // How many checks ran, for tests waiting on one.
+    document.documentElement.dataset.reflectionChecks = String(++reflectionChecks);
+  }
+}
+
+everyCheck(remindOfReflections);
 
 async function renderRecent(section) {
   const [cs, groups] = await Promise.all([papi.checkins(), papi.groups()]);
