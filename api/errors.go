@@ -72,18 +72,12 @@ func errUnauthorized() *APIError {
 	return NewError(http.StatusUnauthorized, CodeUnauthorized,
 		"this request needs the API token: send it as \"Authorization: Bearer <token>\" "+
 			"(the token is in the file "+TokenFile+" in the node's home directory), "+
-			"or open the login link the daemon printed when it started")
-}
-
-func errForbiddenHost() *APIError {
-	return NewError(http.StatusForbidden, CodeForbiddenHost,
-		"this server answers only to 127.0.0.1, [::1] or localhost with its own port; "+
-			"use the address the daemon printed")
+			"or open the login link the daemon printed (run 'hearth ui' for a new one)")
 }
 
 func errForbiddenOrigin() *APIError {
 	return NewError(http.StatusForbidden, CodeForbiddenOrigin,
-		"requests from other web sites are refused; open the Hearth web UI from the link the daemon printed")
+		"requests from other web sites are refused; open the Hearth web UI from the link the daemon printed, or run 'hearth ui' for a new one")
 }
 
 func errNeedOrigin() *APIError {

@@ -68,11 +68,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) serve(w *trackingWriter, r *http.Request, info *requestInfo) {
 	if !s.hostAllowed(r.Host) {
-		writeError(w, errForbiddenHost())
+		s.refuse(w, r, s.errForbiddenHost())
 		return
 	}
 	if !originAllowed(r) {
-		writeError(w, errForbiddenOrigin())
+		s.refuse(w, r, errForbiddenOrigin())
 		return
 	}
 	_, pattern := s.mux.Handler(r)
@@ -94,6 +94,12 @@ func (s *Server) serve(w *trackingWriter, r *http.Request, info *requestInfo) {
 		if byCookie && !safeMethod(r.Method) && r.Header.Get("Origin") == "" {
 			writeError(w, errNeedOrigin())
 			return
+		}
+		if matched && rt.Auth == TokenOnly {
+			if err := checkTokenOnly(r); err != nil {
+				writeError(w, err)
+				return
+			}
 		}
 	}
 	if !matched {
@@ -277,12 +283,16 @@ func (s *Server) logRequest(r *http.Request, w *trackingWriter, info *requestInf
 	case status >= 400:
 		level = slog.LevelInfo
 	}
+	took := time.Since(start)
 	s.log.LogAttrs(r.Context(), level, "api request",
 		slog.String("method", r.Method),
 		slog.String("route", info.route),
 		slog.Int("status", status),
 		slog.Int64("bytes", w.bytes),
-		slog.Duration("duration", time.Since(start)))
+		slog.Duration("duration", took))
+	if s.observe != nil {
+		s.observe(info.route, status, took)
+	}
 }
 
 // trackingWriter records whether and with what status a response began,

@@ -38,7 +38,8 @@ func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) error {
 // OpenAPI document doc: a route the document does not describe, an
 // operation the document describes that no route serves, a path parameter
 // of a route the operation does not declare, an operation whose security
-// disagrees with the route's Auth, or an operation without responses. It
+// disagrees with the route's Auth (Public: "security": []; TokenOnly:
+// exactly [{"bearerToken": []}]), or an operation without responses. It
 // returns nil when they agree exactly. Route files should call it on their
 // own route table in their tests.
 func checkOpenAPI(doc []byte, routes []Route) error {
@@ -96,6 +97,10 @@ func checkOpenAPI(doc []byte, routes []Route) error {
 			public := op.Security != nil && len(*op.Security) == 0
 			if public != (rt.Auth == Public) {
 				problems = append(problems, fmt.Sprintf("%s: openapi.json security (public=%v) disagrees with the route (Auth=%d)", pat, public, rt.Auth))
+			}
+			tokenOnly := op.Security != nil && len(*op.Security) == 1 && len((*op.Security)[0]) == 1 && (*op.Security)[0]["bearerToken"] != nil
+			if tokenOnly != (rt.Auth == TokenOnly) {
+				problems = append(problems, fmt.Sprintf("%s: openapi.json security (bearer token only=%v) disagrees with the route (Auth=%d)", pat, tokenOnly, rt.Auth))
 			}
 			for _, seg := range strings.Split(path, "/") {
 				if !strings.HasPrefix(seg, "{") {

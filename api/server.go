@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -70,6 +71,13 @@ type Config struct {
 	// means DefaultLoginCodeTTL and DefaultSessionTTL.
 	LoginCodeTTL time.Duration
 	SessionTTL   time.Duration
+	// Observe, when set, is called once for every request when its
+	// response is done, with the pattern of the route it matched ("GET
+	// /api/v1/groups/{group}", or "(unmatched)"), the status sent and how
+	// long it took. It is meant for metrics, and is given nothing that
+	// names a group, a member or any text: never the path itself, the
+	// query or a header. It must not block.
+	Observe func(route string, status int, took time.Duration)
 	// Routes are served beside the built-in routes. Each must also be
 	// described in openapi.json.
 	Routes []Route
@@ -85,6 +93,12 @@ const (
 	// Public routes need neither; only GET /login, which is how a browser
 	// obtains a session, is public. Host and Origin checks still apply.
 	Public
+	// TokenOnly routes need the bearer token and refuse everything a
+	// browser sends: the session cookie (even with a valid token beside
+	// it) and any request carrying Origin or Sec-Fetch-Site. They are for
+	// the command line, which holds the token; POST /api/v1/login-link is
+	// one, so that a page in the browser can never mint login codes.
+	TokenOnly
 )
 
 // HandlerFunc handles one request. It either writes a response and returns
@@ -131,6 +145,10 @@ type Server struct {
 	ownEvents    bool
 	sessionTTL   time.Duration
 	loginCodeTTL time.Duration
+	observe      func(route string, status int, took time.Duration)
+	// hostNames are the names the Host header may give (without the
+	// port), as the forbidden_host message lists them.
+	hostNames []string
 
 	routes []Route
 	byPat  map[string]Route
@@ -180,6 +198,7 @@ func NewServer(cfg Config) (*Server, error) {
 		events:       cfg.Events,
 		sessionTTL:   cfg.SessionTTL,
 		loginCodeTTL: cfg.LoginCodeTTL,
+		observe:      cfg.Observe,
 		byPat:        make(map[string]Route),
 		mux:          http.NewServeMux(),
 		closing:      make(chan struct{}),
@@ -232,6 +251,9 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	for _, n := range names {
 		n = strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(n, "["), "]"))
+		if shown := hostForMessage(n); !slices.Contains(s.hostNames, shown) {
+			s.hostNames = append(s.hostNames, shown)
+		}
 		s.hosts[net.JoinHostPort(n, port)] = struct{}{}
 		if port == "80" {
 			// Browsers leave the default port out of Host.
@@ -291,7 +313,7 @@ func (s *Server) addRoute(rt Route) (err error) {
 	if rt.Handler == nil || rt.Summary == "" {
 		return fmt.Errorf("%w: route %q needs a handler and a summary", ErrConfig, rt.pattern())
 	}
-	if rt.Auth != Authenticated && rt.Auth != Public {
+	if rt.Auth != Authenticated && rt.Auth != Public && rt.Auth != TokenOnly {
 		return fmt.Errorf("%w: route %q: unknown auth mode %d", ErrConfig, rt.pattern(), rt.Auth)
 	}
 	if _, dup := s.byPat[rt.pattern()]; dup {
@@ -354,6 +376,8 @@ func (s *Server) builtinRoutes() []Route {
 			Summary: "Stream live events as server-sent events", Handler: s.handleEvents},
 		{Method: http.MethodGet, Path: "/api/v1/openapi.json",
 			Summary: "This API's OpenAPI 3.1 description", Handler: s.handleOpenAPI},
+		{Method: http.MethodPost, Path: "/api/v1/login-link", Auth: TokenOnly,
+			Summary: "Make a new one-time login link for the web UI (API token only)", Handler: s.handleLoginLink},
 	}
 }
 

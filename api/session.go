@@ -3,9 +3,7 @@ package api
 import (
 	"crypto/sha256"
 	"crypto/subtle"
-	"net"
 	"net/http"
-	"net/url"
 	"sync"
 	"time"
 )
@@ -54,8 +52,8 @@ func newAuthStore(now func() time.Time) *authStore {
 }
 
 // add records secret in list until now+ttl, dropping expired entries and,
-// beyond max, the oldest.
-func (a *authStore) add(list *[]secretEntry, max int, secret string, ttl time.Duration) {
+// beyond max, the oldest. It returns when secret expires.
+func (a *authStore) add(list *[]secretEntry, max int, secret string, ttl time.Duration) time.Time {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	now := a.now()
@@ -64,6 +62,7 @@ func (a *authStore) add(list *[]secretEntry, max int, secret string, ttl time.Du
 		*list = append((*list)[:0], (*list)[len(*list)-max+1:]...)
 	}
 	*list = append(*list, secretEntry{hash: sha256.Sum256([]byte(secret)), expires: now.Add(ttl)})
+	return now.Add(ttl)
 }
 
 // find reports whether secret is live in list, removing it when remove is
@@ -102,22 +101,13 @@ func prune(list *[]secretEntry, now time.Time) {
 
 // NewLoginURL returns a URL that logs one browser in to the web UI, such
 // as http://127.0.0.1:7070/login?code=..., to be shown to the member (the
-// daemon prints one when it starts). The code in it works once, for
+// daemon prints one when it starts; POST /api/v1/login-link, behind
+// `hearth ui`, makes more). The code in it works once, for
 // Config.LoginCodeTTL; up to 8 may be outstanding, and asking for more
 // drops the oldest. It fails only when randomness fails.
 func (s *Server) NewLoginURL() (string, error) {
-	code, err := randomSecret(s.rand)
-	if err != nil {
-		return "", err
-	}
-	s.auth.add(&s.auth.codes, maxLoginCodes, code, s.loginCodeTTL)
-	u := url.URL{
-		Scheme:   "http",
-		Host:     net.JoinHostPort(s.loginHost, s.port),
-		Path:     "/login",
-		RawQuery: url.Values{"code": {code}}.Encode(),
-	}
-	return u.String(), nil
+	u, _, err := s.newLoginURL()
+	return u, err
 }
 
 // cookieName is the name of this server's session cookie.
@@ -166,17 +156,19 @@ func (s *Server) sessionCookie(value string, ttl time.Duration) *http.Cookie {
 
 // handleLogin serves GET /login?code=...: a live code becomes a session
 // cookie and a redirect to the UI at /; the code is dead from that moment.
+// A failure is a JSON error, or for a browser (prefersHTML) a small page
+// that says what happened and how to get a new link.
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	codes := q["code"]
 	if len(q) != 1 || len(codes) != 1 {
-		return NewError(http.StatusBadRequest, CodeBadRequest,
-			"open the login link exactly as the daemon printed it")
+		return s.loginFailed(w, r, NewError(http.StatusBadRequest, CodeBadRequest,
+			"this is not a whole login link: open the login link exactly as hearth printed it, or run 'hearth ui' for a new one"))
 	}
 	if !s.auth.find(&s.auth.codes, codes[0], true) {
-		return NewError(http.StatusUnauthorized, CodeInvalidLoginCode,
+		return s.loginFailed(w, r, NewError(http.StatusUnauthorized, CodeInvalidLoginCode,
 			"this login link was already used or has expired: each link works once, for a few minutes; "+
-				"restart the daemon or ask it for a new link")
+				"run 'hearth ui' for a new link"))
 	}
 	secret, err := randomSecret(s.rand)
 	if err != nil {
@@ -186,6 +178,16 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	http.SetCookie(w, s.sessionCookie(secret, s.sessionTTL))
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 	return nil
+}
+
+// loginFailed answers a failed login with e: a page for a browser, the
+// JSON error (returned, for the route's adapter to send) for anyone else.
+func (s *Server) loginFailed(w http.ResponseWriter, r *http.Request, e *APIError) error {
+	if prefersHTML(r) {
+		writeLoginPage(w, e)
+		return nil
+	}
+	return e
 }
 
 // handleLogout serves POST /api/v1/logout: the sessions named by the

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/hearthnet/hearth/api"
 )
@@ -195,3 +196,21 @@ func (c *Client) Health(ctx context.Context) (Health, error) {
 // errNotEventStream is returned by Events when the response is not an
 // event stream.
 var errNotEventStream = errors.New("hearth/api/client: the daemon did not answer with an event stream")
+
+// LoginLink is the body of POST /api/v1/login-link.
+type LoginLink struct {
+	// URL logs one browser in to the web UI, once.
+	URL string `json:"url"`
+	// Expires is when the link stops working if it has not been used.
+	Expires time.Time `json:"expires"`
+}
+
+// LoginLink asks the daemon for a new one-time login link for the web UI
+// (what `hearth ui` prints). Errors are those of Do.
+func (c *Client) LoginLink(ctx context.Context) (LoginLink, error) {
+	var l LoginLink
+	if err := c.Do(ctx, http.MethodPost, "/api/v1/login-link", nil, &l); err != nil {
+		return LoginLink{}, err
+	}
+	return l, nil
+}

@@ -88,6 +88,7 @@ type cliOpts struct {
 	limit     int
 	history   int
 	count     int
+	open      bool
 }
 
 // cliRun is one run of a member-facing command.
@@ -108,6 +109,10 @@ type cliRun struct {
 func cliCommands() []cliCommand {
 	return []cliCommand{
 		{name: "status", summary: "show whether the daemon runs, its peer ID, addresses, groups and peers", run: runStatus},
+		{name: "ui", summary: "print a new one-time link to the web UI of the running daemon", run: runUI,
+			flags: func(fs *flag.FlagSet, o *cliOpts) {
+				fs.BoolVar(&o.open, "open", false, "also open the link in your browser (with xdg-open, or open on macOS), when there is one")
+			}},
 		{name: "group create", args: "NAME", minArgs: 1, maxArgs: 1, summary: "create a group with you as its host", run: runGroupCreate,
 			flags: func(fs *flag.FlagSet, o *cliOpts) {
 				fs.StringVar(&o.pseudonym, "pseudonym", "", "your `NAME` in the group (required)")

@@ -80,6 +80,7 @@ func commands() []command {
 		{"init", "create a new Hearth home (identity, keystore and database)", runInit},
 		{"up", "start the node and its web UI on 127.0.0.1", runUp},
 		{"status", "show whether your node runs, and its peers and groups", runCLI("status")},
+		{"ui", "print a new one-time link to the web UI (--open opens it in your browser)", runCLI("ui")},
 		{"group", "create a group (group create) or list yours (group ls)", runCLI("group")},
 		{"invite", "make (invite create), list (invite ls) or revoke (invite revoke) invites", runCLI("invite")},
 		{"join", "join a group with an invite", runCLI("join")},

@@ -41,9 +41,11 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exits":    cmdExits,
-			"waitfile": cmdWaitFile,
-			"api":      cmdAPI,
+			"exits":       cmdExits,
+			"waitfile":    cmdWaitFile,
+			"api":         cmdAPI,
+			"login":       cmdLogin,
+			"pathwithout": cmdPathWithout,
 		},
 	})
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"time"
 
 	"github.com/hearthnet/hearth/api"
 	"github.com/hearthnet/hearth/crypto"
@@ -50,6 +49,10 @@ type browserStart struct {
 	mu      sync.Mutex
 	stopped bool
 	ks      *crypto.Keystore
+
+	// home is " --home DIR" when the home came from --home, for the
+	// commands the daemon suggests.
+	home string
 }
 
 // setup is the api.SetupFunc: it creates the home sealed under pass with
@@ -119,14 +122,14 @@ func (b *browserStart) stop() error {
 // the web UI. It serves the API with the node's routes held back until
 // POST /api/v1/setup creates the home, prints the one-time login link, and
 // runs until SIGINT or SIGTERM.
-func upInBrowser(ctx context.Context, e *env, logger *slog.Logger, dir string, s settings) int {
+func upInBrowser(ctx context.Context, e *env, logger *slog.Logger, dir string, s settings, home string) int {
 	// The passphrase travels from the browser to the daemon in plain
 	// HTTP. On loopback nobody else sees it; with the API open to the
 	// network anyone on the path would, so setup there is refused.
 	if s.apiAllowRemote {
 		return fail(e, "up", usagef("a new home's passphrase is chosen in the browser only over loopback, and api_allow_remote is set; start it once without --api-allow-remote (or HEARTH_API_ALLOW_REMOTE, or api_allow_remote in config.toml), or give the passphrase with --passphrase-file"))
 	}
-	b := newBrowserStart(ctx, e, logger, dir, s)
+	b := newBrowserStart(ctx, e, logger, dir, s, home)
 	// NodeRoutes(nil, ...) is the table of routes to hold back; its
 	// handlers are never called (SetupRoutes serves the ones setup
 	// returns instead).
@@ -135,8 +138,8 @@ func upInBrowser(ctx context.Context, e *env, logger *slog.Logger, dir string, s
 		"Hearth is ready to be set up. To choose your passphrase, visit this link in your browser (it works once, for %d minutes):")
 }
 
-func newBrowserStart(ctx context.Context, e *env, logger *slog.Logger, dir string, s settings) *browserStart {
-	return &browserStart{ctx: ctx, e: e, logger: logger, dir: dir, s: s, d: &daemon{logger: logger}}
+func newBrowserStart(ctx context.Context, e *env, logger *slog.Logger, dir string, s settings, home string) *browserStart {
+	return &browserStart{ctx: ctx, e: e, logger: logger, dir: dir, s: s, d: &daemon{logger: logger}, home: home}
 }
 
 // serve runs the API with routes (which hold the node's back), logs
@@ -154,7 +157,7 @@ func (b *browserStart) serve(routes []api.Route, waiting, invite string) int {
 		return fail(e, "up", fmt.Errorf("cannot make a login link: %v", err))
 	}
 	b.logger.Info(waiting, "home", b.dir)
-	fmt.Fprintf(e.stdout, invite+"\n\n    %s\n\nPress Ctrl-C to stop.\n", int(api.DefaultLoginCodeTTL/time.Minute), loginURL)
+	printLoginLink(e.stdout, invite, loginURL, b.home)
 
 	werr := d.wait(b.ctx)
 	cerr := b.stop()

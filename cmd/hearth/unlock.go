@@ -41,14 +41,14 @@ func (b *browserStart) unlock(pass []byte) ([]api.Route, error) {
 // the API with the node's routes held back until POST /api/v1/unlock opens
 // the home, prints the one-time login link, and runs until SIGINT or
 // SIGTERM.
-func upLocked(ctx context.Context, e *env, logger *slog.Logger, dir string, s settings) int {
+func upLocked(ctx context.Context, e *env, logger *slog.Logger, dir string, s settings, home string) int {
 	// The passphrase travels from the browser to the daemon in plain
 	// HTTP: on loopback nobody else sees it, on the network anyone on the
 	// path would.
 	if s.apiAllowRemote {
 		return fail(e, "up", usagef("the passphrase is typed in the browser only over loopback, and api_allow_remote is set; give the passphrase with --passphrase-file or at a terminal, or start without --api-allow-remote (or HEARTH_API_ALLOW_REMOTE, or api_allow_remote in config.toml)"))
 	}
-	b := newBrowserStart(ctx, e, logger, dir, s)
+	b := newBrowserStart(ctx, e, logger, dir, s, home)
 	// NodeRoutes(nil, ...) is the table of routes to hold back; its
 	// handlers are never called (UnlockRoutes serves the ones unlock
 	// returns instead).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
@@ -56,9 +57,9 @@ func runUp(ctx context.Context, e *env, args []string) int {
 	}
 	if browser {
 		if isNew {
-			return upInBrowser(ctx, e, logger, dir, s)
+			return upInBrowser(ctx, e, logger, dir, s, homeArg(f))
 		}
-		return upLocked(ctx, e, logger, dir, s)
+		return upLocked(ctx, e, logger, dir, s, homeArg(f))
 	}
 	pass, err := getPassphrase(ctx, e, passphraseSource{flagFile: f.passphraseFile}, dir, isNew)
 	if err != nil {
@@ -91,8 +92,7 @@ func runUp(ctx context.Context, e *env, args []string) int {
 	}
 	// The link goes to stdout, never to the log: it is a credential for
 	// one login, and logs are often kept and shipped elsewhere.
-	fmt.Fprintf(e.stdout, "Hearth is running. To open it, visit this link in your browser (it works once, for %d minutes):\n\n    %s\n\nPress Ctrl-C to stop.\n",
-		int(api.DefaultLoginCodeTTL/time.Minute), loginURL)
+	printLoginLink(e.stdout, "Hearth is running. To open it, visit this link in your browser (it works once, for %d minutes):", loginURL, homeArg(f))
 
 	werr := d.wait(ctx)
 	cerr := d.close()
@@ -105,4 +105,12 @@ func runUp(ctx context.Context, e *env, args []string) int {
 	}
 	logger.Info("stopped; everything is saved")
 	return exitOK
+}
+
+// printLoginLink prints intro (with %d for the link's minutes), the
+// one-time login link, and how to get another one, to w: standard output,
+// never the log. home is " --home DIR" when the home came from --home.
+func printLoginLink(w io.Writer, intro, loginURL, home string) {
+	fmt.Fprintf(w, intro+"\n\n    %s\n\nFor a new link at any time, run 'hearth ui%s'. Press Ctrl-C to stop.\n",
+		int(api.DefaultLoginCodeTTL/time.Minute), loginURL, home)
 }

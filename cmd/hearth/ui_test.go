@@ -1,0 +1,68 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// loginLinkRE finds a login link in a command's output.
+var loginLinkRE = regexp.MustCompile(`http://[^\s"/]+/login\?code=[A-Za-z0-9_-]+`)
+
+// cmdLogin is the script command "login FILE STATUS": it opens the first
+// login link in FILE as a browser would (Accept text/html, no redirects
+// followed), fails unless the answer has STATUS, and writes the answer's
+// Content-Type and body to login.out.
+func cmdLogin(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: login FILE STATUS")
+	}
+	link := loginLinkRE.FindString(ts.ReadFile(args[0]))
+	if link == "" {
+		ts.Fatalf("login: %s holds no login link", args[0])
+	}
+	req, err := http.NewRequest(http.MethodGet, link, nil)
+	ts.Check(err)
+	req.Header.Set("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+	hc := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := hc.Do(req)
+	ts.Check(err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	ts.Check(err)
+	out := "Content-Type: " + resp.Header.Get("Content-Type") + "\n" + string(body)
+	ts.Check(os.WriteFile(filepath.Join(ts.Getenv("WORK"), "login.out"), []byte(out), 0o600))
+	if want, err := strconv.Atoi(args[1]); err != nil || resp.StatusCode != want {
+		ts.Fatalf("login: status %d, want %s: %s", resp.StatusCode, args[1], body)
+	}
+}
+
+// cmdPathWithout is the script command "pathwithout NAME...": it drops
+// from PATH every directory holding a program called one of NAMEs, so a
+// script can show what a command does where that program is missing
+// (hearth itself stays reachable).
+func cmdPathWithout(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: pathwithout NAME...")
+	}
+	var kept []string
+	for _, dir := range filepath.SplitList(ts.Getenv("PATH")) {
+		has := false
+		for _, name := range args {
+			if fi, err := os.Stat(filepath.Join(dir, name)); err == nil && !fi.IsDir() {
+				has = true
+			}
+		}
+		if !has {
+			kept = append(kept, dir)
+		}
+	}
+	ts.Setenv("PATH", strings.Join(kept, string(filepath.ListSeparator)))
+}
