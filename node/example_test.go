@@ -12,9 +12,10 @@ import (
 	"github.com/hearthnet/hearth/node"
 )
 
-// startExampleNode makes a home in dir and starts a node on loopback. The
-// returned function stops it.
-func startExampleNode(ctx context.Context, dir string) (*node.Node, func()) {
+// startExampleNode makes a home in dir and starts a node on loopback;
+// configure, if given, adjusts the Config first. The returned function
+// stops it.
+func startExampleNode(ctx context.Context, dir string, configure ...func(*node.Config)) (*node.Node, func()) {
 	pass := []byte("correct horse battery staple")
 	// Cheap Argon2id for the example; use crypto.DefaultKDFParams() in an app.
 	if err := node.InitHome(dir, pass, crypto.KDFParams{Time: 1, MemoryKiB: 8, Threads: 1}, nil); err != nil {
@@ -24,7 +25,11 @@ func startExampleNode(ctx context.Context, dir string) (*node.Node, func()) {
 	if err != nil {
 		log.Fatal(err)
 	}
-	n, err := node.New(ctx, node.Config{DataDir: dir, Keystore: ks, ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}})
+	cfg := node.Config{DataDir: dir, Keystore: ks, ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}}
+	for _, c := range configure {
+		c(&cfg)
+	}
+	n, err := node.New(ctx, cfg)
 	if err != nil {
 		log.Fatal(err)
 	}
