@@ -67,8 +67,13 @@ type daemon struct {
 	node    *node.Node
 	api     *api.Server
 	apiDone chan error
-	metrics *metricsServer
 	logger  *slog.Logger
+	// stats are the metrics, when --metrics asks for them: made when the
+	// API starts (every request is counted), served once the node runs
+	// (metrics), fed by the node's events (counter).
+	stats   *daemonMetrics
+	metrics *metricsServer
+	counter *eventCounter
 	// bridge carries the node's events to the API's event stream.
 	bridge *api.EventBridge
 	// wiped records a panic wipe through the API (wipe_daemon.go).
@@ -131,19 +136,23 @@ func startNode(ctx context.Context, e *env, logger *slog.Logger, dir string, s s
 	return n, nil
 }
 
-// startMetrics serves the node's metrics when s asks for them.
+// startMetrics serves the node's metrics when s asks for them: the API's
+// (counted since the API started), the node's gauges, and the counts of
+// the node's events from now on.
 func (d *daemon) startMetrics(s settings) error {
-	if s.metrics == "" {
+	if s.metrics == "" || d.stats == nil {
 		return nil
 	}
 	n := d.node
-	m, err := startMetrics(s.metrics, nodeGauges{
-		connectedPeers: func() int { return len(n.ConnectedPeers()) },
-		groups:         func() int { return len(n.Groups()) },
-	}, d.logger)
+	m, err := startMetrics(s.metrics, d.stats, d.logger)
 	if err != nil {
 		return err
 	}
+	d.stats.addNodeGauges(nodeGauges{
+		connectedPeers: func() int { return len(n.ConnectedPeers()) },
+		groups:         func() int { return len(n.Groups()) },
+	})
+	d.counter = d.stats.countEvents(n)
 	d.metrics = m
 	d.logger.Info("serving metrics", "addr", "http://"+m.addr+"/metrics")
 	return nil
@@ -163,14 +172,21 @@ func (d *daemon) startAPI(dir string, s settings, routes []api.Route) error {
 		ln.Close()
 		return fmt.Errorf("cannot write the API token in %s: %v", dir, err)
 	}
-	srv, err := api.NewServer(api.Config{
+	cfg := api.Config{
 		Token:       token,
 		Logger:      d.logger,
 		Addr:        addr,
 		Version:     hearthVersion,
 		AllowRemote: s.apiAllowRemote,
 		Routes:      append(routes, api.WebRoutes()...),
-	})
+	}
+	if s.metrics != "" {
+		if d.stats == nil {
+			d.stats = newDaemonMetrics()
+		}
+		cfg.Observe = d.stats.observeRequest
+	}
+	srv, err := api.NewServer(cfg)
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("cannot start the API: %v", err)
@@ -230,6 +246,9 @@ func (d *daemon) close() error {
 		if err := d.metrics.shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("stopping metrics: %v", err))
 		}
+	}
+	if d.counter != nil {
+		d.counter.stop()
 	}
 	if d.node != nil {
 		if err := d.node.Close(); err != nil {

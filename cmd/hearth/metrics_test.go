@@ -8,13 +8,17 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestMetricsServe(t *testing.T) {
-	m, err := startMetrics("127.0.0.1:0", nodeGauges{
+	dm := newDaemonMetrics()
+	dm.addNodeGauges(nodeGauges{
 		connectedPeers: func() int { return 7 },
 		groups:         func() int { return 3 },
-	}, slog.New(slog.DiscardHandler))
+	})
+	dm.observeRequest("GET /api/v1/groups/{group}", 200, 3*time.Millisecond)
+	m, err := startMetrics("127.0.0.1:0", dm, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,7 +28,10 @@ func TestMetricsServe(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{"hearth_connected_peers 7", "hearth_groups 3", "go_goroutines"} {
+	for _, want := range []string{"hearth_connected_peers 7", "hearth_groups 3", "go_goroutines",
+		`hearth_api_requests_total{route="GET /api/v1/groups/{group}",status="200"} 1`,
+		`hearth_api_request_duration_seconds_bucket{route="GET /api/v1/groups/{group}",status="200",le="0.005"} 1`,
+		"hearth_messages_sent_total 0"} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("metrics lack %q", want)
 		}
@@ -43,7 +50,7 @@ func TestMetricsAddressInUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	_, err = startMetrics(ln.Addr().String(), nodeGauges{}, slog.New(slog.DiscardHandler))
+	_, err = startMetrics(ln.Addr().String(), newDaemonMetrics(), slog.New(slog.DiscardHandler))
 	if err == nil || !strings.Contains(err.Error(), "address already in use; choose another address with --metrics") {
 		t.Fatalf("error %v", err)
 	}
