@@ -33,6 +33,12 @@
 // such a failure may be lost (call Sync to narrow the window). Envelopes
 // lost that way are fetched again from other members by sync.
 //
+// Badger replays its logs when it opens a store and cuts each at the first
+// entry that does not verify. After a crash that is the half-written last
+// entry, which was never acknowledged; a log damaged in the middle is
+// refused with ErrCorrupt instead, before Badger can drop the acknowledged
+// writes after the damage (logcheck.go).
+//
 // Each call is atomic: a PutEnvelopes batch, an envelope with its index
 // entries, an expired envelope with its local copy, are all stored or all
 // absent after a crash, never half. The calls that are documented as

@@ -81,11 +81,15 @@ type Store struct {
 //   - ErrSchema when the store is from a newer Hearth or cannot be migrated.
 //
 // Open inspects the directory by reading only before Badger opens it for
-// writing, so a missing directory, a wrong Badger key, a store in use, and
-// a foreign or damaged key registry, MANIFEST or table set fail without a
-// byte changed. Only faults Badger alone can see (damaged logs, a Records
-// key that is not the Badger key's pair) are found after Badger has opened
-// the files. Keys remain the caller's to wipe.
+// writing, so a missing directory, a wrong Badger key, a store in use, a
+// foreign or damaged key registry, MANIFEST or table set, and a write-ahead
+// log or newest value log damaged in the middle (which Badger would cut
+// short at the damage, dropping acknowledged writes: see logcheck.go) fail
+// without a byte changed. A log whose last entry was left half written by
+// a crash is not damage: Badger's replay drops that entry, which was never
+// acknowledged. Only faults Badger alone can see (a damaged table block, a
+// Records key that is not the Badger key's pair) are found after Badger has
+// opened the files. Keys remain the caller's to wipe.
 func Open(dir string, keys crypto.StorageKeys, opts Options) (*Store, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("storage: empty directory name: %w", ErrInvalid)
@@ -109,6 +113,13 @@ func Open(dir string, keys crypto.StorageKeys, opts Options) (*Store, error) {
 	}
 	if err := probeLock(dir); err != nil {
 		return nil, err
+	}
+	if !fresh {
+		// Badger truncates a log at the first entry that fails to verify,
+		// damage or not; refuse damage before it can (logcheck.go).
+		if err := checkLogs(dir, keys.Badger[:]); err != nil {
+			return nil, err
+		}
 	}
 
 	bkey := make([]byte, crypto.KeySize)

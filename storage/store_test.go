@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"io/fs"
+	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -145,54 +146,72 @@ func TestOpenMissingDirectory(t *testing.T) {
 // directory changes.
 func TestOpenErrorsLeaveFilesUntouched(t *testing.T) {
 	cases := []struct {
-		name   string
-		damage func(t *testing.T, dir string)
-		keys   crypto.StorageKeys
-		want   error
+		name    string
+		damage  func(t *testing.T, dir string)
+		keys    crypto.StorageKeys
+		want    error
+		crashed bool // start from a store left open, as a crash leaves it
 	}{
-		{"wrong key", func(*testing.T, string) {}, testKeys(2), ErrWrongKey},
+		{"wrong key", func(*testing.T, string) {}, testKeys(2), ErrWrongKey, false},
 		{"not a store", func(t *testing.T, dir string) {
 			clearDir(t, dir)
 			writeFile(t, filepath.Join(dir, "notes.txt"), []byte("shopping list"))
-		}, testKeys(1), ErrCorrupt},
+		}, testKeys(1), ErrCorrupt, false},
 		{"no key registry", func(t *testing.T, dir string) {
 			removeFile(t, filepath.Join(dir, badger.KeyRegistryFileName))
-		}, testKeys(1), ErrCorrupt},
+		}, testKeys(1), ErrCorrupt, false},
 		{"truncated key registry", func(t *testing.T, dir string) {
 			truncate(t, filepath.Join(dir, badger.KeyRegistryFileName), 10)
-		}, testKeys(1), ErrCorrupt},
+		}, testKeys(1), ErrCorrupt, false},
 		{"damaged data key", func(t *testing.T, dir string) {
 			flipByte(t, filepath.Join(dir, badger.KeyRegistryFileName), -3)
-		}, testKeys(1), ErrCorrupt},
+		}, testKeys(1), ErrCorrupt, false},
 		{"no manifest", func(t *testing.T, dir string) {
 			removeFile(t, filepath.Join(dir, badger.ManifestFilename))
-		}, testKeys(1), ErrCorrupt},
+		}, testKeys(1), ErrCorrupt, false},
 		{"damaged manifest", func(t *testing.T, dir string) {
 			flipByte(t, filepath.Join(dir, badger.ManifestFilename), 12)
-		}, testKeys(1), ErrCorrupt},
+		}, testKeys(1), ErrCorrupt, false},
 		{"foreign magic", func(t *testing.T, dir string) {
 			flipByte(t, filepath.Join(dir, badger.ManifestFilename), 5)
-		}, testKeys(1), ErrCorrupt},
+		}, testKeys(1), ErrCorrupt, false},
 		{"missing table", func(t *testing.T, dir string) {
 			tables, _ := filepath.Glob(filepath.Join(dir, "*.sst"))
 			if len(tables) == 0 {
 				t.Fatal("store has no tables to remove")
 			}
 			removeFile(t, tables[0])
-		}, testKeys(1), ErrCorrupt},
+		}, testKeys(1), ErrCorrupt, false},
 		{"a file, not a directory", func(t *testing.T, dir string) {
 			clearDir(t, dir)
 			if err := os.Remove(dir); err != nil {
 				t.Fatal(err)
 			}
 			writeFile(t, dir, []byte("not a directory"))
-		}, testKeys(1), ErrCorrupt},
+		}, testKeys(1), ErrCorrupt, false},
+		// Badger would replay these logs up to the damage, cut them
+		// there and carry on without every envelope stored after it.
+		{"damaged memtable log", func(t *testing.T, dir string) {
+			flipByte(t, filepath.Join(dir, "00001.mem"), 20000)
+		}, testKeys(1), ErrCorrupt, true},
+		{"damaged memtable log entry header", func(t *testing.T, dir string) {
+			flipByte(t, filepath.Join(dir, "00001.mem"), logHeaderSize+2) // first key length
+		}, testKeys(1), ErrCorrupt, true},
+		{"damaged newest value log", func(t *testing.T, dir string) {
+			flipByte(t, filepath.Join(dir, "000001.vlog"), 100000)
+		}, testKeys(1), ErrCorrupt, true},
+		{"wrong key, crashed", func(*testing.T, string) {}, testKeys(2), ErrWrongKey, true},
 	}
 	base := storeWithData(t)
+	crashed := crashedStore(t)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "store")
-			copyDir(t, base, dir)
+			if tc.crashed {
+				copyDir(t, crashed, dir)
+			} else {
+				copyDir(t, base, dir)
+			}
 			tc.damage(t, dir)
 			before := hashPath(t, dir)
 			s, err := Open(dir, tc.keys, Options{})
@@ -207,6 +226,127 @@ func TestOpenErrorsLeaveFilesUntouched(t *testing.T) {
 			sameFiles(t, before, hashPath(t, dir))
 		})
 	}
+}
+
+// crashedStore returns a copy of a store taken while it was still open,
+// which is what a crash leaves: a memtable's write-ahead log (00001.mem)
+// and the value log (000001.vlog) at their full preallocated size, written
+// up to the last acknowledged write, and no tables. It holds the group
+// record and 200 envelopes (generations 0 to 199 of sender 0, epoch 0).
+func crashedStore(t testing.TB) string {
+	t.Helper()
+	live := filepath.Join(t.TempDir(), "live")
+	s, err := Open(live, testKeys(1), Options{Create: true, valueLogFileSize: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mustClose(t, s)
+	if err := s.Put(KindGroup, testGroup, nil, []byte("group record")); err != nil {
+		t.Fatal(err)
+	}
+	putEnvelopes(t, s, testGroup, 0, 0, 200)
+	dir := filepath.Join(t.TempDir(), "crashed")
+	copyDir(t, live, dir)
+	// The damage cases flip bytes well inside what each log holds.
+	for name, least := range map[string]int{"00001.mem": 40000, "000001.vlog": 200000} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Fatalf("a store left open has no %s: %v", name, err)
+		}
+		if end := writtenEnd(t, filepath.Join(dir, name)); end < least {
+			t.Fatalf("%s holds %d written bytes, want at least %d", name, end, least)
+		}
+	}
+	return dir
+}
+
+// writtenEnd is the offset just past the last nonzero byte of a file.
+func writtenEnd(t testing.TB, path string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := len(b)
+	for end > 0 && b[end-1] == 0 {
+		end--
+	}
+	return end
+}
+
+// TestCrashedLogsOpen: what a crash can leave in the logs opens, with every
+// acknowledged write: a store left open as it is, one whose log ends in a
+// half-written entry (a kill during a write), and one whose log lost a
+// sector of its unsynced tail (power loss), which opens with the writes
+// before the lost sector.
+func TestCrashedLogsOpen(t *testing.T) {
+	crashed := crashedStore(t)
+	cases := []struct {
+		name   string
+		damage func(t *testing.T, dir string)
+		min    uint32 // envelopes that must remain
+	}{
+		{"as left", func(*testing.T, string) {}, 200},
+		{"half-written entry in the memtable log", func(t *testing.T, dir string) {
+			tornEntry(t, filepath.Join(dir, "00001.mem"), 2+3+49+12+4)
+		}, 200},
+		{"half-written entry in the value log", func(t *testing.T, dir string) {
+			tornEntry(t, filepath.Join(dir, "000001.vlog"), 2+4+49+1100+4)
+		}, 200},
+		{"lost sector in the memtable log", func(t *testing.T, dir string) {
+			name := filepath.Join(dir, "00001.mem")
+			b, err := os.ReadFile(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			at := writtenEnd(t, name) / 2 &^ (sectorSize - 1)
+			clear(b[at : at+sectorSize])
+			writeFile(t, name, b)
+		}, 50},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "store")
+			copyDir(t, crashed, dir)
+			tc.damage(t, dir)
+			s, err := Open(dir, testKeys(1), Options{valueLogFileSize: 1 << 20})
+			if err != nil {
+				t.Fatalf("Open = %v", err)
+			}
+			defer mustClose(t, s)
+			v, err := s.GenerationVector(testGroup)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(v) != 1 || len(v[0].Held) != 1 || v[0].Held[0].First != 0 {
+				t.Fatalf("generation vector %v, want generations 0 to n of one sender", v)
+			}
+			n := v[0].Held[0].Last + 1
+			if n < tc.min {
+				t.Fatalf("%d envelopes after reopening, want at least %d", n, tc.min)
+			}
+			t.Logf("%d envelopes", n)
+			if _, err := s.GetEnvelope(testGroup, EnvelopeIDOf(testEnvelope(testGroup, 0, 0, n-1))); err != nil {
+				t.Fatalf("last envelope kept: %v", err)
+			}
+		})
+	}
+}
+
+// tornEntry leaves after the last entry of a log what a process killed
+// while copying one more entry of size bytes into it leaves: some of the
+// entry's bytes, then the zeros the file was created with. Go's memmove
+// stores the first bytes of a long copy last, so the entry's header is
+// among the bytes still missing, and nothing says how long the entry was.
+func tornEntry(t *testing.T, name string, size int) {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := writtenEnd(t, name)
+	written := b[end+32 : end+size*3/4]
+	mrand.NewChaCha8([32]byte{byte(size)}).Read(written)
+	writeFile(t, name, b)
 }
 
 // hashPath hashes a directory's files, or a single file.
