@@ -6,34 +6,65 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hearthnet/hearth/crypto"
+	"github.com/hearthnet/hearth/protocol"
 	"github.com/hearthnet/hearth/storage"
 )
 
-// TestPrivateDataNeverLeaves: two nodes in a group; one records a week of
-// check-ins and journal entries, each with a unique marker, and shares one
-// check-in. The other node ends up holding exactly that one post: no other
-// marker in anything it decrypted from the network, no private record in
-// its store, and no marker anywhere in its files.
+// TestPrivateDataNeverLeaves: two nodes in a group; the writer records a
+// week of check-ins and journal entries, a habit and a slip, each with a
+// unique marker, posts one ordinary message a day, and shares one
+// check-in. A plain gossipsub peer in the writer's mesh records every
+// envelope published on the group's topic; with every envelope either node
+// stored meanwhile, that is everything that crossed. Each one opens with
+// the reader's keys for the group (a copy of its session taken before the
+// week began), and the application payloads are exactly the week's
+// ordinary posts, the shared check-in and a last post: no other content,
+// and no marker in any payload of any type but the shared one. The reader
+// holds exactly those posts, no private record, and no marker in its
+// files; nor do the writer's own files hold any marker (no plaintext index
+// or log on disk).
 func TestPrivateDataNeverLeaves(t *testing.T) {
-	a, b := newTestNode(t), newTestNode(t)
-	connect(t, b, a)
-	ga, gb := twoMembers(t, a, b)
-	gid := ga.ID()
-	waitEvent(t, a, "b joined", func(e Event) bool { return e.Kind == EventMemberJoined })
-	if _, err := ga.Post(ctxT(t), "first ordinary post", MessageID{}); err != nil {
-		t.Fatal(err)
-	}
-	waitMessage(t, b, gid, "first ordinary post")
-	if err := a.Private().SetWellbeing(Wellbeing{QuietStart: "22:00", QuietEnd: "06:00"}); err != nil {
-		t.Fatal(err)
-	}
+	writer := &e2eMember{e2eNode: newE2ENode(t, "writer"), pseudonym: "writer"}
+	reader := &e2eMember{e2eNode: newE2ENode(t, "reader"), pseudonym: "reader"}
+	ear := newE2ESniffer(t)
+	ear.connect(t, writer.e2eNode)
+	ear.connect(t, reader.e2eNode)
+	e2eMesh(t, writer.e2eNode, reader.e2eNode)
+	gid := e2eGroupOf(t, writer, reader)
+	ctx := e2eCtx(t)
+	e2eWaitAll(t, gid, e2eAllPost(t, gid, "first ordinary post", writer), writer, reader)
 
-	p := a.Private()
-	var markers []string
+	// The listener joins the group's topic and waits to be in the writer's
+	// mesh, so that it receives everything the writer publishes from now on.
+	topic := e2eTopic(t, writer.e2eNode, gid)
+	transportWaitForBound(t, "the writer to announce the group's topic", e2eWait, &ear.sig, func() bool {
+		return slices.Contains(ear.currentOf(writer.n.PeerID()), topic)
+	})
+	ear.subscribeAll(t)
+	transportWaitForBound(t, "the listener in the writer's mesh", e2eWait, &ear.tracer.sig, func() bool {
+		return ear.tracer.inMesh(topic, writer.n.PeerID())
+	})
+	// What both stores hold before the week, and the reader's keys as they
+	// are now: they open whatever is sent from here on.
+	storedBefore := make(map[[32]byte]bool)
+	for _, e := range []*e2eNode{writer.e2eNode, reader.e2eNode} {
+		for _, env := range storedEnvelopes(t, e, gid) {
+			storedBefore[crypto.EnvelopeID(env)] = true
+		}
+	}
+	keys := e2eSessionCopy(t, reader.e2eNode, gid)
+
+	p := writer.n.Private()
+	if err := p.SetWellbeing(Wellbeing{QuietStart: "22:00", QuietEnd: "06:00"}); err != nil {
+		t.Fatal(err)
+	}
+	var markers, ordinary []string
 	var shareID PrivateID
 	week := time.Now().AddDate(0, 0, -7)
 	for day := range 7 {
@@ -54,6 +85,11 @@ func TestPrivateDataNeverLeaves(t *testing.T) {
 			t.Fatal(err)
 		}
 		markers = append(markers, m, fmt.Sprintf("jtag%d", day))
+		text := fmt.Sprintf("ordinary post of day %d", day)
+		if _, err := writer.group(t, gid).Post(ctx, text, MessageID{}); err != nil {
+			t.Fatal(err)
+		}
+		ordinary = append(ordinary, text)
 	}
 	h, err := p.AddHabit("habit-marker", week)
 	if err != nil {
@@ -64,31 +100,84 @@ func TestPrivateDataNeverLeaves(t *testing.T) {
 		t.Fatal(err)
 	}
 	markers = append(markers, "slip-marker")
+	sharedMarkers := []string{"checkin-marker-3-1", "trig3x1"}
 
-	shared, err := p.ShareCheckIn(ctxT(t), gid, shareID)
+	shared, err := p.ShareCheckIn(ctx, gid, shareID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(shared.Text, "checkin-marker-3-1") || !strings.Contains(shared.Text, "trig3x1") {
-		t.Fatalf("shared text %q lacks the check-in", shared.Text)
+	for _, m := range sharedMarkers {
+		if !strings.Contains(shared.Text, m) {
+			t.Fatalf("shared text %q lacks %s", shared.Text, m)
+		}
 	}
-	waitMessage(t, b, gid, shared.Text)
-	// A post after it, sent the ordinary way, so that once b holds it b
-	// has had every chance to receive anything a sent before.
-	if _, err := ga.Post(ctxT(t), "last ordinary post", MessageID{}); err != nil {
+	// A post after it, sent the ordinary way, so that once the reader
+	// holds every post, it has had every chance to receive anything sent
+	// before.
+	if _, err := writer.group(t, gid).Post(ctx, "last ordinary post", MessageID{}); err != nil {
 		t.Fatal(err)
 	}
-	waitMessage(t, b, gid, "last ordinary post")
+	want := append(append(slices.Clone(ordinary), shared.Text), "last ordinary post")
+	for _, text := range want {
+		reader.rec.waitText(t, gid, text)
+	}
+	ear.waitCaptured(t, topic, len(want))
 
-	hist, err := gb.History(MessageID{}, 1000)
-	if err != nil {
-		t.Fatal(err)
+	// Everything that crossed: what the listener captured, and every
+	// envelope either node stored during the week.
+	crossed := make(map[[32]byte][]byte)
+	for _, r := range ear.captured() {
+		if r.topic == topic {
+			crossed[crypto.EnvelopeID(r.data)] = r.data
+		}
 	}
-	if len(hist) != 3 || hist[1].Text != shared.Text {
-		t.Fatalf("b holds %d posts: %+v", len(hist), hist)
+	for _, e := range []*e2eNode{writer.e2eNode, reader.e2eNode} {
+		for _, env := range storedEnvelopes(t, e, gid) {
+			if id := crypto.EnvelopeID(env); !storedBefore[id] {
+				crossed[id] = env
+			}
+		}
+	}
+	var posts []string
+	for _, env := range crossed {
+		rec, err := keys.Open(env, time.Now().UnixMilli(), nil)
+		if err != nil {
+			t.Fatalf("an envelope crossed that the group's keys do not open: %v", err)
+		}
+		payload, err := protocol.MarshalContent(rec.Content)
+		if err != nil {
+			t.Fatal(err)
+		}
+		post, isPost := rec.Content.(protocol.Post)
+		for _, m := range markers {
+			if bytes.Contains(payload, []byte(m)) && !(isPost && post.Text == shared.Text && slices.Contains(sharedMarkers, m)) {
+				t.Errorf("%s crossed the network in content of type %#x", m, rec.Content.Type())
+			}
+		}
+		switch c := rec.Content.(type) {
+		case protocol.Post:
+			posts = append(posts, c.Text)
+		case protocol.Addresses:
+			// The node's own addresses, which it sends by itself.
+		default:
+			if !c.Type().Control() {
+				t.Errorf("application content of type %#x crossed; the writer sent only posts", c.Type())
+			}
+		}
+	}
+	slices.Sort(posts)
+	slices.Sort(want)
+	if !slices.Equal(posts, want) {
+		t.Fatalf("the posts that crossed:\n%q\nwant exactly:\n%q", posts, want)
+	}
+
+	// The reader's own view: exactly those posts, no private record.
+	hist := e2eHistory(t, reader.group(t, gid))
+	if len(hist) != len(want)+1 || !slices.ContainsFunc(hist, func(m Message) bool { return m.Text == shared.Text }) {
+		t.Fatalf("the reader holds %d posts: %+v", len(hist), hist)
 	}
 	for _, m := range markers {
-		if m == "checkin-marker-3-1" || m == "trig3x1" {
+		if slices.Contains(sharedMarkers, m) {
 			continue
 		}
 		for _, msg := range hist {
@@ -97,38 +186,46 @@ func TestPrivateDataNeverLeaves(t *testing.T) {
 			}
 		}
 	}
-	// No private record at all on b.
 	n := 0
-	if err := b.store.Scan(storage.KindLocal, zeroGroup, []byte("priv/"), func(_, _ []byte) error { n++; return nil }); err != nil {
+	if err := reader.n.store.Scan(storage.KindLocal, zeroGroup, []byte("priv/"), func(_, _ []byte) error { n++; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if n != 0 {
-		t.Fatalf("b's store holds %d private records", n)
+		t.Fatalf("the reader's store holds %d private records", n)
 	}
-	// And no marker in any of b's files (a plaintext index or log would
-	// show here; the store itself is encrypted).
-	b.stop()
-	err = filepath.WalkDir(b.dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		for _, m := range markers {
-			if bytes.Contains(data, []byte(m)) {
-				t.Errorf("%s found in %s", m, path)
+	// The writer still has everything.
+	if all, err := p.CheckIns(); err != nil || len(all) != 21 {
+		t.Fatalf("the writer lost check-ins: %v %d", err, len(all))
+	}
+
+	// No marker in any file of either home: the stores are encrypted, so
+	// a marker here would be a plaintext index, log or copy. The writer's
+	// home holds them all, the shared ones included, only sealed.
+	reader.stop(t)
+	writer.stop(t)
+	for _, e := range []*e2eNode{reader.e2eNode, writer.e2eNode} {
+		files := 0
+		err := filepath.WalkDir(e.dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
 			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			files++
+			for _, m := range markers {
+				if bytes.Contains(data, []byte(m)) {
+					t.Errorf("%s found in %s's %s", m, e.name, path)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The sender still has everything.
-	all, err := p.CheckIns()
-	if err != nil || len(all) != 21 {
-		t.Fatalf("a lost check-ins: %v %d", err, len(all))
+		if files == 0 {
+			t.Fatalf("%s's home holds no file: the walk would show nothing", e.name)
+		}
 	}
 }
