@@ -2,6 +2,7 @@ package node
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -72,6 +73,12 @@ type TriggerStat struct {
 	// HighShare is the fraction of check-ins with the trigger whose
 	// craving was HighCraving or more.
 	HighShare float64 `json:"high_share"`
+}
+
+// highCount is the number of check-ins with the trigger whose craving was
+// HighCraving or more.
+func (t TriggerStat) highCount() int {
+	return int(math.Round(t.HighShare * float64(t.Count)))
 }
 
 // TimeOfDayStat is the craving in one part of the day.
@@ -374,11 +381,12 @@ func (in Insight) Summary() []string {
 		out = append(out, t.Summary())
 	}
 	if len(in.Triggers) > 0 {
-		var parts []string
+		var parts, highs []string
 		for _, t := range in.Triggers {
 			parts = append(parts, fmt.Sprintf("%s: craving %.1f with it, %.1f without (%d check-ins)", t.Trigger, t.MeanCraving, t.MeanCravingWithout, t.Count))
+			highs = append(highs, fmt.Sprintf("%s: %d of %d check-ins with craving %d or more", t.Trigger, t.highCount(), t.Count, HighCraving))
 		}
-		out = append(out, "Triggers (90 days): "+strings.Join(parts, "; ")+".")
+		out = append(out, "Triggers (90 days): "+strings.Join(parts, "; ")+". High cravings: "+strings.Join(highs, "; ")+".")
 	}
 	if tod := timeOfDaySummary(in.TimesOfDay); tod != "" {
 		out = append(out, tod)
@@ -431,11 +439,13 @@ func timeOfDaySummary(ps []TimeOfDayStat) string {
 	if best < 0 {
 		return ""
 	}
-	var parts []string
+	var parts, highs []string
 	for _, p := range ps {
 		if p.Count > 0 {
 			parts = append(parts, fmt.Sprintf("%s %.1f", p.Part, p.MeanCraving))
+			highs = append(highs, fmt.Sprintf("%s %d of %d check-ins", p.Part, p.HighCount, p.Count))
 		}
 	}
-	return fmt.Sprintf("Cravings run highest in the %s (mean craving by part of day: %s).", ps[best].Part, strings.Join(parts, ", "))
+	return fmt.Sprintf("Cravings run highest in the %s (mean craving by part of day: %s). Craving %d or more: %s.",
+		ps[best].Part, strings.Join(parts, ", "), HighCraving, strings.Join(highs, ", "))
 }

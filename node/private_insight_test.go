@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -196,6 +197,37 @@ func TestMilestones(t *testing.T) {
 	for days, want := range map[int]int{0: 1, 1: 3, 13: 14, 270: 365, 365: 730, 1000: 1095} {
 		if got := nextMilestone(days); got != want {
 			t.Errorf("next after %d = %d, want %d", days, got, want)
+		}
+	}
+}
+
+// TestInsightSummaryNamesHighCravings: the words beside the trigger and
+// time-of-day charts (and the CLI's) say how often each trigger and each
+// part of the day went with a craving of HighCraving or more, not only the
+// means, which can hide a few very strong cravings among mild ones.
+func TestInsightSummaryNamesHighCravings(t *testing.T) {
+	loc := time.FixedZone("here", 2*3600)
+	now := time.Date(2026, 3, 20, 22, 0, 0, 0, loc)
+	var hist []CheckIn
+	// payday: 8 check-ins, 6 of them with craving 7 or more, all at 20:00;
+	// the rest at 09:00, mild.
+	for i := range 8 {
+		c := CheckIn{At: time.Date(2026, 3, 10+i, 20, 0, 0, 0, loc), Mood: 3, Craving: 3, Triggers: []string{"payday"}}
+		if i < 6 {
+			c.Craving = 7 + i%4
+		}
+		hist = append(hist, c)
+	}
+	for i := range 4 {
+		hist = append(hist, CheckIn{At: time.Date(2026, 3, 10+i, 9, 0, 0, 0, loc), Mood: 4, Craving: 2})
+	}
+	sum := strings.Join(Analyze(hist, nil, now).Summary(), "\n")
+	for _, want := range []string{
+		"payday: 6 of 8 check-ins with craving 7 or more",
+		"Craving 7 or more: morning 0 of 4 check-ins, evening 6 of 8 check-ins.",
+	} {
+		if !strings.Contains(sum, want) {
+			t.Errorf("the summary lacks %q:\n%s", want, sum)
 		}
 	}
 }

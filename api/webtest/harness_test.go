@@ -297,6 +297,17 @@ func screenshotDir(t *testing.T) string {
 // nothing is wider than the screen (no sideways scrolling).
 func (b *browser) shot(dir, name string) {
 	b.t.Helper()
+	b.shotOf(dir, name, chromedp.CaptureScreenshot())
+}
+
+// fullShot is shot of the whole page, scrolled or not.
+func (b *browser) fullShot(dir, name string) {
+	b.t.Helper()
+	b.shotOf(dir, name, chromedp.FullScreenshot(100))
+}
+
+func (b *browser) shotOf(dir, name string, capture chromedp.Action[[]byte]) {
+	b.t.Helper()
 	b.checkLabels(name)
 	sizes := []struct {
 		suffix string
@@ -315,7 +326,7 @@ func (b *browser) shot(dir, name string) {
 			}
 		}
 		ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
-		buf, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+		buf, err := chromedp.Run(ctx, capture)
 		cancel()
 		if err != nil {
 			b.t.Fatalf("%s: screenshot %s: %v", b.name, name, err)

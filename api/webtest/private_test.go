@@ -71,13 +71,20 @@ func TestPrivateSpaceUI(t *testing.T) {
 		t.Error("the craving step is open before a mood was chosen")
 	}
 
-	// Two taps: a mood, then a craving level, which saves.
+	// Sleep, triggers and a note first (optional), then two taps: a mood,
+	// then a craving level, which saves.
+	b.do("opening the optional fields", chromedp.Click(`#checkin-card details.more summary`))
+	b.do("filling sleep, triggers and a note",
+		chromedp.SendKeys("#ci-sleep", "6.5"),
+		chromedp.SendKeys("#ci-triggers", "Tired, alone"),
+		chromedp.SendKeys("#ci-note", "Long day at work."))
 	b.do("tapping a mood", chromedp.Click(`button[data-mood="4"]`))
 	b.waitJS("the craving step to open", `!document.querySelector("#craving-step").disabled`)
+	b.fullShot(shots, "private-checkin-craving")
 	b.do("tapping a craving level", chromedp.Click(`button[data-craving="3"]`))
 	b.waitText("#checkin-done", "Saved on this computer: mood 4 of 5, craving 3 of 10.")
-	b.waitText("#recent-list", "mood 4 of 5, craving 3 of 10")
-	b.shot(shots, "private-checkin")
+	b.waitText("#recent-list", "mood 4 of 5, craving 3 of 10, triggers: alone, tired")
+	b.fullShot(shots, "private-checkin")
 
 	// Sharing the newest check-in, after a confirmation naming the group,
 	// posts exactly its text; the other check-ins stay here.
@@ -90,14 +97,15 @@ func TestPrivateSpaceUI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(msgs) != 1 || msgs[0].Text != "Check-in: mood 4/5, craving 3/10" {
+	if len(msgs) != 1 || msgs[0].Text != "Check-in: mood 4/5, craving 3/10, slept 6.5 h, triggers: alone, tired\nLong day at work." {
 		t.Fatalf("the group holds %+v, want only the shared check-in", msgs)
 	}
 	cs, err := d.client.CheckIns(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if last := cs[len(cs)-1]; len(cs) != 30 || last.Mood != 4 || last.Craving != 3 {
+	if last := cs[len(cs)-1]; len(cs) != 30 || last.Mood != 4 || last.Craving != 3 || last.SleepHours != 6.5 ||
+		strings.Join(last.Triggers, ",") != "alone,tired" || last.Note != "Long day at work." {
 		t.Fatalf("after the two taps the daemon holds %d check-ins, the last %+v", len(cs), last)
 	}
 
@@ -135,7 +143,7 @@ func TestPrivateSpaceUI(t *testing.T) {
 		chromedp.SetValue(`#journal-list article textarea`, "Walked by the canal and the river after the meeting."),
 		chromedp.Click(`#journal-list article button.small:not(.secondary)`))
 	b.waitText("#journal-list", "canal and the river")
-	b.shot(shots, "private-journal")
+	b.fullShot(shots, "private-journal")
 
 	// With today's intention written, the reminder is gone.
 	b.do("back to check-in", chromedp.Click(`nav.tabs a[href="#/me"]`))
@@ -163,7 +171,27 @@ func TestPrivateSpaceUI(t *testing.T) {
 		t.Errorf("the 7-day chart's accessible title is %q", title)
 	}
 	b.waitText("#streak", "longest run 30 days")
-	b.shot(shots, "private-insight")
+	// Which triggers and times of day go with high cravings, in words and
+	// beside the bars.
+	b.waitText("#triggers-summary", "payday: 5 of 5 check-ins with craving 7 or more")
+	b.waitText("#times-summary", "Craving 7 or more:")
+	b.waitText("#chart-triggers", "9.0 · 5 of 5 at 7+")
+	if dups := eval[[]string](b, `(() => { const ids = [...document.querySelectorAll("[id]")].map((e) => e.id); return ids.filter((id, i) => ids.indexOf(id) !== i); })()`); len(dups) > 0 {
+		t.Errorf("IDs used twice on the insight screen: %q", dups)
+	}
+	// On a phone the charts are drawn for its width: every label at least
+	// 10 px on the screen and inside its chart.
+	b.do("resizing to a phone", chromedp.EmulateViewport(360, 740, chromedp.EmulateScale(1), chromedp.EmulateMobile))
+	b.waitJS("readable chart labels at phone width", `(() => {
+		const texts = [...document.querySelectorAll("svg.chart text")];
+		return texts.length > 20 && texts.every((t) => {
+			const svg = t.ownerSVGElement, vb = svg.viewBox.baseVal, box = t.getBBox();
+			const scale = svg.getBoundingClientRect().width / vb.width;
+			return Number(t.getAttribute("font-size")) * scale >= 10 && box.x >= -0.5 && box.x + box.width <= vb.width + 0.5;
+		});
+	})()`)
+	b.do("resizing back", chromedp.EmulateViewport(1280, 800, chromedp.EmulateScale(1)))
+	b.fullShot(shots, "private-insight")
 
 	// Milestones: start a counter, record a slip; the history stays.
 	b.do("opening milestones", chromedp.Click(`nav.tabs a[href="#/me/milestones"]`))
@@ -174,7 +202,7 @@ func TestPrivateSpaceUI(t *testing.T) {
 	b.waitJS("the confirmation", `document.querySelector("#confirm").open`)
 	b.do("confirming", chromedp.Click("#confirm-ok"))
 	b.waitText("#habit-list", "1 slip recorded")
-	b.shot(shots, "private-milestones")
+	b.fullShot(shots, "private-milestones")
 
 	// The daily usage notice: with a limit of 5 minutes and 6 counted
 	// today, opening the check-in screen shows it, once.
@@ -203,5 +231,5 @@ func TestPrivateSpaceUI(t *testing.T) {
 	if err != nil || !w.Digest {
 		t.Fatalf("digest not saved: %v %+v", err, w)
 	}
-	b.shot(shots, "private-wellbeing")
+	b.fullShot(shots, "private-wellbeing")
 }

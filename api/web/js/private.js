@@ -575,25 +575,38 @@ function s(tag, attrs, ...children) {
 }
 
 /**
- * A line chart of daily mood (0-5 scale, solid line, round markers) and
- * craving (0-10 scale, dashed line, square markers) over a trend's days.
- * The two series differ in line pattern and marker shape, not only in
- * colour, and the legend says which is which.
+ * Charts are drawn as wide, in user units, as their figure is in CSS
+ * pixels (between CHART_MIN and CHART_MAX), and drawn again when the window
+ * changes size: a label's font size is then its size on the screen, where a
+ * fixed 640-unit chart shrunk onto a phone would show 5-pixel labels.
  */
-function trendChart(tr, id) {
-  const W = 640,
-    H = 220,
-    L = 36,
+const CHART_MAX = 640;
+const CHART_MIN = 280;
+/** Below this width, bar charts put each label above its bar. */
+const CHART_NARROW = 480;
+
+/**
+ * A line chart of daily mood (0-5 scale, solid line, round markers) and
+ * craving (0-10 scale, dashed line, square markers) over a trend's days,
+ * W units wide. The two series differ in line pattern and marker shape,
+ * not only in colour, and the legend says which is which.
+ */
+function trendChart(tr, id, W) {
+  const H = 220,
+    L = 30,
     R = 12,
     T = 12,
     B = 28;
   const n = tr.daily.length;
   const x = (i) => L + (n <= 1 ? 0 : (i * (W - L - R)) / (n - 1));
   const y = (v) => T + (H - T - B) * (1 - v / 10);
+  // Markers stay apart where days are close together (90 days on a phone).
+  const step = n <= 1 ? W : (W - L - R) / (n - 1);
+  const m = Math.max(2, Math.min(3.5, step / 2));
   const grid = [];
   for (const v of [0, 2, 4, 6, 8, 10]) {
     grid.push(s("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), stroke: "currentColor", "stroke-opacity": "0.2" }));
-    grid.push(s("text", { x: L - 6, y: y(v) + 4, "text-anchor": "end", "font-size": "11", fill: "currentColor" }, String(v)));
+    grid.push(s("text", { x: L - 6, y: y(v) + 4, "text-anchor": "end", "font-size": "12", fill: "currentColor" }, String(v)));
   }
   const path = (key, scale) => {
     let d = "";
@@ -612,9 +625,9 @@ function trendChart(tr, id) {
   const cravMarks = [];
   tr.daily.forEach((p, i) => {
     if (p.count === 0) return;
-    moodMarks.push(s("circle", { cx: x(i), cy: y(p.mood * 2), r: 3.5, class: "mood-mark", "stroke-width": 2 }));
+    moodMarks.push(s("circle", { cx: x(i), cy: y(p.mood * 2), r: m, class: "mood-mark", "stroke-width": m > 3 ? 2 : 1.5 }));
     const cy = y(p.craving);
-    cravMarks.push(s("rect", { x: x(i) - 3.5, y: cy - 3.5, width: 7, height: 7, class: "craving-mark" }));
+    cravMarks.push(s("rect", { x: x(i) - m, y: cy - m, width: 2 * m, height: 2 * m, class: "craving-mark" }));
   });
   const first = tr.daily[0] ? tr.daily[0].day : "";
   const last = tr.daily[n - 1] ? tr.daily[n - 1].day : "";
@@ -628,25 +641,44 @@ function trendChart(tr, id) {
     s("path", { d: path("craving", 1), fill: "none", class: "craving-line", "stroke-width": 2, "stroke-dasharray": "6 4" }),
     ...moodMarks,
     ...cravMarks,
-    s("text", { x: L, y: H - 8, "font-size": "11", fill: "currentColor" }, first),
-    s("text", { x: W - R, y: H - 8, "text-anchor": "end", "font-size": "11", fill: "currentColor" }, last),
+    s("text", { x: L, y: H - 8, "font-size": "12", fill: "currentColor" }, first),
+    s("text", { x: W - R, y: H - 8, "text-anchor": "end", "font-size": "12", fill: "currentColor" }, last),
   );
 }
 
-/** Horizontal bars, one per row: label, value, and the value in words. */
-function barChart(rows, max, id, title) {
-  const W = 640,
-    rowH = 30,
-    L = 150,
-    R = 60;
+/** A label cut to about chars characters, with an ellipsis. */
+function fitLabel(label, chars) {
+  return label.length <= chars ? label : label.slice(0, Math.max(1, chars - 1)) + "…";
+}
+
+/**
+ * Horizontal bars, one per row, W units wide: the label, the bar (the
+ * value on 0 to max) and, beside it, the row's text. On a narrow chart
+ * each label stands above its bar, which then has the whole width. The
+ * hatching's pattern ID is the chart's own, as two charts share a page.
+ */
+function barChart(rows, max, id, title, W) {
+  const narrow = W < CHART_NARROW;
+  const rowH = narrow ? 46 : 30;
+  const L = narrow ? 0 : 150;
+  const R = 165; // room for the text beside the longest bar
+  const fontPx = 13;
+  const charPx = 7.5; // a generous average width of a 13-unit character
+  const hatch = `${id}-hatch`;
   const H = Math.max(rowH, rows.length * rowH) + 8;
   const els = [];
   rows.forEach((r, i) => {
     const y0 = 4 + i * rowH;
     const w = max > 0 ? ((W - L - R) * r.value) / max : 0;
-    els.push(s("text", { x: L - 8, y: y0 + 19, "text-anchor": "end", "font-size": "13", fill: "currentColor" }, r.label));
-    els.push(s("rect", { x: L, y: y0 + 4, width: Math.max(0, w), height: rowH - 10, fill: "url(#hatch)", stroke: "currentColor" }));
-    els.push(s("text", { x: L + w + 6, y: y0 + 19, "font-size": "13", fill: "currentColor" }, r.text));
+    const barY = narrow ? y0 + 20 : y0 + 4;
+    const barH = narrow ? 18 : rowH - 10;
+    const textY = barY + barH / 2 + 4.5;
+    const label = narrow
+      ? s("text", { x: 0, y: y0 + 14, "font-size": fontPx, fill: "currentColor" }, fitLabel(r.label, Math.floor(W / charPx)))
+      : s("text", { x: L - 8, y: textY, "text-anchor": "end", "font-size": fontPx, fill: "currentColor" }, fitLabel(r.label, Math.floor((L - 8) / charPx)));
+    els.push(label);
+    els.push(s("rect", { x: L, y: barY, width: Math.max(0, w), height: barH, fill: `url(#${hatch})`, stroke: "currentColor" }));
+    els.push(s("text", { x: L + w + 6, y: textY, "font-size": fontPx, fill: "currentColor" }, r.text));
   });
   return s(
     "svg",
@@ -655,7 +687,7 @@ function barChart(rows, max, id, title) {
     s(
       "defs",
       null,
-      s("pattern", { id: "hatch", width: 6, height: 6, patternUnits: "userSpaceOnUse", patternTransform: "rotate(45)" }, s("rect", { width: 6, height: 6, class: "hatch-bg" }), s("line", { x1: 0, y1: 0, x2: 0, y2: 6, class: "hatch-line", "stroke-width": 2 })),
+      s("pattern", { id: hatch, width: 6, height: 6, patternUnits: "userSpaceOnUse", patternTransform: "rotate(45)" }, s("rect", { width: 6, height: 6, class: "hatch-bg" }), s("line", { x1: 0, y1: 0, x2: 0, y2: 6, class: "hatch-line", "stroke-width": 2 })),
     ),
     ...els,
   );
@@ -670,53 +702,79 @@ function trendLegend() {
   );
 }
 
-function chartBlock(id, heading, chart, summary, legend) {
+function barLegend(what) {
   return h(
+    "p",
+    { class: "legend" },
+    `Each bar is the mean craving (0 to 10) ${what}. Beside it: that mean, then how many of those check-ins had a craving of 7 or more.`,
+  );
+}
+
+/**
+ * A chart's section: heading, the chart (drawn by draw(width) once the
+ * section is on the page, see fitCharts), its legend, and its summary in
+ * words beside it.
+ */
+function chartBlock(id, heading, draw, summary, legend) {
+  const fig = h("figure", { class: "chart-fig" }, legend || null);
+  const section = h(
     "section",
     { class: "card chart-block", "aria-labelledby": `${id}-h` },
     h("h2", { id: `${id}-h` }, heading),
-    h("div", { class: "chart-row" }, h("figure", { class: "chart-fig" }, chart, legend || null), h("p", { class: "chart-summary", id: `${id}-summary` }, summary)),
+    h("div", { class: "chart-row" }, fig, h("p", { class: "chart-summary", id: `${id}-summary` }, summary)),
   );
+  return { section, fig, draw, width: 0, svg: null };
+}
+
+/** Draws each chart as wide as its figure now is, where that changed. */
+function fitCharts(charts) {
+  for (const c of charts) {
+    const W = Math.round(Math.min(CHART_MAX, Math.max(CHART_MIN, c.fig.clientWidth || CHART_MAX)));
+    if (W === c.width) continue;
+    c.width = W;
+    const svg = c.draw(W);
+    if (c.svg) c.svg.replaceWith(svg);
+    else c.fig.prepend(svg);
+    c.svg = svg;
+  }
+}
+
+/** "9.0 · 6 of 8 at 7+": a mean craving and how many check-ins were high. */
+function highText(mean, high, count) {
+  return `${mean.toFixed(1)} · ${high} of ${count} at 7+`;
 }
 
 export async function insightView(main, _params, ctx) {
   setTitle("Insight");
   const in_ = await papi.insight();
   if (!ctx.isCurrent()) return;
-  const blocks = [];
+  const charts = [];
   in_.trends.forEach((tr, i) => {
-    blocks.push(chartBlock(`trend-${tr.days}`, `Last ${tr.days} days`, trendChart(tr, `chart-${tr.days}`), in_.summary[i], trendLegend()));
+    charts.push(chartBlock(`trend-${tr.days}`, `Last ${tr.days} days`, (W) => trendChart(tr, `chart-${tr.days}`, W), in_.summary[i], trendLegend()));
   });
   const trig = in_.triggers || [];
   if (trig.length > 0) {
-    const max = 10;
-    blocks.push(
+    const rows = trig.map((t) => ({ label: t.trigger, value: t.mean_craving, text: highText(t.mean_craving, Math.round(t.high_share * t.count), t.count) }));
+    charts.push(
       chartBlock(
         "triggers",
         "Triggers and craving (90 days)",
-        barChart(
-          trig.map((t) => ({ label: t.trigger, value: t.mean_craving, text: `${t.mean_craving.toFixed(1)} (${t.count})` })),
-          max,
-          "chart-triggers",
-          "Mean craving with each trigger",
-        ),
+        (W) => barChart(rows, 10, "chart-triggers", "Mean craving with each trigger, and how often it was 7 or more", W),
         in_.summary.find((l) => l.startsWith("Triggers")) || "",
+        barLegend("of the check-ins with that trigger"),
       ),
     );
   }
   const tod = (in_.times_of_day || []).filter((p) => p.count > 0);
   if (tod.length > 0) {
-    blocks.push(
+    const rows = in_.times_of_day.map((p) => ({ label: p.part, value: p.mean_craving, text: p.count ? highText(p.mean_craving, p.high_count, p.count) : "no check-ins" }));
+    charts.push(
       chartBlock(
         "times",
         "Time of day and craving (90 days)",
-        barChart(
-          in_.times_of_day.map((p) => ({ label: p.part, value: p.mean_craving, text: p.count ? p.mean_craving.toFixed(1) : "no check-ins" })),
-          10,
-          "chart-times",
-          "Mean craving by part of the day",
-        ),
+        (W) => barChart(rows, 10, "chart-times", "Mean craving by part of the day, and how often it was 7 or more", W),
         in_.summary.find((l) => l.startsWith("Cravings run")) || "",
+        barLegend("of the check-ins in that part of the day"),
       ),
     );
   }
@@ -732,9 +790,16 @@ export async function insightView(main, _params, ctx) {
         h("h2", { id: "streak-h" }, "Streak"),
         h("p", { id: "streak" }, `Check-ins on ${in_.streak.current} days in a row now; longest run ${in_.streak.longest} days.`),
       ),
-      ...blocks,
+      ...charts.map((c) => c.section),
     ),
   );
+  fitCharts(charts);
+  // A phone turned sideways, or a window made narrower: drawn again to fit.
+  const refit = () => {
+    if (!ctx.isCurrent()) window.removeEventListener("resize", refit);
+    else fitCharts(charts);
+  };
+  window.addEventListener("resize", refit);
   ctx.onEvent(() => {});
 }
 
