@@ -5,15 +5,9 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/hearthnet/hearth/crypto"
-	"github.com/hearthnet/hearth/storage"
 )
 
 func TestPrivateJournalCRUDAndSearch(t *testing.T) {
@@ -243,66 +237,5 @@ func TestPrivateExport(t *testing.T) {
 		if r[0] == "check-in" && (r[5] != "4" || r[6] != "2" || r[7] != "7.5" || r[8] != "work") {
 			t.Fatalf("check-in row %q", r)
 		}
-	}
-}
-
-// TestWipeHomeKeysFirst stops the wipe between its two steps, copies the
-// directory, and shows the copy cannot be opened even with the passphrase
-// and even with the store keys the member had; then finishes the wipe.
-func TestWipeHomeKeysFirst(t *testing.T) {
-	tn := newTestNode(t)
-	p := tn.Private()
-	if _, err := p.AddJournal(JournalNote, "wipe me", nil); err != nil {
-		t.Fatal(err)
-	}
-	// While the node runs, the wipe refuses and destroys nothing.
-	if err := WipeHome(tn.dir); !errors.Is(err, storage.ErrLocked) {
-		t.Fatalf("wipe of an open home: %v", err)
-	}
-	keys := crypto.DeriveStorageKeys(tn.ks.StorageRoot())
-	defer keys.Wipe()
-	tn.stop()
-	if ks, err := UnlockHome(tn.dir, []byte("pass")); err != nil {
-		t.Fatalf("refused wipe damaged the keystore: %v", err)
-	} else {
-		ks.Close()
-	}
-
-	if err := shredHome(tn.dir); err != nil {
-		t.Fatal(err)
-	}
-	snapshot := filepath.Join(t.TempDir(), "copy")
-	if out, err := exec.Command("cp", "-a", tn.dir, snapshot).CombinedOutput(); err != nil {
-		t.Fatalf("copying: %v %s", err, out)
-	}
-	if _, err := UnlockHome(snapshot, []byte("pass")); err == nil {
-		t.Fatal("the keystore in the copy still opens with the passphrase")
-	}
-	if st, err := storage.Open(filepath.Join(snapshot, storeDir), keys, storage.Options{}); !errors.Is(err, storage.ErrWrongKey) {
-		if st != nil {
-			st.Close()
-		}
-		t.Fatalf("store in the copy with the member's own keys: %v", err)
-	}
-
-	if err := removeHome(tn.dir); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(tn.dir); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("home still there after the wipe: %v", err)
-	}
-	if err := WipeHome(tn.dir); !errors.Is(err, ErrNoHome) {
-		t.Fatalf("wiping nothing: %v", err)
-	}
-}
-
-func TestWipeHomeWhole(t *testing.T) {
-	tn := newTestNode(t)
-	tn.stop()
-	if err := WipeHome(tn.dir); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(tn.dir); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("home still there: %v", err)
 	}
 }

@@ -22,10 +22,17 @@ import (
 // open, and the file system's error otherwise. It carries on to the second
 // step when the store has no key registry (a home whose store was never
 // opened), since the keystore alone then protects it.
-func WipeHome(dir string) error {
+func WipeHome(dir string) error { return wipeHome(dir, func() {}) }
+
+// wipeHome is WipeHome with keysGone called between its two steps, after
+// every key is destroyed and before any file is deleted. WipeHome passes a
+// function that does nothing; the tests copy the directory there, so the
+// copy shows what someone who seized the device mid-wipe would hold.
+func wipeHome(dir string, keysGone func()) error {
 	if err := shredHome(dir); err != nil {
 		return err
 	}
+	keysGone()
 	return removeHome(dir)
 }
 
