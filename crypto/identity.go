@@ -1,12 +1,14 @@
 package crypto
 
 import (
+	"bytes"
 	"crypto/ecdh"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // DeviceKey is the node's long-lived Ed25519 key. It is the libp2p identity
@@ -165,8 +167,12 @@ func (p MemberPublic) Marshal() []byte {
 var ErrBadPublicKey = errors.New("hearth/crypto: malformed public key")
 
 // UnmarshalMemberPublic parses the form Marshal returns, rejecting a wrong
-// length and an X25519 key that is all zeros or otherwise refused by
-// crypto/ecdh.
+// length and an X25519 key of small order (all zeros among them): every
+// secret sealed to such a key would fail, since X25519 with it gives the
+// all-zero shared secret that crypto/ecdh refuses, so a roster must never
+// admit one. The Ed25519 key is not checked beyond its length (the
+// standard library cannot decode a point on its own); one that is not a
+// valid point makes every signature under it fail to verify.
 func UnmarshalMemberPublic(b []byte) (MemberPublic, error) {
 	var p MemberPublic
 	if len(b) != MemberPublicSize {
@@ -174,11 +180,28 @@ func UnmarshalMemberPublic(b []byte) (MemberPublic, error) {
 	}
 	copy(p.SigningKey[:], b[:ed25519.PublicKeySize])
 	copy(p.HPKEKey[:], b[ed25519.PublicKeySize:])
-	if _, err := p.hpkePublicKey(); err != nil {
+	k, err := p.hpkePublicKey()
+	if err != nil {
 		return MemberPublic{}, err
+	}
+	// X25519 clamps every scalar to a multiple of the cofactor 8, so the
+	// product is all zeros exactly when the point has small order,
+	// whichever scalar is used.
+	if _, err := smallOrderProbe().ECDH(k); err != nil {
+		return MemberPublic{}, fmt.Errorf("%w: X25519 key of small order", ErrBadPublicKey)
 	}
 	return p, nil
 }
+
+// smallOrderProbe is a fixed X25519 key used only to test public keys for
+// small order; it protects nothing, so any scalar does.
+var smallOrderProbe = sync.OnceValue(func() *ecdh.PrivateKey {
+	k, err := ecdh.X25519().NewPrivateKey(bytes.Repeat([]byte{0x5c}, 32))
+	if err != nil {
+		panic("hearth/crypto: X25519 refused a 32-byte scalar")
+	}
+	return k
+})
 
 // hpkePublicKey returns the X25519 key as crypto/ecdh wants it.
 func (p MemberPublic) hpkePublicKey() (*ecdh.PublicKey, error) {
