@@ -46,6 +46,10 @@ func TestPrivateSpaceUI(t *testing.T) {
 			in.Triggers = []string{"payday"}
 			in.Craving = 9
 		}
+		if day == 1 {
+			// A quarter hour, which Go and JavaScript round differently.
+			in.SleepHours = 7.25
+		}
 		if _, err := d.client.AddCheckIn(ctx, in); err != nil {
 			t.Fatal(err)
 		}
@@ -86,19 +90,33 @@ func TestPrivateSpaceUI(t *testing.T) {
 	b.waitText("#recent-list", "mood 4 of 5, craving 3 of 10, triggers: alone, tired")
 	b.fullShot(shots, "private-checkin")
 
-	// Sharing the newest check-in, after a confirmation naming the group,
-	// posts exactly its text; the other check-ins stay here.
-	b.do("sharing the newest check-in", chromedp.Click(`#recent-list li:first-child .share button`))
-	b.waitJS("the share confirmation", `document.querySelector("#confirm").open`)
-	b.waitText("#confirm-body", "It will be posted to Circle")
-	b.do("confirming the share", chromedp.Click("#confirm-ok"))
-	b.waitText("#recent-list li:first-child", "Shared with Circle.")
+	// Sharing a check-in, after a confirmation naming the group and
+	// showing the exact text, posts exactly that text; the other check-ins
+	// stay here.
+	share := func(li, want string) {
+		t.Helper()
+		b.do("sharing a check-in", chromedp.Click(`#recent-list li:`+li+` .share button`))
+		b.waitJS("the share confirmation", `document.querySelector("#confirm").open`)
+		b.waitText("#confirm-body", "It will be posted to Circle")
+		if q := eval[string](b, `document.querySelector("#confirm-quote").textContent`); q != want {
+			t.Errorf("the confirmation shows %q, want the text to be posted, %q", q, want)
+		}
+		if li == "first-child" {
+			b.shot(shots, "private-share-confirm")
+		}
+		b.do("confirming the share", chromedp.Click("#confirm-ok"))
+		b.waitText("#recent-list li:"+li, "Shared with Circle.")
+	}
+	today := "Check-in: mood 4/5, craving 3/10, slept 6.5 h, triggers: alone, tired\nLong day at work."
+	yesterday := "Check-in: mood 4/5, craving 3/10, slept 7.2 h"
+	share("first-child", today)
+	share("nth-child(2)", yesterday)
 	msgs, err := d.client.Messages(ctx, group, 50, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(msgs) != 1 || msgs[0].Text != "Check-in: mood 4/5, craving 3/10, slept 6.5 h, triggers: alone, tired\nLong day at work." {
-		t.Fatalf("the group holds %+v, want only the shared check-in", msgs)
+	if len(msgs) != 2 || msgs[0].Text != today || msgs[1].Text != yesterday {
+		t.Fatalf("the group holds %+v, want only the two shared check-ins", msgs)
 	}
 	cs, err := d.client.CheckIns(ctx)
 	if err != nil {
@@ -202,6 +220,12 @@ func TestPrivateSpaceUI(t *testing.T) {
 	b.waitJS("the confirmation", `document.querySelector("#confirm").open`)
 	b.do("confirming", chromedp.Click("#confirm-ok"))
 	b.waitText("#habit-list", "1 slip recorded")
+	b.do("asking to share the milestone", chromedp.Click(`#habit-list .share button`))
+	b.waitJS("the share confirmation", `document.querySelector("#confirm").open`)
+	if q := eval[string](b, `document.querySelector("#confirm-quote").textContent`); q != "Milestone: 0 days of alcohol-free" {
+		t.Errorf("the milestone's share confirmation shows %q", q)
+	}
+	b.do("not sharing it", chromedp.Click("#confirm-cancel"))
 	b.fullShot(shots, "private-milestones")
 
 	// The daily usage notice: with a limit of 5 minutes and 6 counted

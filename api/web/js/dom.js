@@ -79,12 +79,16 @@ export function showError(slot, err) {
  * Asks the person to confirm an action in a modal dialog; resolves true
  * when they confirm. The dialog traps focus and closes on Escape (the
  * browser's <dialog> does both), and Cancel has focus first, so a stray
- * Enter never confirms a removal.
+ * Enter never confirms a removal. quote, when given, is shown as it is
+ * (line breaks kept) under the body: the exact words about to be sent.
  */
-export function confirmAction({ title, body, confirm, danger = true }) {
+export function confirmAction({ title, body, confirm, danger = true, quote = "" }) {
   const dialog = document.getElementById("confirm");
   document.getElementById("confirm-title").textContent = title;
   document.getElementById("confirm-body").textContent = body;
+  const q = document.getElementById("confirm-quote");
+  q.textContent = quote;
+  q.hidden = quote === "";
   const ok = document.getElementById("confirm-ok");
   ok.textContent = confirm;
   ok.className = danger ? "danger" : "";

@@ -368,15 +368,51 @@ async function renderRecent(section) {
               timeEl(c.at),
               ` — mood ${c.mood} of 5, craving ${c.craving} of 10`,
               c.triggers && c.triggers.length ? `, triggers: ${c.triggers.join(", ")}` : "",
-              shareControl(groups, "check-in", (g) => papi.shareCheckIn(c.id, g)),
+              shareControl(groups, "check-in", checkInText(c), (g) => papi.shareCheckIn(c.id, g)),
             ),
           ),
         ),
   );
 }
 
-/** A Share button that posts one item to a chosen group, after asking. */
-function shareControl(groups, what, share) {
+/**
+ * The text that sharing check-in c posts, exactly as Hearth writes it
+ * (node.RenderCheckIn): every field of the check-in, the note on a line of
+ * its own.
+ */
+function checkInText(c) {
+  let t = `Check-in: mood ${c.mood}/5, craving ${c.craving}/10`;
+  if (c.sleep_hours > 0) t += `, slept ${oneDecimal(c.sleep_hours)} h`;
+  if (c.triggers && c.triggers.length) t += `, triggers: ${c.triggers.join(", ")}`;
+  if (c.note) t += `\n${c.note}`;
+  return t;
+}
+
+/** The text that sharing day counter hb posts (node.RenderMilestone). */
+function milestoneText(hb) {
+  const d = hb.status.days;
+  return `Milestone: ${d} ${d === 1 ? "day" : "days"} of ${hb.name}`;
+}
+
+/**
+ * x with one decimal as Go's %.1f writes it. toFixed agrees except on an
+ * exact tie (a quarter hour, 7.25), which Go rounds to the even digit and
+ * toFixed up; such a tie is exactly representable, so it is found exactly.
+ */
+function oneDecimal(x) {
+  const t = x * 10;
+  if (Number.isInteger(t * 2) && !Number.isInteger(t)) {
+    const down = Math.floor(t);
+    return ((down % 2 === 0 ? down : down + 1) / 10).toFixed(1);
+  }
+  return x.toFixed(1);
+}
+
+/**
+ * A Share button that posts one item to a chosen group, after asking; the
+ * question shows text, the exact words that will be posted.
+ */
+function shareControl(groups, what, text, share) {
   const live = (groups || []).filter((g) => !g.removed);
   if (live.length === 0) return null;
   const select = h("select", { "aria-label": `Group to share this ${what} with`, class: "inline" }, live.map((g) => h("option", { value: g.group }, g.name)));
@@ -395,7 +431,8 @@ function shareControl(groups, what, share) {
           const name = select.options[select.selectedIndex].text;
           const ok = await confirmAction({
             title: `Share this ${what}?`,
-            body: `It will be posted to ${name}, where every member can read it. Nothing else from your private space is sent.`,
+            body: `It will be posted to ${name}, where every member can read it, exactly as below. Nothing else from your private space is sent.`,
+            quote: text,
             confirm: "Share",
             danger: false,
           });
@@ -852,7 +889,7 @@ export async function milestonesView(main, _params, ctx) {
                     },
                     "Record a slip",
                   ),
-                  shareControl(groups, "milestone", (g) => papi.shareMilestone(hb.id, g)),
+                  shareControl(groups, "milestone", milestoneText(hb), (g) => papi.shareMilestone(hb.id, g)),
                 ),
               ),
             ),
