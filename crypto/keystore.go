@@ -86,25 +86,32 @@ const (
 )
 
 // Bounds on the Argon2id cost parameters, enforced on every file opened and
-// every keystore written. A keystore file is input like any other: without
-// these a damaged or hostile file could make the node allocate without limit
-// (memory is a u32 count of KiB) or spin for hours before it even learns
-// whether the passphrase is right. The memory floor of 8 KiB per lane is the
-// minimum RFC 9106 section 3.1 allows.
+// every keystore written. A keystore file is input like any other, and its
+// checksum is unkeyed: anyone who can edit the file can set any parameters,
+// and they are read before the passphrase can be checked. So the bounds are
+// what an edited file can force an unlock to spend: at most 1 GiB of memory
+// (a laptop survives it; RFC 9106's 2 GiB first setting would not fit a
+// phone), at most 16 passes, and at most 4 GiB of memory passes in all
+// (memory x time), about 21 times the default's 192 MiB, so an unlock of
+// the worst acceptable file costs about a second and a half where the
+// default costs 65 ms. That still leaves room to raise the default several
+// times. The memory floor of 8 KiB per lane is the minimum RFC 9106 section
+// 3.1 allows.
 const (
-	ksMaxTime      = 64
+	ksMaxTime      = 16
 	ksMaxThreads   = 64
-	ksMaxMemoryKiB = 4 * 1024 * 1024 // 4 GiB
+	ksMaxMemoryKiB = 1024 * 1024     // 1 GiB
+	ksMaxWorkKiB   = 4 * 1024 * 1024 // memory x time, in KiB passes
 )
 
 // KDFParams are the Argon2id cost parameters a keystore is sealed with. They
 // are stored in the file's header, so a keystore always opens with the
 // parameters it was written with.
 type KDFParams struct {
-	// Time is the number of passes over memory, 1 to 64.
+	// Time is the number of passes over memory, 1 to 16.
 	Time uint32
-	// MemoryKiB is the memory used, in KiB, from 8*Threads to 4*1024*1024
-	// (4 GiB).
+	// MemoryKiB is the memory used, in KiB, from 8*Threads to 1024*1024
+	// (1 GiB). Time x MemoryKiB is at most 4*1024*1024 (4 GiB of passes).
 	MemoryKiB uint32
 	// Threads is the number of lanes, 1 to 64. The derived key depends on
 	// it, so it is part of the parameters, not a tuning knob of the machine
@@ -131,6 +138,9 @@ func ksCheckParams(p KDFParams) string {
 	case p.MemoryKiB < 8*uint32(p.Threads) || p.MemoryKiB > ksMaxMemoryKiB:
 		return fmt.Sprintf("memory %d KiB is outside %d..%d KiB for %d threads",
 			p.MemoryKiB, 8*uint32(p.Threads), ksMaxMemoryKiB, p.Threads)
+	case uint64(p.Time)*uint64(p.MemoryKiB) > ksMaxWorkKiB:
+		return fmt.Sprintf("time cost %d with memory %d KiB is %d KiB of passes, more than %d",
+			p.Time, p.MemoryKiB, uint64(p.Time)*uint64(p.MemoryKiB), ksMaxWorkKiB)
 	}
 	return ""
 }

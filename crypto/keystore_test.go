@@ -363,6 +363,10 @@ func TestKeystoreParamBounds(t *testing.T) {
 		{"memory", KDFParams{Time: 1, MemoryKiB: 8*4 - 1, Threads: 4}},
 		{"memory", KDFParams{Time: 1, MemoryKiB: ksMaxMemoryKiB + 1, Threads: 1}},
 		{"memory", KDFParams{Time: 1, MemoryKiB: 0xFFFFFFFF, Threads: 1}},
+		{"memory", KDFParams{Time: 1, MemoryKiB: 4 * 1024 * 1024, Threads: 4}}, // accepted before 2026-12
+		{"time cost", KDFParams{Time: 5, MemoryKiB: ksMaxMemoryKiB, Threads: 4}},
+		{"time cost", KDFParams{Time: ksMaxTime, MemoryKiB: ksMaxWorkKiB/ksMaxTime + 1, Threads: 4}},
+		{"time", KDFParams{Time: 64, MemoryKiB: 64 * 1024, Threads: 4}}, // accepted before 2026-12
 	}
 	dir := t.TempDir()
 	for _, c := range bad {
@@ -383,15 +387,49 @@ func TestKeystoreParamBounds(t *testing.T) {
 		}
 	}
 	// The bounds themselves are accepted (parsed only: opening would run
-	// Argon2id with 4 GiB).
+	// Argon2id with 1 GiB).
 	for _, p := range []KDFParams{
 		{Time: 1, MemoryKiB: 8, Threads: 1},
 		{Time: ksMaxTime, MemoryKiB: 8 * ksMaxThreads, Threads: ksMaxThreads},
 		{Time: 1, MemoryKiB: ksMaxMemoryKiB, Threads: 1},
+		{Time: 4, MemoryKiB: ksMaxMemoryKiB, Threads: 4},
+		{Time: ksMaxTime, MemoryKiB: ksMaxWorkKiB / ksMaxTime, Threads: 4},
+		DefaultKDFParams(),
 	} {
 		f, err := ksParse(ksMarshal(&ksFile{params: p}))
 		if err != nil || f.params != p {
 			t.Errorf("ksParse with %+v: got %+v, %v", p, f, err)
+		}
+	}
+}
+
+// TestKeystoreOverCapRefusedBeforeArgon2id: a file edited to demand more
+// than the bounds (here 2 GiB over 2 passes, with a valid checksum, which
+// anyone can recompute) is refused with a clear error naming the field, and
+// Argon2id never runs: opening it allocates a few KiB, not the gigabytes
+// the header asks for.
+func TestKeystoreOverCapRefusedBeforeArgon2id(t *testing.T) {
+	k := ksCreate(t, "pass")
+	f, err := ksParse(ksReadBytes(t, k.Path()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []KDFParams{
+		{Time: 2, MemoryKiB: 2 * ksMaxMemoryKiB, Threads: 4},
+		{Time: 5, MemoryKiB: ksMaxMemoryKiB, Threads: 4},
+	} {
+		f.params = p
+		edited := ksMarshal(f)
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		err := ksOpenBytes(t, t.TempDir(), edited, "pass")
+		runtime.ReadMemStats(&after)
+		if !errors.Is(err, ErrKeystoreCorrupt) || errors.Is(err, ErrBadPassphrase) {
+			t.Fatalf("%+v: got %v, want ErrKeystoreCorrupt", p, err)
+		}
+		t.Logf("%+v: %v", p, err)
+		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+			t.Fatalf("%+v: opening allocated %d bytes; Argon2id ran", p, alloc)
 		}
 	}
 }
@@ -949,11 +987,16 @@ func ksInvalidCases(t *testing.T, good, derived []byte) []ksInvalidCase {
 		{"format version 2, other length", "version", append([]byte(ksMagic), 2, 0)},
 		{"KDF id 2", "version", ksForge(good, ksOffKDF, 2)},
 		{"time 0", "corrupt", put32(ksOffTime, 0)},
-		{"time 65", "corrupt", put32(ksOffTime, ksMaxTime+1)},
+		{"time 17", "corrupt", put32(ksOffTime, ksMaxTime+1)},
 		{"threads 0", "corrupt", ksForge(good, ksOffThreads, 0)},
 		{"threads 65", "corrupt", ksForge(good, ksOffThreads, ksMaxThreads+1)},
 		{"memory 7 KiB with 1 thread", "corrupt", put32(ksOffMemory, 7)},
-		{"memory 4 GiB + 1 KiB", "corrupt", put32(ksOffMemory, ksMaxMemoryKiB+1)},
+		{"memory 1 GiB + 1 KiB", "corrupt", put32(ksOffMemory, ksMaxMemoryKiB+1)},
+		{"time 5 over 1 GiB, more than 4 GiB of passes", "corrupt", func() []byte {
+			b := put32(ksOffMemory, ksMaxMemoryKiB)
+			binary.BigEndian.PutUint32(b[ksOffTime:], 5)
+			return ksForge(b, ksOffTime, b[ksOffTime])
+		}()},
 		{"time changed to 2, checksum recomputed", "bad_passphrase", put32(ksOffTime, 2)},
 		{"ciphertext byte flipped, checksum recomputed", "bad_passphrase", ksForge(good, ksHeaderSize, good[ksHeaderSize]^1)},
 		{"tag byte flipped, checksum recomputed", "bad_passphrase", ksForge(good, ksHeaderSize+ksCiphertextSize-1, good[ksHeaderSize+ksCiphertextSize-1]^1)},
