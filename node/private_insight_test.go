@@ -11,8 +11,9 @@ import (
 
 // generatedHistory is 120 days of check-ins in loc, from a seeded source:
 // one to three a day, except on days 20 to 24 before now (a gap), with
-// mood drifting up and craving down over time, and the trigger "payday"
-// raising craving by 3.
+// mood drifting up and craving down over time, the trigger "payday"
+// raising craving by 3, and "tired" and "sleepy" always together (so
+// their statistics tie and only their names order them).
 func generatedHistory(now time.Time) []CheckIn {
 	r := rand.New(rand.NewPCG(7, 9))
 	loc := now.Location()
@@ -35,7 +36,7 @@ func generatedHistory(now time.Time) []CheckIn {
 				c.Craving = min(10, c.Craving+3)
 			}
 			if r.IntN(3) == 0 {
-				c.Triggers = append(c.Triggers, "tired")
+				c.Triggers = append(c.Triggers, "tired", "sleepy")
 			}
 			out = append(out, c)
 		}
@@ -45,6 +46,21 @@ func generatedHistory(now time.Time) []CheckIn {
 }
 
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+
+// sumsSlope is the least-squares slope by the closed-form sums formula,
+// (n·Σxy − Σx·Σy) / (n·Σx² − (Σx)²): written apart from the code under
+// test, which centres on the means first.
+func sumsSlope(xs, ys []float64) float64 {
+	var n, sx, sy, sxy, sxx float64
+	for i := range xs {
+		n++
+		sx += xs[i]
+		sy += ys[i]
+		sxy += xs[i] * ys[i]
+		sxx += xs[i] * xs[i]
+	}
+	return (n*sxy - sx*sy) / (n*sxx - sx*sx)
+}
 
 // TestAnalyzeAgainstIndependentComputation checks every number Analyze
 // gives against a second computation written differently: days by their
@@ -84,24 +100,30 @@ func TestAnalyzeAgainstIndependentComputation(t *testing.T) {
 		if tr.Count != total || !near(tr.MeanMood, tm/float64(total)) || !near(tr.MeanCraving, tc/float64(total)) {
 			t.Fatalf("%d days: count %d mood %v craving %v; want %d %v %v", tr.Days, tr.Count, tr.MeanMood, tr.MeanCraving, total, tm/float64(total), tc/float64(total))
 		}
-		var n, sx, sy, sxy, sxx float64
+		if len(tr.Daily) != len(order) {
+			t.Fatalf("%d days: %d points", tr.Days, len(tr.Daily))
+		}
+		// Slopes by the closed-form sums formula, over the days with
+		// check-ins, x being the day's place in the window.
+		var xs, moods, cravings []float64
 		for i, s := range order {
-			if tr.Daily[i].Day != s || tr.Daily[i].Count != cnt[s] {
-				t.Fatalf("%d days: point %d = %+v, want %s with %d", tr.Days, i, tr.Daily[i], s, cnt[s])
+			p := tr.Daily[i]
+			if p.Day != s || p.Count != cnt[s] {
+				t.Fatalf("%d days: point %d = %+v, want %s with %d", tr.Days, i, p, s, cnt[s])
 			}
 			if cnt[s] == 0 {
 				continue
 			}
-			y := sumC[s] / float64(cnt[s])
-			x := float64(i)
-			n++
-			sx += x
-			sy += y
-			sxy += x * y
-			sxx += x * x
+			m, c := sumM[s]/float64(cnt[s]), sumC[s]/float64(cnt[s])
+			if !near(p.Mood, m) || !near(p.Craving, c) {
+				t.Fatalf("%d days: %s means mood %v craving %v, want %v %v", tr.Days, s, p.Mood, p.Craving, m, c)
+			}
+			xs, moods, cravings = append(xs, float64(i)), append(moods, m), append(cravings, c)
 		}
-		want := (n*sxy - sx*sy) / (n*sxx - sx*sx)
-		if math.Abs(tr.CravingSlope-want) > 1e-9 {
+		if want := sumsSlope(xs, moods); !near(tr.MoodSlope, want) {
+			t.Fatalf("%d days: mood slope %v, want %v", tr.Days, tr.MoodSlope, want)
+		}
+		if want := sumsSlope(xs, cravings); !near(tr.CravingSlope, want) {
 			t.Fatalf("%d days: craving slope %v, want %v", tr.Days, tr.CravingSlope, want)
 		}
 	}
@@ -110,21 +132,15 @@ func TestAnalyzeAgainstIndependentComputation(t *testing.T) {
 		t.Fatalf("90-day slopes mood %v craving %v: the generated drift is not seen", in.Trends[2].MoodSlope, in.Trends[2].CravingSlope)
 	}
 
-	// Triggers over 90 days, independently.
+	// Triggers over 90 days, independently: each trigger's check-ins and
+	// the others', their means, the difference, the share of high
+	// cravings; then the order, strongest difference first and by name
+	// on a tie.
 	first := time.Date(2026, 6, 15-89, 0, 0, 0, 0, loc)
-	var with, without []float64
-	high := 0
+	var recent []CheckIn
 	for _, c := range hist {
-		if c.At.Before(first) {
-			continue
-		}
-		if slices.Contains(c.Triggers, "payday") {
-			with = append(with, float64(c.Craving))
-			if c.Craving >= 7 {
-				high++
-			}
-		} else {
-			without = append(without, float64(c.Craving))
+		if !c.At.Before(first) {
+			recent = append(recent, c)
 		}
 	}
 	mean := func(v []float64) float64 {
@@ -134,21 +150,58 @@ func TestAnalyzeAgainstIndependentComputation(t *testing.T) {
 		}
 		return s / float64(len(v))
 	}
-	if len(in.Triggers) != 2 || in.Triggers[0].Trigger != "payday" {
-		t.Fatalf("triggers %+v: payday should lead", in.Triggers)
+	type triggerWant struct {
+		name                string
+		count, high         int
+		with, without, lift float64
 	}
-	pd := in.Triggers[0]
-	if pd.Count != len(with) || !near(pd.MeanCraving, mean(with)) || !near(pd.MeanCravingWithout, mean(without)) ||
-		!near(pd.HighShare, float64(high)/float64(len(with))) || pd.Lift < 2 {
-		t.Fatalf("payday %+v; want count %d, %v vs %v", pd, len(with), mean(with), mean(without))
+	var wantTriggers []triggerWant
+	for _, name := range []string{"tired", "payday", "sleepy"} {
+		var with, without []float64
+		high := 0
+		for _, c := range recent {
+			if slices.Contains(c.Triggers, name) {
+				with = append(with, float64(c.Craving))
+				if c.Craving >= 7 {
+					high++
+				}
+			} else {
+				without = append(without, float64(c.Craving))
+			}
+		}
+		wantTriggers = append(wantTriggers, triggerWant{name: name, count: len(with), high: high,
+			with: mean(with), without: mean(without), lift: mean(with) - mean(without)})
+	}
+	slices.SortFunc(wantTriggers, func(a, b triggerWant) int {
+		switch {
+		case a.lift > b.lift:
+			return -1
+		case a.lift < b.lift:
+			return 1
+		}
+		return strings.Compare(a.name, b.name)
+	})
+	if len(in.Triggers) != len(wantTriggers) {
+		t.Fatalf("triggers %+v, want %d", in.Triggers, len(wantTriggers))
+	}
+	for i, w := range wantTriggers {
+		got := in.Triggers[i]
+		if got.Trigger != w.name || got.Count != w.count || !near(got.MeanCraving, w.with) || !near(got.MeanCravingWithout, w.without) ||
+			!near(got.Lift, w.lift) || !near(got.HighShare, float64(w.high)/float64(w.count)) || got.highCount() != w.high {
+			t.Fatalf("trigger %d: %+v; want %+v", i, got, w)
+		}
+	}
+	// The generator makes payday raise craving by 3, tired and sleepy
+	// not at all, and those two tie, so their names order them.
+	if in.Triggers[0].Trigger != "payday" || in.Triggers[0].Lift < 2 || in.Triggers[1].Trigger != "sleepy" ||
+		in.Triggers[1].Lift != in.Triggers[2].Lift || math.Abs(in.Triggers[1].Lift) > 1 {
+		t.Fatalf("triggers %+v: payday should lead, then sleepy and tired tied", in.Triggers)
 	}
 
-	// Times of day, independently.
+	// Times of day, independently, in their fixed order.
 	parts := map[string][]float64{}
-	for _, c := range hist {
-		if c.At.Before(first) {
-			continue
-		}
+	highs := map[string]int{}
+	for _, c := range recent {
 		h := c.At.In(loc).Hour()
 		var p string
 		switch {
@@ -162,11 +215,22 @@ func TestAnalyzeAgainstIndependentComputation(t *testing.T) {
 			p = "evening"
 		}
 		parts[p] = append(parts[p], float64(c.Craving))
-	}
-	for _, s := range in.TimesOfDay {
-		if s.Count != len(parts[s.Part]) || !near(s.MeanCraving, mean(parts[s.Part])) {
-			t.Fatalf("%s: %+v, want %d at %v", s.Part, s, len(parts[s.Part]), mean(parts[s.Part]))
+		if c.Craving >= 7 {
+			highs[p]++
 		}
+	}
+	var order []string
+	for _, s := range in.TimesOfDay {
+		order = append(order, s.Part)
+		if s.Count != len(parts[s.Part]) || !near(s.MeanCraving, mean(parts[s.Part])) || s.HighCount != highs[s.Part] {
+			t.Fatalf("%s: %+v, want %d at %v, %d high", s.Part, s, len(parts[s.Part]), mean(parts[s.Part]), highs[s.Part])
+		}
+	}
+	if !slices.Equal(order, []string{"night", "morning", "afternoon", "evening"}) {
+		t.Fatalf("parts of the day %v", order)
+	}
+	if highs["night"]+highs["morning"]+highs["afternoon"]+highs["evening"] == 0 {
+		t.Fatal("the history has no high craving: the high counts prove nothing")
 	}
 
 	// Streaks by construction: days 0..19 back, then a gap of 20..24,
