@@ -77,7 +77,11 @@ func TestPrivateSpaceUI(t *testing.T) {
 
 	// Sleep, triggers and a note first (optional), then two taps: a mood,
 	// then a craving level, which saves.
+	// The reminder card comes in above once the screen has checked what is
+	// due; a click before would land where the layout then shifts.
+	b.waitJS("the reminder check", `document.querySelector("#checkin-card")?.dataset.reminders !== undefined`)
 	b.do("opening the optional fields", chromedp.Click(`#checkin-card details.more summary`))
+	b.waitJS("the optional fields open", `document.querySelector("#checkin-card details.more").open`)
 	b.do("filling sleep, triggers and a note",
 		chromedp.SendKeys("#ci-sleep", "6.5"),
 		chromedp.SendKeys("#ci-triggers", "Tired, alone"),
@@ -149,6 +153,10 @@ func TestPrivateSpaceUI(t *testing.T) {
 	if _, err := d.client.AddJournal(ctx, client.JournalInput{Text: "Called my sponsor."}); err != nil {
 		t.Fatal(err)
 	}
+	// The search field looks like the other fields.
+	if st := eval[string](b, `(() => { const a = getComputedStyle(document.querySelector("#j-search")), b = getComputedStyle(document.querySelector("#j-tags")); return ["borderTopStyle", "borderTopColor", "borderTopLeftRadius", "paddingLeft", "fontSize", "backgroundColor"].filter((k) => a[k] !== b[k]).join(", "); })()`); st != "" {
+		t.Errorf("the journal's search field differs from the other fields in: %s", st)
+	}
 	b.do("searching", chromedp.SendKeys("#j-search", "canal"), chromedp.Click(`form[role="search"] button`))
 	b.waitJS("only the matching entry", `(() => { const t = document.querySelector("#journal-list").textContent; return t.includes("canal") && !t.includes("sponsor") && !t.includes("Be patient"); })()`)
 
@@ -157,6 +165,10 @@ func TestPrivateSpaceUI(t *testing.T) {
 	// through the API, and clicking Edit then would race the search's
 	// re-render.
 	b.do("editing the entry", chromedp.Click(`#journal-list article button.secondary`))
+	// The fields of the edit form have labels one can see.
+	if got := eval[string](b, `[...document.querySelectorAll("#journal-list article textarea, #journal-list article input")].map((f) => f.labels.length && f.labels[0].getClientRects().length ? f.labels[0].textContent : "(none)").join(" | ")`); got != "Entry | TagsSeparated by commas" {
+		t.Errorf("the edit form's visible labels are %q", got)
+	}
 	b.do("changing its text",
 		chromedp.SetValue(`#journal-list article textarea`, "Walked by the canal and the river after the meeting."),
 		chromedp.Click(`#journal-list article button.small:not(.secondary)`))
@@ -226,6 +238,20 @@ func TestPrivateSpaceUI(t *testing.T) {
 		t.Errorf("the milestone's share confirmation shows %q", q)
 	}
 	b.do("not sharing it", chromedp.Click("#confirm-cancel"))
+	// A slip that cannot be recorded (the counter was deleted meanwhile,
+	// from the CLI) says so, plainly, where it was asked for.
+	hs, err := d.client.Habits(ctx)
+	if err != nil || len(hs) != 1 {
+		t.Fatalf("habits: %+v, %v", hs, err)
+	}
+	if err := d.client.DeleteHabit(ctx, hs[0].ID.String()); err != nil {
+		t.Fatal(err)
+	}
+	b.do("recording a slip on the deleted counter", chromedp.Click(`#habit-list button.secondary`))
+	b.waitJS("the confirmation", `document.querySelector("#confirm").open`)
+	b.do("confirming", chromedp.Click("#confirm-ok"))
+	b.waitJS("the error on the counter", `(() => { const e = document.querySelector("#habit-list li .error"); return !!e && !e.hidden && e.textContent.length > 0; })()`)
+	t.Logf("a slip on a deleted counter says: %s", eval[string](b, `document.querySelector("#habit-list li .error").textContent`))
 	b.fullShot(shots, "private-milestones")
 
 	// The daily usage notice: with a limit of 5 minutes and 6 counted

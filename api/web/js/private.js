@@ -527,6 +527,7 @@ export async function journalView(main, [preset], ctx) {
 function entryCard(e, reload) {
   const kinds = { intention: "Morning intention", review: "Evening review" };
   const body = h("p", { class: "entry-text" }, e.text);
+  const entryErr = errorSlot();
   const card = h(
     "article",
     { class: "card entry" },
@@ -542,14 +543,14 @@ function entryCard(e, reload) {
           type: "button",
           class: "secondary small",
           onclick: () => {
-            const ta = h("textarea", { rows: "5", "aria-label": "Edit entry" });
+            const ta = h("textarea", { rows: "5", id: `edit-${e.id}-text` });
             ta.value = e.text;
-            const tg = h("input", { type: "text", "aria-label": "Tags", value: (e.tags || []).join(", ") });
+            const tg = h("input", { type: "text", id: `edit-${e.id}-tags`, autocomplete: "off", value: (e.tags || []).join(", ") });
             const es = errorSlot();
             replace(
               card,
-              ta,
-              tg,
+              h("div", { class: "field" }, h("label", { for: ta.id }, "Entry"), ta),
+              h("div", { class: "field" }, h("label", { for: tg.id }, "Tags", h("span", { class: "hint" }, "Separated by commas")), tg),
               es,
               h(
                 "div",
@@ -586,13 +587,19 @@ function entryCard(e, reload) {
           onclick: async () => {
             const ok = await confirmAction({ title: "Delete this entry?", body: "It is removed from this computer.", confirm: "Delete" });
             if (!ok) return;
-            await papi.deleteJournal(e.id);
+            try {
+              await papi.deleteJournal(e.id);
+            } catch (err) {
+              showError(entryErr, err);
+              return;
+            }
             await reload();
           },
         },
         "Delete",
       ),
     ),
+    entryErr,
   );
   return card;
 }
@@ -860,8 +867,9 @@ export async function milestonesView(main, _params, ctx) {
         { class: "plain-list", id: "habit-list" },
         hs.length === 0
           ? h("li", { class: "muted" }, "No day counters yet.")
-          : hs.map((hb) =>
-              h(
+          : hs.map((hb) => {
+              const slipErr = errorSlot();
+              return h(
                 "li",
                 { class: "card" },
                 h("h2", null, hb.name),
@@ -883,7 +891,12 @@ export async function milestonesView(main, _params, ctx) {
                           danger: false,
                         });
                         if (!ok) return;
-                        await papi.slip(hb.id);
+                        try {
+                          await papi.slip(hb.id);
+                        } catch (e) {
+                          showError(slipErr, e);
+                          return;
+                        }
                         ctx.rerender();
                       },
                     },
@@ -891,8 +904,9 @@ export async function milestonesView(main, _params, ctx) {
                   ),
                   shareControl(groups, "milestone", milestoneText(hb), (g) => papi.shareMilestone(hb.id, g)),
                 ),
-              ),
-            ),
+                slipErr,
+              );
+            }),
       ),
       h(
         "form",
