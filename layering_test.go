@@ -1,11 +1,17 @@
 package hearth
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"go/ast"
 	"go/parser"
 	"go/token"
+	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -148,4 +154,213 @@ func topLevel(rel string) string {
 		return rel[:i]
 	}
 	return "."
+}
+
+// listedPackage is what `go list -json` says of a package that these
+// checks need.
+type listedPackage struct {
+	ImportPath  string
+	Dir         string
+	Standard    bool
+	Module      *struct{ Path string }
+	Imports     []string
+	TestImports []string
+	GoFiles     []string
+}
+
+// goList runs `go list -json` with args and decodes its stream of
+// packages.
+func goList(t *testing.T, args ...string) []listedPackage {
+	t.Helper()
+	cmd := exec.Command("go", append([]string{"list", "-json=ImportPath,Dir,Standard,Module,Imports,TestImports,GoFiles"}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list %v: %v\n%s", args, err, stderr.Bytes())
+	}
+	var pkgs []listedPackage
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for {
+		var p listedPackage
+		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	if len(pkgs) == 0 {
+		t.Fatalf("go list %v listed nothing", args)
+	}
+	return pkgs
+}
+
+// isStandard reports whether an import path names a standard-library
+// package: its first element has no dot.
+func isStandard(path string) bool {
+	first, _, _ := strings.Cut(path, "/")
+	return !strings.Contains(first, ".")
+}
+
+// cryptoModules are the only modules outside the standard library that
+// the crypto package may depend on: golang.org/x/crypto, and
+// golang.org/x/sys, which x/crypto itself imports (CPU feature detection).
+var cryptoModules = []string{"golang.org/x/crypto", "golang.org/x/sys"}
+
+// TestCryptoDependencies: crypto imports only the standard library and
+// golang.org/x/crypto, in its code and its tests, and nothing it depends
+// on, however indirectly, comes from any other module (DESIGN.md).
+func TestCryptoDependencies(t *testing.T) {
+	for _, v := range cryptoViolations(goList(t, "-deps", "./crypto")) {
+		t.Error(v)
+	}
+}
+
+// cryptoViolations checks the output of `go list -deps ./crypto`.
+func cryptoViolations(pkgs []listedPackage) []string {
+	var out []string
+	self := modulePath + "/crypto"
+	for _, p := range pkgs {
+		if p.ImportPath == self {
+			for _, imp := range append(append([]string(nil), p.Imports...), p.TestImports...) {
+				if imp != self && !isStandard(imp) && !strings.HasPrefix(imp, "golang.org/x/crypto/") {
+					out = append(out, fmt.Sprintf("crypto imports %s: only the standard library and golang.org/x/crypto are allowed", imp))
+				}
+			}
+			continue
+		}
+		if p.Standard {
+			continue
+		}
+		mod := "(no module)"
+		if p.Module != nil {
+			mod = p.Module.Path
+		}
+		allowed := false
+		for _, m := range cryptoModules {
+			allowed = allowed || mod == m
+		}
+		if !allowed {
+			out = append(out, fmt.Sprintf("crypto depends on %s, from module %s", p.ImportPath, mod))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// protocolForbidden are standard packages that do I/O or reach outside the
+// process; protocol is pure (DESIGN.md, "Sans-I/O protocol core") and may
+// import none of them. Packages under os/ and net/ are forbidden too,
+// except net/netip and net/url, which only parse values.
+var protocolForbidden = []string{"os", "net", "syscall", "io/ioutil", "log", "plugin", "runtime/debug"}
+
+// protocolClockCalls are the time functions that read the clock or wait:
+// protocol is handed the time, it never reads it.
+var protocolClockCalls = []string{"Now", "Since", "Until", "Sleep", "After", "AfterFunc", "NewTimer", "NewTicker", "Tick"}
+
+// TestProtocolIsPure: protocol imports only the standard library and
+// crypto, none of the standard packages that do I/O (os, net, net/http,
+// os/exec, log, ...), never reads the clock, and starts no goroutine.
+func TestProtocolIsPure(t *testing.T) {
+	pkgs := goList(t, "./protocol")
+	p := pkgs[0]
+	violations := protocolImportViolations(p.Imports)
+	fset := token.NewFileSet()
+	for _, name := range p.GoFiles {
+		f, err := parser.ParseFile(fset, filepath.Join(p.Dir, name), nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		violations = append(violations, protocolCodeViolations(fset, f)...)
+	}
+	for _, v := range violations {
+		t.Error(v)
+	}
+}
+
+// protocolImportViolations checks protocol's non-test imports.
+func protocolImportViolations(imports []string) []string {
+	var out []string
+	for _, imp := range imports {
+		switch {
+		case imp == modulePath+"/crypto":
+		case !isStandard(imp):
+			out = append(out, fmt.Sprintf("protocol imports %s: only the standard library and crypto are allowed", imp))
+		case imp == "net/netip" || imp == "net/url":
+		default:
+			for _, f := range protocolForbidden {
+				if imp == f || strings.HasPrefix(imp, f+"/") {
+					out = append(out, fmt.Sprintf("protocol imports %s, which does I/O; pass what it needs in instead", imp))
+				}
+			}
+		}
+	}
+	return out
+}
+
+// protocolCodeViolations finds clock reads and goroutines in one file.
+func protocolCodeViolations(fset *token.FileSet, f *ast.File) []string {
+	timeName := ""
+	for _, imp := range f.Imports {
+		if strings.Trim(imp.Path.Value, `"`) == "time" {
+			timeName = "time"
+			if imp.Name != nil {
+				timeName = imp.Name.Name
+			}
+		}
+	}
+	var out []string
+	ast.Inspect(f, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.GoStmt:
+			out = append(out, fmt.Sprintf("%s: protocol starts a goroutine", fset.Position(n.Pos())))
+		case *ast.SelectorExpr:
+			if x, ok := n.X.(*ast.Ident); ok && timeName != "" && x.Name == timeName {
+				for _, c := range protocolClockCalls {
+					if n.Sel.Name == c {
+						out = append(out, fmt.Sprintf("%s: protocol calls time.%s; take the time as an argument", fset.Position(n.Pos()), c))
+					}
+				}
+			}
+		}
+		return true
+	})
+	return out
+}
+
+// TestDependencyChecksCatchViolations shows the two checks above are not
+// vacuous.
+func TestDependencyChecksCatchViolations(t *testing.T) {
+	mod := func(path string) *struct{ Path string } { return &struct{ Path string }{path} }
+	got := cryptoViolations([]listedPackage{
+		{ImportPath: modulePath + "/crypto", Module: mod(modulePath), Imports: []string{"bytes", "golang.org/x/crypto/argon2", "github.com/some/lib"}, TestImports: []string{modulePath + "/storage"}},
+		{ImportPath: "github.com/some/lib", Module: mod("github.com/some/lib")},
+		{ImportPath: "golang.org/x/sys/cpu", Module: mod("golang.org/x/sys")},
+		{ImportPath: "fmt", Standard: true},
+	})
+	if len(got) != 3 {
+		t.Errorf("crypto: %d violations, want 3 (an import, a test import, a dependency): %q", len(got), got)
+	}
+
+	got = protocolImportViolations([]string{"bytes", "time", "net/netip", modulePath + "/crypto", "os", "os/exec", "net", "net/http", "github.com/some/lib", modulePath + "/storage"})
+	if len(got) != 6 {
+		t.Errorf("protocol imports: %d violations, want 6: %q", len(got), got)
+	}
+
+	src := `package protocol
+import clock "time"
+func f(d clock.Duration) clock.Time {
+	go func() {}()
+	clock.Sleep(d)
+	return clock.Now().Add(d)
+}`
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "f.go", src, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := protocolCodeViolations(fset, f); len(got) != 3 {
+		t.Errorf("protocol code: %d violations, want 3 (a goroutine, Sleep, Now): %q", len(got), got)
+	}
 }
