@@ -165,6 +165,9 @@ func (g *Group) openLocked(from peer.ID, data []byte, live bool) (pubsub.Validat
 			g.n.log.Warn("recording a received commit", "err", err)
 			return pubsub.ValidationIgnore, nil
 		}
+		// The epoch just left and the one entered: a catch-up may pass
+		// through several before anything else looks (synckeys.go).
+		g.rememberSyncKeysLocked()
 		events = append(events, evs...)
 	default:
 		evs, handled, err := g.applyCommunityLocked(rec, meta, data, now)

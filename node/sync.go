@@ -8,6 +8,7 @@ import (
 	"math"
 	mrand "math/rand/v2"
 	"slices"
+	"strings"
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
@@ -31,11 +32,11 @@ import (
 const (
 	// syncTimeout bounds a whole exchange, either side.
 	syncTimeout = 2 * time.Minute
-	// syncStepTimeout bounds each frame the responder waits for; a
-	// requester that stalls mid-handshake is cut off after it.
+	// syncStepTimeout bounds each frame either side waits for: a
+	// requester that stalls mid-handshake is cut off after it, and a
+	// responder that stops answering (or never answers: anyone on a
+	// group's topic is asked) holds the requester no longer.
 	syncStepTimeout = 15 * time.Second
-	// syncHelloMax bounds the hello and the challenge frames.
-	syncHelloMax = 64
 	// syncResponseBudget is the most envelope bytes one response carries;
 	// past it the responder ends with More set and the requester asks
 	// again. The requester enforces the same budget on what it reads.
@@ -71,6 +72,15 @@ func syncYoungSchedule() []time.Duration {
 // errSyncRefused is what a requester sees when the responder ends the
 // exchange without pages: not a member, an unknown group, or over a limit.
 var errSyncRefused = errors.New("node: sync refused by the peer")
+
+// errSyncNotMember is what a requester sees when the responder's answer
+// does not show it holds the sync key of the requester's epoch: the
+// requester sends it nothing more.
+var errSyncNotMember = errors.New("node: the sync peer is not a member of this epoch")
+
+// errNoSyncKey is what a requester sees when it holds no sync key of its
+// epoch (removed, and its keys erased): it cannot ask.
+var errNoSyncKey = errors.New("node: no sync key for this member's epoch")
 
 // syncer is the node's sync machinery: the responder's per-peer limit and
 // the queue of peers that connected.
@@ -117,6 +127,10 @@ func (s *syncer) loop() {
 	type youngGroup struct {
 		first time.Time
 		done  int
+		// keyed is the epoch whose sync keys were last stored
+		// (synckeys.go): this member's own commits and joins pass
+		// through here, received commits through openLocked.
+		keyed uint64
 	}
 	seen := make(map[crypto.GroupID]*youngGroup)
 	schedule := syncYoungSchedule()
@@ -128,9 +142,12 @@ func (s *syncer) loop() {
 			for _, g := range s.n.Groups() {
 				y, ok := seen[g.id]
 				if !ok {
-					seen[g.id] = &youngGroup{first: now}
+					y = &youngGroup{first: now}
+					seen[g.id] = y
+					y.keyed = g.rememberSyncKeysAfter(0, false)
 					continue
 				}
+				y.keyed = g.rememberSyncKeysAfter(y.keyed, true)
 				if y.done < len(schedule) && now.Sub(y.first) >= schedule[y.done] {
 					y.done++
 					for _, p := range g.syncPeers() {
@@ -167,15 +184,24 @@ func (n *Node) syncGroupWith(g *Group, p peer.ID) {
 	}
 }
 
-// knowsPeer reports whether p has forwarded this group's envelopes or is
-// subscribed to its topic: only such peers are asked, since a hello names
-// the group to whoever receives it.
+// knowsPeer reports whether p has forwarded this group's envelopes, is
+// subscribed to its topic, or was announced by a member.
 func (g *Group) knowsPeer(p peer.ID) bool {
 	return slices.Contains(g.syncPeers(), p)
 }
 
-// syncPeers returns the connected peers known in the group.
+// syncPeers returns the connected peers known in the group: first those
+// that members announced (addresses.go), then those that forwarded the
+// group's envelopes or are subscribed to its topic. Anyone connected can
+// subscribe to a topic it has seen named, so the latter may be outsiders:
+// a hello tells them nothing (synckeys.go), and one that does not answer
+// holds the sync for syncStepTimeout; members go first so they are not
+// kept waiting behind it.
 func (g *Group) syncPeers() []peer.ID {
+	announced := make(map[peer.ID]bool)
+	for _, ai := range g.announcedPeers() {
+		announced[ai.ID] = true
+	}
 	g.mu.Lock()
 	set := make(map[peer.ID]bool, len(g.peers))
 	for p := range g.peers {
@@ -191,12 +217,23 @@ func (g *Group) syncPeers() []peer.ID {
 	// /hearth/mailbox/1 (mailbox.go), never asked for history sync.
 	mailbox, _ := g.Mailbox()
 	var out []peer.ID
+	for p := range announced {
+		set[p] = true
+	}
 	for p := range set {
 		if p != g.n.host.ID() && p != mailbox.PeerID && g.n.host.Network().Connectedness(p) == network.Connected {
 			out = append(out, p)
 		}
 	}
-	slices.Sort(out)
+	slices.SortFunc(out, func(a, b peer.ID) int {
+		if announced[a] != announced[b] {
+			if announced[a] {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(string(a), string(b))
+	})
 	return out
 }
 
@@ -272,8 +309,24 @@ func (g *Group) syncRound(ctx context.Context, p peer.ID) (got, accepted int, mo
 		g.mu.Unlock()
 		return 0, 0, false, ErrClosed
 	}
-	hello := g.sess.SyncHello()
+	req := g.sess.SyncRequest()
+	g.rememberSyncKeysLocked()
+	key, ok := g.syncKeyLocked(req.Epoch)
 	g.mu.Unlock()
+	if !ok {
+		// A member removed long enough ago that its keys are gone, and
+		// whose store kept none: it has nothing left to ask for.
+		return 0, 0, false, errNoSyncKey
+	}
+	defer crypto.Wipe(key[:])
+	nonce, err := crypto.NewJoinChallenge(n.rand)
+	if err != nil {
+		return 0, 0, false, err
+	}
+	hello, err := protocol.NewSyncHello(&key, nonce, []byte(p))
+	if err != nil {
+		return 0, 0, false, err
+	}
 	// What this node erased counts as held (moderation.go).
 	vector, err := g.heldGenerations()
 	if err != nil {
@@ -288,13 +341,20 @@ func (g *Group) syncRound(ctx context.Context, p peer.ID) (got, accepted int, mo
 	// Reads do not watch ctx: reset the stream when it ends (Close, or
 	// the exchange's deadline) so nothing waits on a silent peer.
 	defer context.AfterFunc(ctx, func() { s.Reset() })()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = s.SetDeadline(dl)
+	deadline, _ := ctx.Deadline()
+	_ = s.SetDeadline(deadline)
+	// step bounds the wait for each frame, so a peer that stops answering
+	// holds this member's sync for syncStepTimeout, not the exchange's.
+	step := func() {
+		if d := time.Now().Add(syncStepTimeout); d.Before(deadline) {
+			_ = s.SetReadDeadline(d)
+		}
 	}
 	if err := writeFrame(s, hello.Marshal()); err != nil {
 		return 0, 0, false, fmt.Errorf("node: sending sync hello: %w", err)
 	}
-	b, err := readFrame(s, syncHelloMax)
+	step()
+	b, err := readFrame(s, protocol.SyncHandshakeSize)
 	if err != nil {
 		return 0, 0, false, fmt.Errorf("node: reading sync challenge: %w", err)
 	}
@@ -302,13 +362,18 @@ func (g *Group) syncRound(ctx context.Context, p peer.ID) (got, accepted int, mo
 	if err != nil {
 		return 0, 0, false, err
 	}
+	if !ch.Answers(&key, hello, []byte(n.host.ID())) {
+		// Not a member of this epoch (or a peer that answers anything):
+		// it gets neither this member's index nor its vector.
+		return 0, 0, false, errSyncNotMember
+	}
 	g.mu.Lock()
-	sig, err := g.sess.SignSyncProof(ch.Nonce, []byte(p), &hello)
+	sig, err := g.sess.SignSyncProof(ch.Nonce, []byte(p), &req)
 	g.mu.Unlock()
 	if err != nil {
 		return 0, 0, false, err
 	}
-	proof := &protocol.SyncProof{Signature: sig, Vector: requesterVector(vector)}
+	proof := &protocol.SyncProof{Index: req.Index, Signature: sig, Vector: requesterVector(vector)}
 	pb, err := proof.Marshal()
 	if err != nil {
 		return 0, 0, false, err
@@ -327,6 +392,7 @@ func (g *Group) syncRound(ctx context.Context, p peer.ID) (got, accepted int, mo
 	}
 	budget := syncResponseBudget
 	for {
+		step()
 		b, err := readFrame(s, protocol.MaxSyncFrame)
 		if errors.Is(err, io.EOF) && got == 0 {
 			return 0, 0, false, errSyncRefused
@@ -658,14 +724,18 @@ func (s *syncer) handleStream(st network.Stream) {
 	}
 }
 
-// serveSync answers one request: a challenge, the proof, then pages. A
-// requester that is not a member (or names a group this node is not in)
-// gets the same challenge and then a closed stream, so it cannot tell which.
+// serveSync answers one request: a challenge, the proof, then pages. The
+// hello names no group: serveSync finds the group and epoch whose sync key
+// its tag verifies under (matchSyncHello) and answers under that key. A
+// hello that matches nothing (a stranger, a group this node is not in, an
+// epoch it never held) gets a challenge whose answer is random bytes, which
+// only a holder of the key could tell from a real one, and then a closed
+// stream.
 func (n *Node) serveSync(st network.Stream) error {
 	step := func() { _ = st.SetReadDeadline(time.Now().Add(syncStepTimeout)) }
 	_ = st.SetDeadline(time.Now().Add(syncTimeout))
 	step()
-	b, err := readFrame(st, syncHelloMax)
+	b, err := readFrame(st, protocol.SyncHandshakeSize)
 	if err != nil {
 		return fmt.Errorf("reading hello: %w", err)
 	}
@@ -673,12 +743,21 @@ func (n *Node) serveSync(st network.Stream) error {
 	if err != nil {
 		return err
 	}
-	var ch protocol.SyncChallenge
-	challenge, err := crypto.NewJoinChallenge(n.rand)
+	remote := st.Conn().RemotePeer()
+	g, epoch, key, found := n.matchSyncHello(hello)
+	defer crypto.Wipe(key[:])
+	nonce, err := crypto.NewJoinChallenge(n.rand)
 	if err != nil {
 		return err
 	}
-	ch.Nonce = challenge
+	ch := &protocol.SyncChallenge{Nonce: nonce}
+	if found {
+		if ch, err = protocol.NewSyncChallenge(&key, hello, nonce, []byte(remote)); err != nil {
+			return err
+		}
+	} else if ch.Answer, err = crypto.NewJoinChallenge(n.rand); err != nil {
+		return err
+	}
 	if err := writeFrame(st, ch.Marshal()); err != nil {
 		return fmt.Errorf("sending challenge: %w", err)
 	}
@@ -691,17 +770,16 @@ func (n *Node) serveSync(st network.Stream) error {
 	if err != nil {
 		return err
 	}
-	g, err := n.Group(hello.Group)
-	if err != nil {
-		return fmt.Errorf("sync for a group this node is not in: %w", protocol.ErrNotSyncMember)
+	if !found {
+		return fmt.Errorf("a hello for no epoch this node holds: %w", protocol.ErrNotSyncMember)
 	}
-	remote := st.Conn().RemotePeer()
+	req := protocol.SyncRequest{Group: g.id, Epoch: epoch, Index: proof.Index}
 	g.mu.Lock()
 	if g.closed {
 		g.mu.Unlock()
 		return ErrClosed
 	}
-	first, last, err := g.sess.CheckSyncRequest(ch.Nonce, []byte(n.host.ID()), hello, proof.Signature)
+	first, last, err := g.sess.CheckSyncRequest(ch.Nonce, []byte(n.host.ID()), &req, proof.Signature)
 	if err == nil {
 		g.notePeerLocked(remote, n.now())
 	}

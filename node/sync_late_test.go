@@ -33,15 +33,10 @@ func TestSyncLiveGossipDuringSyncIsOnTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	started, release := make(chan struct{}), make(chan struct{})
+	key := syncKeyOf(t, bo, id)
 	resp.SetStreamHandler(syncProtocolID, func(s network.Stream) {
 		defer s.Close()
-		if _, err := readFrame(s, protocol.MaxSyncFrame); err != nil {
-			return
-		}
-		if err := writeFrame(s, (&protocol.SyncChallenge{}).Marshal()); err != nil {
-			return
-		}
-		if _, err := readFrame(s, protocol.MaxSyncFrame); err != nil {
+		if syncAnswerAsMember(s, &key) == nil {
 			return
 		}
 		close(started)

@@ -247,27 +247,26 @@ func TestSyncHostilePeerIsCutOff(t *testing.T) {
 	if got, _ := talk(append(frame([]byte("garbage!")), "garbage!"...)); len(got) != 0 {
 		t.Errorf("garbage answered with %d bytes", len(got))
 	}
-	// A well-formed hello for the real group, then a forged proof: the
+	// A well-formed hello for the real group (a member's key, as a
+	// removed member of the epoch would hold), then a forged proof: the
 	// challenge comes back, and nothing else.
-	hello := (&protocol.SyncHello{Group: id, Epoch: ann.group(t, id).Info().Epoch, Index: 0}).Marshal()
+	key := syncKeyOf(t, ann, id)
+	hello := syncHelloTo(t, &key, ann.n.PeerID()).Marshal()
 	proof, err := (&protocol.SyncProof{Signature: make([]byte, crypto.SignatureSize)}).Marshal()
 	if err != nil {
 		t.Fatal(err)
 	}
 	got, _ := talk(append(frame(hello), hello...), append(frame(proof), proof...))
-	if len(got) != 4+2+protocol.SyncChallengeSize {
+	if len(got) != 4+protocol.SyncHandshakeSize {
 		t.Errorf("forged proof answered with %d bytes, want only the challenge", len(got))
 	}
 
-	// A hostile responder: answers the challenge, then streams pages
-	// without end. The requester stops at its byte budget.
+	// A hostile responder that holds the epoch's sync key: answers the
+	// challenge, then streams pages without end. The requester stops at
+	// its byte budget.
 	evil.SetStreamHandler(syncProtocolID, func(s network.Stream) {
 		defer s.Reset()
-		if _, err := readFrame(s, syncHelloMax); err != nil {
-			return
-		}
-		_ = writeFrame(s, (&protocol.SyncChallenge{}).Marshal())
-		if _, err := readFrame(s, protocol.MaxSyncFrame); err != nil {
+		if syncAnswerAsMember(s, &key) == nil {
 			return
 		}
 		page, _ := (&protocol.SyncPage{Envelopes: [][]byte{bytes.Repeat([]byte{7}, 1<<19), bytes.Repeat([]byte{8}, 1<<19)}}).Marshal()
@@ -286,11 +285,7 @@ func TestSyncHostilePeerIsCutOff(t *testing.T) {
 	// Then a huge frame length from the responder side.
 	evil.SetStreamHandler(syncProtocolID, func(s network.Stream) {
 		defer s.Reset()
-		if _, err := readFrame(s, syncHelloMax); err != nil {
-			return
-		}
-		_ = writeFrame(s, (&protocol.SyncChallenge{}).Marshal())
-		if _, err := readFrame(s, protocol.MaxSyncFrame); err != nil {
+		if syncAnswerAsMember(s, &key) == nil {
 			return
 		}
 		_, _ = s.Write([]byte{0x7F, 0xFF, 0xFF, 0xFF})
@@ -318,7 +313,7 @@ func TestSyncHostilePeerIsCutOff(t *testing.T) {
 	if _, err := stall.Write(append(frame(hello), hello...)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := readFrame(stall, syncHelloMax); err != nil {
+	if _, err := readFrame(stall, protocol.SyncHandshakeSize); err != nil {
 		t.Fatalf("reading the challenge: %v", err)
 	}
 	start := time.Now()

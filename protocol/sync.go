@@ -15,10 +15,15 @@ import (
 //
 // The exchange, requester R and responder S:
 //
-//	R -> S  SyncHello      group, epoch, R's member index in that epoch
-//	S -> R  SyncChallenge  32 fresh random bytes
-//	R -> S  SyncProof      signature over SyncProofMessage, R's vector
+//	R -> S  SyncHello      nonce, tag: a MAC under the sync key of R's epoch
+//	S -> R  SyncChallenge  fresh challenge, answer: a MAC under the same key
+//	R -> S  SyncProof      R's index, signature over SyncProofMessage, R's vector
 //	S -> R  SyncPage ...   envelopes R lacks; the last page has Last set
+//
+// Nothing R sends before S has answered names the group, the epoch or the
+// member (crypto/synctag.go says why the tags link nothing), and R sends
+// its index, signature and vector only to a responder whose answer shows it
+// holds the sync key of R's epoch.
 
 // Sync message types: the first byte of every sync message.
 const (
@@ -28,14 +33,22 @@ const (
 	SyncTypePage      uint8 = 4
 )
 
-// syncVersion is the second byte of every sync message.
-const syncVersion = 1
+// syncVersion is the second byte of every sync message. Version 1 named
+// the group, epoch and index in plaintext in its hello; its messages are
+// malformed now.
+const syncVersion = 2
 
 // Bounds of sync messages. Each decoder enforces them, so a peer can make
 // the other side hold at most one MaxSyncFrame at a time.
 const (
-	// SyncChallengeSize is the size of a responder's challenge.
+	// SyncChallengeSize is the size of a nonce: the requester's in its
+	// hello, the responder's challenge.
 	SyncChallengeSize = 32
+	// SyncTagSize is the size of a hello's tag and a challenge's answer.
+	SyncTagSize = 32
+	// SyncHandshakeSize is the exact size of an encoded hello and of an
+	// encoded challenge.
+	SyncHandshakeSize = 2 + SyncChallengeSize + SyncTagSize
 	// MaxSyncVectorEntries bounds the (epoch, sender) entries of a vector:
 	// MaxMembers senders over 32 epochs.
 	MaxSyncVectorEntries = MaxMembers * 32
@@ -53,6 +66,8 @@ const (
 	// MaxSyncFrame bounds one framed message: the largest page (every
 	// envelope with its 4-byte length prefix) or the largest proof.
 	MaxSyncFrame = 4 + MaxSyncPageBytes + 4*MaxSyncPageEnvelopes + 64
+	// maxSyncPeerID bounds a peer ID bound into a signed or MACed message.
+	maxSyncPeerID = 256
 )
 
 // syncProofPurpose is the purpose the requester's member key signs a
@@ -64,25 +79,68 @@ const syncProofPurpose = "sync request"
 // verify: the responder sends it nothing.
 var ErrNotSyncMember = errors.New("hearth/protocol: sync requester is not a member of that epoch")
 
-// SyncHello opens a sync request: the group, the epoch whose roster the
-// requester proves membership of (its current epoch), and its index there.
-type SyncHello struct {
+// SyncRequest is what a requester asks as: the group, the epoch whose
+// roster it proves membership of (its current epoch), and its index there.
+// It is never sent as such: the responder learns the group and epoch from
+// which of its sync keys the hello's tag verifies under, and the index from
+// the proof; both sides sign and check it (SyncProofMessage).
+type SyncRequest struct {
 	Group crypto.GroupID
 	Epoch uint64
 	Index uint32
 }
 
-const syncHelloSize = 2 + crypto.GroupIDSize + 8 + 4
+// SyncHello opens a sync request: a fresh random nonce and its tag,
+// crypto.SyncHelloTag under the sync key of the requester's epoch over
+// SyncHelloMessage.
+type SyncHello struct {
+	Nonce [SyncChallengeSize]byte
+	Tag   [SyncTagSize]byte
+}
 
-// Marshal encodes the hello: type ‖ version ‖ group [16] ‖ epoch u64 ‖
-// index u32.
+// SyncHelloMessage is what a hello's tag MACs: the hello's nonce and the
+// responder's peer ID (its bytes), as
+//
+//	nonce [32] ‖ len u16 ‖ responder peer ID
+//
+// Binding the responder means a hello a responder received is no use to it
+// for asking a third node whether that node is in the group.
+func SyncHelloMessage(nonce [SyncChallengeSize]byte, responder []byte) ([]byte, error) {
+	w := &writer{}
+	w.fixed(nonce[:])
+	w.bytes16("responder peer ID", responder, maxSyncPeerID)
+	return w.finish()
+}
+
+// NewSyncHello returns the hello for nonce (fresh random bytes) to
+// responder, under key, the sync key (crypto.EpochKeys.SyncAuth) of the
+// requester's epoch.
+func NewSyncHello(key *[crypto.KeySize]byte, nonce [SyncChallengeSize]byte, responder []byte) (*SyncHello, error) {
+	msg, err := SyncHelloMessage(nonce, responder)
+	if err != nil {
+		return nil, err
+	}
+	return &SyncHello{Nonce: nonce, Tag: crypto.SyncHelloTag(key, msg)}, nil
+}
+
+// Matches reports, in constant time, whether h was made under key for the
+// responder responder.
+func (h *SyncHello) Matches(key *[crypto.KeySize]byte, responder []byte) bool {
+	msg, err := SyncHelloMessage(h.Nonce, responder)
+	if err != nil {
+		return false
+	}
+	want := crypto.SyncHelloTag(key, msg)
+	return crypto.Equal(want[:], h.Tag[:])
+}
+
+// Marshal encodes the hello: type ‖ version ‖ nonce [32] ‖ tag [32].
 func (h *SyncHello) Marshal() []byte {
 	w := &writer{}
 	w.u8(SyncTypeHello)
 	w.u8(syncVersion)
-	w.fixed(h.Group[:])
-	w.u64(h.Epoch)
-	w.u32(h.Index)
+	w.fixed(h.Nonce[:])
+	w.fixed(h.Tag[:])
 	return w.b
 }
 
@@ -92,9 +150,8 @@ func UnmarshalSyncHello(b []byte) (*SyncHello, error) {
 	r := newReader(b)
 	syncHeader(r, SyncTypeHello)
 	var h SyncHello
-	r.fixed("group", h.Group[:])
-	h.Epoch = r.u64("epoch")
-	h.Index = r.u32("index")
+	r.fixed("nonce", h.Nonce[:])
+	r.fixed("tag", h.Tag[:])
 	if err := r.finish(); err != nil {
 		return nil, err
 	}
@@ -111,17 +168,56 @@ func syncHeader(r *reader, want uint8) {
 	}
 }
 
-// SyncChallenge is the responder's fresh random challenge.
+// SyncChallenge is the responder's answer to a hello: a fresh random
+// challenge for the requester to sign, and the answer, crypto.SyncAnswerTag
+// under the key the hello's tag verified under, over SyncAnswerMessage. A
+// responder that found no such key sends random bytes as the answer, which
+// nobody without a key can tell from a real one.
 type SyncChallenge struct {
-	Nonce [SyncChallengeSize]byte
+	Nonce  [SyncChallengeSize]byte
+	Answer [SyncTagSize]byte
 }
 
-// Marshal encodes the challenge: type ‖ version ‖ nonce [32].
+// SyncAnswerMessage is what a challenge's answer MACs: the hello's nonce,
+// the challenge and the requester's peer ID (its bytes), as
+//
+//	hello nonce [32] ‖ challenge [32] ‖ len u16 ‖ requester peer ID
+func SyncAnswerMessage(helloNonce, challenge [SyncChallengeSize]byte, requester []byte) ([]byte, error) {
+	w := &writer{}
+	w.fixed(helloNonce[:])
+	w.fixed(challenge[:])
+	w.bytes16("requester peer ID", requester, maxSyncPeerID)
+	return w.finish()
+}
+
+// NewSyncChallenge returns the challenge nonce (fresh random bytes) with
+// its answer under key to the hello h from requester.
+func NewSyncChallenge(key *[crypto.KeySize]byte, h *SyncHello, nonce [SyncChallengeSize]byte, requester []byte) (*SyncChallenge, error) {
+	msg, err := SyncAnswerMessage(h.Nonce, nonce, requester)
+	if err != nil {
+		return nil, err
+	}
+	return &SyncChallenge{Nonce: nonce, Answer: crypto.SyncAnswerTag(key, msg)}, nil
+}
+
+// Answers reports, in constant time, whether c answers the hello h that
+// requester sent under key: whether the responder holds key.
+func (c *SyncChallenge) Answers(key *[crypto.KeySize]byte, h *SyncHello, requester []byte) bool {
+	msg, err := SyncAnswerMessage(h.Nonce, c.Nonce, requester)
+	if err != nil {
+		return false
+	}
+	want := crypto.SyncAnswerTag(key, msg)
+	return crypto.Equal(want[:], c.Answer[:])
+}
+
+// Marshal encodes the challenge: type ‖ version ‖ nonce [32] ‖ answer [32].
 func (c *SyncChallenge) Marshal() []byte {
 	w := &writer{}
 	w.u8(SyncTypeChallenge)
 	w.u8(syncVersion)
 	w.fixed(c.Nonce[:])
+	w.fixed(c.Answer[:])
 	return w.b
 }
 
@@ -132,6 +228,7 @@ func UnmarshalSyncChallenge(b []byte) (*SyncChallenge, error) {
 	syncHeader(r, SyncTypeChallenge)
 	var c SyncChallenge
 	r.fixed("nonce", c.Nonce[:])
+	r.fixed("answer", c.Answer[:])
 	if err := r.finish(); err != nil {
 		return nil, err
 	}
@@ -151,22 +248,24 @@ type VectorEntry struct {
 	Runs   []GenerationRun
 }
 
-// SyncProof answers a challenge: the requester's signature (purpose "sync
-// request") over SyncProofMessage, and its generation vector, which tells
-// the responder what not to send.
+// SyncProof answers a challenge: the requester's index in the epoch of
+// its request, its signature (purpose "sync request") over
+// SyncProofMessage, and its generation vector, which tells the responder
+// what not to send.
 type SyncProof struct {
+	Index     uint32
 	Signature []byte // crypto.SignatureSize bytes
 	Vector    []VectorEntry
 }
 
 const vectorEntryMinSize = 8 + 4 + 2
 
-// Marshal encodes the proof: type ‖ version ‖ signature [64] ‖ count u16 ‖
-// per entry (epoch u64 ‖ sender u32 ‖ runs u16 ‖ per run (first u32 ‖ last
-// u32)). Entries must be in strictly ascending (epoch, sender) order and
-// each entry's runs ascending and disjoint (First ≤ Last, each run after
-// the previous one's Last); it returns an error otherwise, or when a bound
-// is exceeded.
+// Marshal encodes the proof: type ‖ version ‖ index u32 ‖ signature [64] ‖
+// count u16 ‖ per entry (epoch u64 ‖ sender u32 ‖ runs u16 ‖ per run
+// (first u32 ‖ last u32)). Entries must be in strictly ascending (epoch,
+// sender) order and each entry's runs ascending and disjoint (First ≤ Last,
+// each run after the previous one's Last); it returns an error otherwise,
+// or when a bound is exceeded.
 func (p *SyncProof) Marshal() ([]byte, error) {
 	if len(p.Signature) != crypto.SignatureSize {
 		return nil, fmt.Errorf("hearth/protocol: sync signature is %d bytes, want %d", len(p.Signature), crypto.SignatureSize)
@@ -177,6 +276,7 @@ func (p *SyncProof) Marshal() ([]byte, error) {
 	w := &writer{}
 	w.u8(SyncTypeProof)
 	w.u8(syncVersion)
+	w.u32(p.Index)
 	w.fixed(p.Signature)
 	w.count16("vector", len(p.Vector), MaxSyncVectorEntries)
 	for _, e := range p.Vector {
@@ -217,7 +317,7 @@ func checkVector(v []VectorEntry) error {
 func UnmarshalSyncProof(b []byte) (*SyncProof, error) {
 	r := newReader(b)
 	syncHeader(r, SyncTypeProof)
-	p := &SyncProof{Signature: make([]byte, crypto.SignatureSize)}
+	p := &SyncProof{Index: r.u32("index"), Signature: make([]byte, crypto.SignatureSize)}
 	r.fixed("signature", p.Signature)
 	n := r.count16("vector", MaxSyncVectorEntries, vectorEntryMinSize)
 	if n > 0 {
@@ -251,19 +351,19 @@ func UnmarshalSyncProof(b []byte) (*SyncProof, error) {
 //
 // Binding the responder's ID means a responder cannot replay a proof it was
 // given to a third node; binding the challenge means no proof is reused.
-func SyncProofMessage(challenge [SyncChallengeSize]byte, responder []byte, h *SyncHello) ([]byte, error) {
+func SyncProofMessage(challenge [SyncChallengeSize]byte, responder []byte, h *SyncRequest) ([]byte, error) {
 	w := &writer{}
 	w.fixed(challenge[:])
-	w.bytes16("responder peer ID", responder, 256)
+	w.bytes16("responder peer ID", responder, maxSyncPeerID)
 	w.fixed(h.Group[:])
 	w.u64(h.Epoch)
 	w.u32(h.Index)
 	return w.finish()
 }
 
-// SignSyncProof signs the proof message for the hello with the requester's
-// member credential.
-func SignSyncProof(cred *crypto.MemberCredential, challenge [SyncChallengeSize]byte, responder []byte, h *SyncHello) ([]byte, error) {
+// SignSyncProof signs the proof message for the request with the
+// requester's member credential.
+func SignSyncProof(cred *crypto.MemberCredential, challenge [SyncChallengeSize]byte, responder []byte, h *SyncRequest) ([]byte, error) {
 	msg, err := SyncProofMessage(challenge, responder, h)
 	if err != nil {
 		return nil, err
@@ -272,12 +372,12 @@ func SignSyncProof(cred *crypto.MemberCredential, challenge [SyncChallengeSize]b
 }
 
 // CheckSyncProof is the responder's membership check, a pure function of
-// the roster of the hello's epoch: it returns the member at the hello's
-// index when that member's key signed the proof message for this
+// the roster of the request's epoch: it returns the member at the
+// request's index when that member's key signed the proof message for this
 // challenge and responder. It returns ErrNotSyncMember (wrapped) when no
 // member has that index in the roster (a non-member, or a member removed
 // before that epoch) or the signature does not verify.
-func CheckSyncProof(roster []Member, challenge [SyncChallengeSize]byte, responder []byte, h *SyncHello, sig []byte) (Member, error) {
+func CheckSyncProof(roster []Member, challenge [SyncChallengeSize]byte, responder []byte, h *SyncRequest, sig []byte) (Member, error) {
 	var m Member
 	found := false
 	for _, r := range roster {
@@ -440,16 +540,20 @@ func appendUncovered(out []SyncWant, epoch uint64, sender uint32, run Generation
 	return out
 }
 
-// SyncHello returns the hello this member sends to ask for history: the
-// group, the session's current epoch (for a removed member, the last epoch
-// it belonged to) and this member's index there.
-func (s *Session) SyncHello() SyncHello {
-	return SyncHello{Group: s.cur.state.ID, Epoch: s.cur.state.Epoch, Index: s.me().Index}
+// SyncRequest returns what this member asks for history as: the group,
+// the session's current epoch (for a removed member, the last epoch it
+// belonged to) and this member's index there.
+func (s *Session) SyncRequest() SyncRequest {
+	return SyncRequest{Group: s.cur.state.ID, Epoch: s.cur.state.Epoch, Index: s.me().Index}
 }
+
+// CurrentEpoch returns the session's current epoch (for a removed member,
+// the last epoch it belonged to), without copying the group state.
+func (s *Session) CurrentEpoch() uint64 { return s.cur.state.Epoch }
 
 // SignSyncProof signs the proof for h with this member's credential
 // (SignSyncProof, the function).
-func (s *Session) SignSyncProof(challenge [SyncChallengeSize]byte, responder []byte, h *SyncHello) ([]byte, error) {
+func (s *Session) SignSyncProof(challenge [SyncChallengeSize]byte, responder []byte, h *SyncRequest) ([]byte, error) {
 	return SignSyncProof(s.cred, challenge, responder, h)
 }
 
@@ -469,7 +573,7 @@ func (s *Session) SignSyncProof(challenge [SyncChallengeSize]byte, responder []b
 // epochs this session holds, or one never in the group, gets nothing.
 //
 // It returns ErrNotSyncMember (wrapped) when the request is refused.
-func (s *Session) CheckSyncRequest(challenge [SyncChallengeSize]byte, responder []byte, h *SyncHello, sig []byte) (first, last uint64, err error) {
+func (s *Session) CheckSyncRequest(challenge [SyncChallengeSize]byte, responder []byte, h *SyncRequest, sig []byte) (first, last uint64, err error) {
 	cur := s.cur.state
 	if h.Group != cur.ID {
 		return 0, 0, fmt.Errorf("%w: another group", ErrNotSyncMember)

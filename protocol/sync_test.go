@@ -13,13 +13,17 @@ import (
 	"github.com/hearthnet/hearth/crypto"
 )
 
-// syncFixture is a two-member roster and a signed proof by its second
-// member, drawn from a seeded stream.
+// syncFixture is a two-member roster, an epoch's sync key, and an
+// exchange by its second member: hello, challenge and signed proof, drawn
+// from a seeded stream.
 type syncFixture struct {
 	roster    []Member
 	cred      *crypto.MemberCredential
+	key       [crypto.KeySize]byte
+	req       *SyncRequest
 	hello     *SyncHello
-	challenge SyncChallenge
+	challenge *SyncChallenge
+	requester []byte
 	responder []byte
 	proof     *SyncProof
 }
@@ -43,15 +47,25 @@ func newSyncFixture(t testing.TB) *syncFixture {
 			{Index: 3, ID: b.ID(), Public: b.Public(), Pseudonym: "bo", Role: RoleMember, Joined: 2},
 		},
 		cred:      b,
-		hello:     &SyncHello{Group: group, Epoch: 7, Index: 3},
+		req:       &SyncRequest{Group: group, Epoch: 7, Index: 3},
+		requester: []byte("requester-peer-id"),
 		responder: []byte("responder-peer-id"),
 	}
-	r.Read(f.challenge.Nonce[:])
-	sig, err := SignSyncProof(b, f.challenge.Nonce, f.responder, f.hello)
+	r.Read(f.key[:])
+	var nonce, challenge [SyncChallengeSize]byte
+	r.Read(nonce[:])
+	r.Read(challenge[:])
+	if f.hello, err = NewSyncHello(&f.key, nonce, f.responder); err != nil {
+		t.Fatal(err)
+	}
+	if f.challenge, err = NewSyncChallenge(&f.key, f.hello, challenge, f.requester); err != nil {
+		t.Fatal(err)
+	}
+	sig, err := SignSyncProof(b, f.challenge.Nonce, f.responder, f.req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.proof = &SyncProof{Signature: sig, Vector: []VectorEntry{
+	f.proof = &SyncProof{Index: 3, Signature: sig, Vector: []VectorEntry{
 		{Epoch: 6, Sender: 0, Runs: []GenerationRun{{0, 4}, {9, 12}}},
 		{Epoch: 7, Sender: 0, Runs: []GenerationRun{{0, 0}}},
 		{Epoch: 7, Sender: 3, Runs: []GenerationRun{{0, 2}, {crypto.ControlGeneration, crypto.ControlGeneration}}},
@@ -61,38 +75,38 @@ func newSyncFixture(t testing.TB) *syncFixture {
 
 func TestSyncProofAcceptsOnlyTheMemberItNames(t *testing.T) {
 	f := newSyncFixture(t)
-	m, err := CheckSyncProof(f.roster, f.challenge.Nonce, f.responder, f.hello, f.proof.Signature)
+	m, err := CheckSyncProof(f.roster, f.challenge.Nonce, f.responder, f.req, f.proof.Signature)
 	if err != nil || m.ID != f.cred.ID() {
 		t.Fatalf("member's proof refused: %v", err)
 	}
 	// A member removed before the epoch: not in its roster.
-	if _, err := CheckSyncProof(f.roster[:1], f.challenge.Nonce, f.responder, f.hello, f.proof.Signature); !errors.Is(err, ErrNotSyncMember) {
+	if _, err := CheckSyncProof(f.roster[:1], f.challenge.Nonce, f.responder, f.req, f.proof.Signature); !errors.Is(err, ErrNotSyncMember) {
 		t.Fatalf("removed member: got %v", err)
 	}
 	// Another member's index with this member's signature.
-	other := *f.hello
+	other := *f.req
 	other.Index = 0
 	if _, err := CheckSyncProof(f.roster, f.challenge.Nonce, f.responder, &other, f.proof.Signature); !errors.Is(err, ErrNotSyncMember) {
 		t.Fatalf("impersonation: got %v", err)
 	}
 	// The same proof replayed to another responder, for another
 	// challenge, or for another epoch.
-	if _, err := CheckSyncProof(f.roster, f.challenge.Nonce, []byte("someone else"), f.hello, f.proof.Signature); !errors.Is(err, ErrNotSyncMember) {
+	if _, err := CheckSyncProof(f.roster, f.challenge.Nonce, []byte("someone else"), f.req, f.proof.Signature); !errors.Is(err, ErrNotSyncMember) {
 		t.Fatalf("replay to another responder: got %v", err)
 	}
 	ch := f.challenge.Nonce
 	ch[0] ^= 1
-	if _, err := CheckSyncProof(f.roster, ch, f.responder, f.hello, f.proof.Signature); !errors.Is(err, ErrNotSyncMember) {
+	if _, err := CheckSyncProof(f.roster, ch, f.responder, f.req, f.proof.Signature); !errors.Is(err, ErrNotSyncMember) {
 		t.Fatalf("replay on another challenge: got %v", err)
 	}
-	later := *f.hello
+	later := *f.req
 	later.Epoch++
 	if _, err := CheckSyncProof(f.roster, f.challenge.Nonce, f.responder, &later, f.proof.Signature); !errors.Is(err, ErrNotSyncMember) {
 		t.Fatalf("proof moved to another epoch: got %v", err)
 	}
 	// A signature for another purpose by the same key.
-	msg, _ := SyncProofMessage(f.challenge.Nonce, f.responder, f.hello)
-	if _, err := CheckSyncProof(f.roster, f.challenge.Nonce, f.responder, f.hello, f.cred.Sign("commit", msg)); !errors.Is(err, ErrNotSyncMember) {
+	msg, _ := SyncProofMessage(f.challenge.Nonce, f.responder, f.req)
+	if _, err := CheckSyncProof(f.roster, f.challenge.Nonce, f.responder, f.req, f.cred.Sign("commit", msg)); !errors.Is(err, ErrNotSyncMember) {
 		t.Fatalf("signature of another purpose: got %v", err)
 	}
 }
@@ -104,7 +118,7 @@ func TestSyncMessagesRoundTrip(t *testing.T) {
 		t.Fatalf("hello: %v %+v", err, h)
 	}
 	c, err := UnmarshalSyncChallenge(f.challenge.Marshal())
-	if err != nil || *c != f.challenge {
+	if err != nil || *c != *f.challenge {
 		t.Fatalf("challenge: %v", err)
 	}
 	pb, err := f.proof.Marshal()
@@ -142,7 +156,7 @@ func TestSyncDecodersAreStrict(t *testing.T) {
 		if err := dec(b); err != nil {
 			t.Fatalf("%s: good input refused: %v", name, err)
 		}
-		for _, bad := range [][]byte{nil, b[:len(b)-1], append(bytes.Clone(b), 0), append([]byte{b[0], 2}, b[2:]...), append([]byte{99}, b[1:]...)} {
+		for _, bad := range [][]byte{nil, b[:len(b)-1], append(bytes.Clone(b), 0), append([]byte{b[0], 1}, b[2:]...), append([]byte{b[0], 3}, b[2:]...), append([]byte{99}, b[1:]...)} {
 			if err := dec(bad); !errors.Is(err, ErrMalformed) {
 				t.Fatalf("%s: %x accepted (%v)", name, bad, err)
 			}
@@ -157,19 +171,19 @@ func TestSyncDecodersAreStrict(t *testing.T) {
 	raw := bytes.Clone(pb)
 	// The first entry's second run starts at 9; make it start at 3, inside
 	// the first run (0..4).
-	i := 2 + 64 + 2 + 8 + 4 + 2 + 8
+	i := 2 + 4 + 64 + 2 + 8 + 4 + 2 + 8
 	raw[i+3] = 3
 	if _, err := UnmarshalSyncProof(raw); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("overlapping runs accepted: %v", err)
 	}
 	// A huge claimed envelope count or length in a page.
-	if _, err := UnmarshalSyncPage([]byte{SyncTypePage, 1, 1, 0xFF, 0xFF}); !errors.Is(err, ErrMalformed) {
+	if _, err := UnmarshalSyncPage([]byte{SyncTypePage, syncVersion, 1, 0xFF, 0xFF}); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("huge count accepted: %v", err)
 	}
-	if _, err := UnmarshalSyncPage([]byte{SyncTypePage, 1, 1, 0, 1, 0xFF, 0xFF, 0xFF, 0xFF, 1}); !errors.Is(err, ErrMalformed) {
+	if _, err := UnmarshalSyncPage([]byte{SyncTypePage, syncVersion, 1, 0, 1, 0xFF, 0xFF, 0xFF, 0xFF, 1}); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("huge length accepted: %v", err)
 	}
-	if _, err := UnmarshalSyncPage([]byte{SyncTypePage, 1, 2, 0, 0}); !errors.Is(err, ErrMalformed) {
+	if _, err := UnmarshalSyncPage([]byte{SyncTypePage, syncVersion, 2, 0, 0}); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("more without last accepted: %v", err)
 	}
 	if _, err := (&SyncPage{Envelopes: [][]byte{make([]byte, MaxSyncPageBytes), {1}}}).Marshal(); err == nil {
@@ -211,7 +225,15 @@ func TestSyncVectors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	msg, err := SyncProofMessage(f.challenge.Nonce, f.responder, f.hello)
+	msg, err := SyncProofMessage(f.challenge.Nonce, f.responder, f.req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	helloMsg, err := SyncHelloMessage(f.hello.Nonce, f.responder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answerMsg, err := SyncAnswerMessage(f.hello.Nonce, f.challenge.Nonce, f.requester)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +243,10 @@ func TestSyncVectors(t *testing.T) {
 	}
 	got := map[string]string{
 		"member public":  hex.EncodeToString(f.cred.Public().Marshal()),
+		"sync key":       hex.EncodeToString(f.key[:]),
+		"hello message":  hex.EncodeToString(helloMsg),
 		"hello":          hex.EncodeToString(f.hello.Marshal()),
+		"answer message": hex.EncodeToString(answerMsg),
 		"challenge":      hex.EncodeToString(f.challenge.Marshal()),
 		"signed message": hex.EncodeToString(msg),
 		"proof":          hex.EncodeToString(pb),
@@ -256,8 +281,19 @@ func TestSyncVectors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := CheckSyncProof(f.roster, f.challenge.Nonce, f.responder, f.hello, p.Signature); err != nil {
+	if _, err := CheckSyncProof(f.roster, f.challenge.Nonce, f.responder, f.req, p.Signature); err != nil {
 		t.Fatalf("stored proof does not verify: %v", err)
+	}
+	// And the stored hello and challenge carry tags that verify.
+	hb, _ := hex.DecodeString(stored["hello"])
+	cb, _ := hex.DecodeString(stored["challenge"])
+	h, err := UnmarshalSyncHello(hb)
+	if err != nil || !h.Matches(&f.key, f.responder) {
+		t.Fatalf("stored hello does not verify: %v", err)
+	}
+	c, err := UnmarshalSyncChallenge(cb)
+	if err != nil || !c.Answers(&f.key, h, f.requester) {
+		t.Fatalf("stored challenge does not verify: %v", err)
 	}
 }
 
@@ -283,7 +319,7 @@ func FuzzSyncProof(f *testing.F) {
 func FuzzSyncPage(f *testing.F) {
 	page, _ := (&SyncPage{Last: true, Envelopes: [][]byte{[]byte("envelope"), {1}}}).Marshal()
 	f.Add(page)
-	f.Add([]byte{SyncTypePage, 1, 1, 0, 0})
+	f.Add([]byte{SyncTypePage, syncVersion, 1, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p, err := UnmarshalSyncPage(b)
 		if err != nil {
@@ -314,7 +350,7 @@ func FuzzSyncHello(f *testing.F) {
 // and returns the epochs responder would send.
 func syncAsk(t *testing.T, requester, responder *Session) (uint64, uint64, error) {
 	t.Helper()
-	h := requester.SyncHello()
+	h := requester.SyncRequest()
 	var ch [SyncChallengeSize]byte
 	ch[0] = 42
 	peerID := []byte("responder")
@@ -424,5 +460,50 @@ func TestIsCommitTellsCommitsFromOtherEnvelopes(t *testing.T) {
 	// Eve's post still opens: the test consumed nothing.
 	if _, err := di.Open(post, m.now, m.r); err != nil {
 		t.Fatalf("Eve's post no longer opens: %v", err)
+	}
+}
+
+// TestSyncHandshakeTagsBindKeyAndPeers checks that a hello matches only
+// under its key and for its responder, that a challenge answers only under
+// the same key, that hello and requester, and that two hellos under one key
+// share nothing an outsider could link.
+func TestSyncHandshakeTagsBindKeyAndPeers(t *testing.T) {
+	f := newSyncFixture(t)
+	if !f.hello.Matches(&f.key, f.responder) {
+		t.Fatal("a hello does not match under its own key")
+	}
+	other := f.key
+	other[0] ^= 1
+	if f.hello.Matches(&other, f.responder) {
+		t.Error("a hello matches under another key")
+	}
+	if f.hello.Matches(&f.key, []byte("someone else")) {
+		t.Error("a hello matches for another responder")
+	}
+	if !f.challenge.Answers(&f.key, f.hello, f.requester) {
+		t.Fatal("a challenge does not answer its hello")
+	}
+	if f.challenge.Answers(&other, f.hello, f.requester) {
+		t.Error("a challenge answers under another key")
+	}
+	if f.challenge.Answers(&f.key, f.hello, []byte("someone else")) {
+		t.Error("a challenge answers another requester")
+	}
+	again := *f.hello
+	again.Nonce[0] ^= 1
+	if f.challenge.Answers(&f.key, &again, f.requester) {
+		t.Error("a challenge answers another hello")
+	}
+	var nonce [SyncChallengeSize]byte
+	nonce[0] = 1
+	h2, err := NewSyncHello(&f.key, nonce, f.responder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h2.Tag == f.hello.Tag {
+		t.Error("two hellos under one key share their tag")
+	}
+	if _, err := NewSyncHello(&f.key, nonce, make([]byte, maxSyncPeerID+1)); err == nil {
+		t.Error("a hello for an oversized peer ID was made")
 	}
 }
