@@ -11,7 +11,8 @@ import (
 )
 
 // TestNothingReadableOnDisk writes a known marker as content, as a
-// pseudonym and as a group name, through every path that stores values,
+// pseudonym and as a group name, through every path that stores values
+// (every record kind, small and value-log-sized, envelopes and local copies),
 // closes the store and reads every file byte by byte: the marker is
 // nowhere. It then opens the files with Badger and the Badger key alone (an
 // attacker who broke or bypassed the outer layer): the marker is still in
@@ -30,6 +31,11 @@ func TestNothingReadableOnDisk(t *testing.T) {
 	must(s.Put(KindRoster, testGroup, EpochKey(1, nil), []byte("pseudonym: "+marker)))
 	must(s.Put(KindInvite, testGroup, []byte("i"), []byte("invite for "+marker)))
 	must(s.Put(KindEpochSecret, testGroup, EpochKey(1, nil), []byte("secret "+marker)))
+	must(s.Put(KindCommit, testGroup, []byte("c1"), []byte("commit adding the member "+marker)))
+	must(s.Put(KindChainState, testGroup, EpochKey(1, []byte("send")), []byte("chain key of "+marker)))
+	// Large enough for the value log, not only the tree.
+	must(s.Put(KindCommit, testGroup, []byte("c2"), bytes.Repeat([]byte("roster of "+marker+" "), 30)))
+	must(s.Put(KindChainState, testGroup, EpochKey(1, []byte("recv")), bytes.Repeat([]byte("skipped keys of "+marker+" "), 30)))
 	must(s.Put(KindLocal, testGroup, []byte("journal"), bytes.Repeat([]byte(marker+" "), 40)))
 	raw := append([]byte("envelope bytes "), marker...)
 	if _, err := s.PutEnvelope(testGroup, EnvelopeMeta{Epoch: 1, Received: t0}, raw); err != nil {
