@@ -214,6 +214,16 @@ func TestPanicWipeUI(t *testing.T) {
 
 	b.do("signing in", chromedp.Navigate(d.loginURL))
 	b.waitText("main h1", "Your groups")
+	// Opening a group leaves a read marker in localStorage; the usage
+	// count is in sessionStorage.
+	group, err := d.client.CreateGroup(t.Context(), "Circle", "ann", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.do("opening the group", chromedp.Navigate(d.base+"/#/g/"+group))
+	b.waitJS("the read marker", `(localStorage.getItem("hearth.read.v1") || "").includes("`+group+`")`)
+	eval[bool](b, `(sessionStorage.setItem("hearth-usage", JSON.stringify({day: new Date().toDateString(), minutes: 3, noticed: false})), true)`)
+	kept := `Object.keys(localStorage).concat(Object.keys(sessionStorage)).filter((k) => k.startsWith("hearth"))`
 
 	// Another origin on the same machine, with the session cookie in the
 	// browser: the request is refused and nothing is wiped.
@@ -247,6 +257,9 @@ fetch(%q + "/api/v1/wipe", {method: "POST", credentials: "include", headers: {"C
 	b.do("typing WIPE", chromedp.Evaluate[chromedp.Void](`document.querySelector("#wipe-word").value = ""`), chromedp.SendKeys("#wipe-word", "WIPE"),
 		chromedp.Click(`#wipe-confirm button[type="submit"]`))
 	b.waitText("main h1", "Everything was wiped")
+	if keys := eval[[]string](b, kept); len(keys) > 0 {
+		t.Errorf("after the wipe the browser still keeps %q", keys)
+	}
 	select {
 	case <-d.exited:
 	case <-time.After(stepTimeout):

@@ -86,14 +86,14 @@ async function checkUsage() {
 }
 
 setInterval(() => {
-  if (document.visibilityState !== "visible") return;
+  // Only while signed in (the navigation shows): a signed-out or wiped
+  // page sends nothing and writes nothing.
+  const nav = document.getElementById("nav");
+  if (document.visibilityState !== "visible" || !nav || nav.hidden) return;
   const u = usageToday();
   u.minutes += 1;
   saveUsage(u);
-  // Only while signed in (the navigation shows), so a signed-out page
-  // sends nothing.
-  const nav = document.getElementById("nav");
-  if (nav && !nav.hidden) checkUsage().catch(() => {});
+  checkUsage().catch(() => {});
 }, 60000);
 
 function page(...children) {
@@ -1106,9 +1106,27 @@ function wipeCard(main) {
   );
 }
 
+/**
+ * Removes what Hearth keeps in this browser's own storage: the read
+ * markers (group IDs and when each was last opened) in localStorage, and
+ * this tab's usage minutes and reminders given in sessionStorage. After a
+ * wipe nothing on this computer should say which groups there were.
+ */
+function forgetBrowserStorage() {
+  for (const store of ["localStorage", "sessionStorage"]) {
+    try {
+      const s = window[store];
+      for (const k of Object.keys(s)) if (k.startsWith("hearth")) s.removeItem(k);
+    } catch {
+      // Storage disabled: then nothing was kept there either.
+    }
+  }
+}
+
 /** The page after a wipe: the daemon is gone, and says so plainly. */
 function wiped(main) {
   window.dispatchEvent(new Event("hearth-wiped"));
+  forgetBrowserStorage();
   document.title = "Wiped · Hearth";
   replace(
     main,
