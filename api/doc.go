@@ -29,7 +29,10 @@
 // OpenAPI 3.1 document served at /api/v1/openapi.json. Routes beyond the
 // built-in ones (login, logout, health, events, the OpenAPI document) are
 // passed in Config.Routes; whoever adds one adds it to openapi.json too,
-// and a test of that route set should call checkOpenAPI on it.
+// and a test of that route set should call checkOpenAPI on it. The bodies
+// are named Go types, each listed against its component schema in
+// openapi_schema_test.go (and the client's in api/client), so a field
+// added to one and not the other fails the tests.
 //
 // Live events reach the web UI over server-sent events at /api/v1/events
 // from a Broadcaster that never lets a slow reader hold up the node.

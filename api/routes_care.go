@@ -109,6 +109,24 @@ type sosSentJSON struct {
 	Error *errorDetail `json:"error,omitempty"`
 }
 
+// sosSentAllJSON answers POST /api/v1/sos: the crisis resources, and
+// per target the SOS or its error.
+type sosSentAllJSON struct {
+	Crisis crisisJSON    `json:"crisis"`
+	Sent   []sosSentJSON `json:"sent"`
+}
+
+type declinedJSON struct {
+	ID     string `json:"id"`
+	Status string `json:"status"`
+}
+
+type pairingSuggestedJSON struct {
+	Member string `json:"member"`
+	With   string `json:"with"`
+	Status string `json:"status"`
+}
+
 type mentorshipJSON struct {
 	ID            string `json:"id"`
 	Parent        string `json:"parent"`
@@ -277,10 +295,7 @@ func (nr *nodeRoutes) sendSOS(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return nodeError(err)
 	}
-	out := struct {
-		Crisis crisisJSON    `json:"crisis"`
-		Sent   []sosSentJSON `json:"sent"`
-	}{Crisis: crisisOf(nr.n, region), Sent: []sosSentJSON{}}
+	out := sosSentAllJSON{Crisis: crisisOf(nr.n, region), Sent: []sosSentJSON{}}
 	for _, s := range sent {
 		e := sosSentJSON{Group: s.Group.String()}
 		if s.SOS != nil {
@@ -444,10 +459,7 @@ func (nr *nodeRoutes) declineMentor(w http.ResponseWriter, r *http.Request) erro
 		if err := nr.n.DeclineMentor(ctx, id); err != nil {
 			return nodeError(err)
 		}
-		writeJSON(w, http.StatusOK, struct {
-			ID     string `json:"id"`
-			Status string `json:"status"`
-		}{id.String(), "declined"})
+		writeJSON(w, http.StatusOK, declinedJSON{id.String(), "declined"})
 		return nil
 	})
 }
@@ -497,10 +509,6 @@ func (nr *nodeRoutes) suggestPairing(w http.ResponseWriter, r *http.Request) err
 	if err := g.SuggestPairing(ctx, a, b, req.Text); err != nil {
 		return nodeError(err)
 	}
-	writeJSON(w, http.StatusOK, struct {
-		Member string `json:"member"`
-		With   string `json:"with"`
-		Status string `json:"status"`
-	}{a.String(), b.String(), "suggested"})
+	writeJSON(w, http.StatusOK, pairingSuggestedJSON{a.String(), b.String(), "suggested"})
 	return nil
 }

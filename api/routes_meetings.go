@@ -242,6 +242,19 @@ func roomOf(r node.MeetingRoom) roomJSON {
 // scheduleRequest is the body of POST and PUT .../meetings. Start is the
 // first start as the local time in Zone ("2026-12-01T19:00") or RFC 3339
 // with an offset.
+// The bodies of the live room's check-in, floor and share-timer routes.
+type (
+	checkInRoomRequest struct {
+		Anonymous bool `json:"anonymous"`
+	}
+	floorRequest struct {
+		Member string `json:"member"`
+	}
+	timerRequest struct {
+		Seconds *int `json:"seconds"`
+	}
+)
+
 type scheduleRequest struct {
 	Title    string   `json:"title"`
 	Start    string   `json:"start"`
@@ -508,9 +521,7 @@ func (nr *nodeRoutes) checkIn(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var req struct {
-		Anonymous bool `json:"anonymous"`
-	}
+	var req checkInRoomRequest
 	if err := decodeOptionalJSON(w, r, &req); err != nil {
 		return err
 	}
@@ -524,9 +535,7 @@ func (nr *nodeRoutes) giveFloor(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var req struct {
-		Member string `json:"member"`
-	}
+	var req floorRequest
 	if err := decodeOptionalJSON(w, r, &req); err != nil {
 		return err
 	}
@@ -546,9 +555,7 @@ func (nr *nodeRoutes) setTimer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var req struct {
-		Seconds *int `json:"seconds"`
-	}
+	var req timerRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}

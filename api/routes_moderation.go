@@ -62,6 +62,16 @@ func moderationErrors() []errorMapping {
 	}
 }
 
+type messageStatusJSON struct {
+	Message string `json:"message"`
+	Status  string `json:"status"`
+}
+
+type reportDismissedJSON struct {
+	Report string `json:"report"`
+	Status string `json:"status"`
+}
+
 type removalJSON struct {
 	Post    string `json:"post"`
 	By      string `json:"by"`
@@ -186,10 +196,7 @@ func checkReason(s string) (string, error) {
 
 // messageAnswer writes {"message": id, "status": status}.
 func messageAnswer(w http.ResponseWriter, id node.MessageID, status string) {
-	writeJSON(w, http.StatusOK, struct {
-		Message string `json:"message"`
-		Status  string `json:"status"`
-	}{id.String(), status})
+	writeJSON(w, http.StatusOK, messageStatusJSON{id.String(), status})
 }
 
 type editRequest struct {
@@ -302,10 +309,7 @@ func (nr *nodeRoutes) dismissReport(w http.ResponseWriter, r *http.Request) erro
 	if err := g.DismissReport(id); err != nil {
 		return nodeError(err)
 	}
-	writeJSON(w, http.StatusOK, struct {
-		Report string `json:"report"`
-		Status string `json:"status"`
-	}{id.String(), "dismissed"})
+	writeJSON(w, http.StatusOK, reportDismissedJSON{id.String(), "dismissed"})
 	return nil
 }
 

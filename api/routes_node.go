@@ -197,6 +197,36 @@ type messageJSON struct {
 	Muted   bool         `json:"muted,omitempty"`
 }
 
+// The small answers of the routes that change something.
+type (
+	groupCreatedJSON struct {
+		Group string `json:"group"`
+	}
+	revokedJSON struct {
+		Revoked bool `json:"revoked"`
+	}
+	joinResultJSON struct {
+		Group  string `json:"group"`
+		Status string `json:"status"`
+	}
+	// memberStatusJSON answers admit, deny, remove, mute and block.
+	memberStatusJSON struct {
+		Member string `json:"member"`
+		Status string `json:"status"`
+	}
+	roleResultJSON struct {
+		Member string `json:"member"`
+		Role   string `json:"role"`
+	}
+	leftJSON struct {
+		Group  string `json:"group"`
+		Status string `json:"status"`
+	}
+	postedJSON struct {
+		ID string `json:"id"`
+	}
+)
+
 func summaryOf(info node.GroupInfo) groupSummaryJSON {
 	return groupSummaryJSON{
 		Group: info.ID.String(), Name: info.Name, Role: info.Role.String(),
@@ -286,9 +316,7 @@ func (nr *nodeRoutes) createGroup(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return nodeError(err)
 	}
-	writeJSON(w, http.StatusCreated, struct {
-		Group string `json:"group"`
-	}{g.ID().String()})
+	writeJSON(w, http.StatusCreated, groupCreatedJSON{g.ID().String()})
 	return nil
 }
 
@@ -387,9 +415,7 @@ func (nr *nodeRoutes) revokeInvite(w http.ResponseWriter, r *http.Request) error
 	if err := g.RevokeInvite(id); err != nil {
 		return nodeError(err)
 	}
-	writeJSON(w, http.StatusOK, struct {
-		Revoked bool `json:"revoked"`
-	}{true})
+	writeJSON(w, http.StatusOK, revokedJSON{true})
 	return nil
 }
 
@@ -419,10 +445,7 @@ func (nr *nodeRoutes) join(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return nodeError(err)
 	}
-	writeJSON(w, http.StatusOK, struct {
-		Group  string `json:"group"`
-		Status string `json:"status"`
-	}{res.GroupID.String(), res.Status.String()})
+	writeJSON(w, http.StatusOK, joinResultJSON{res.GroupID.String(), res.Status.String()})
 	return nil
 }
 
@@ -454,10 +477,7 @@ func (nr *nodeRoutes) memberAction(w http.ResponseWriter, r *http.Request, statu
 	if err := do(ctx, g, m); err != nil {
 		return nodeError(err)
 	}
-	writeJSON(w, http.StatusOK, struct {
-		Member string `json:"member"`
-		Status string `json:"status"`
-	}{m.String(), status})
+	writeJSON(w, http.StatusOK, memberStatusJSON{m.String(), status})
 	return nil
 }
 
@@ -505,10 +525,7 @@ func (nr *nodeRoutes) setRole(w http.ResponseWriter, r *http.Request) error {
 	if err := g.Promote(ctx, m, role); err != nil {
 		return nodeError(err)
 	}
-	writeJSON(w, http.StatusOK, struct {
-		Member string `json:"member"`
-		Role   string `json:"role"`
-	}{m.String(), role.String()})
+	writeJSON(w, http.StatusOK, roleResultJSON{m.String(), role.String()})
 	return nil
 }
 
@@ -525,10 +542,7 @@ func (nr *nodeRoutes) leave(w http.ResponseWriter, r *http.Request) error {
 	if err := g.Leave(ctx); err != nil {
 		return nodeError(err)
 	}
-	writeJSON(w, http.StatusOK, struct {
-		Group  string `json:"group"`
-		Status string `json:"status"`
-	}{g.ID().String(), "left"})
+	writeJSON(w, http.StatusOK, leftJSON{g.ID().String(), "left"})
 	return nil
 }
 
@@ -572,9 +586,7 @@ func (nr *nodeRoutes) post(w http.ResponseWriter, r *http.Request) error {
 	// A post that was stored but not published (err != nil with a message)
 	// is in the group's history and goes out with the outbox or with sync;
 	// to the member it is posted.
-	writeJSON(w, http.StatusCreated, struct {
-		ID string `json:"id"`
-	}{msg.ID.String()})
+	writeJSON(w, http.StatusCreated, postedJSON{msg.ID.String()})
 	return nil
 }
 

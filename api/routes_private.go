@@ -228,6 +228,18 @@ type shareTarget struct {
 	id    node.PrivateID
 }
 
+// sharedJSON answers a share: the post's ID and the text that went out.
+type sharedJSON struct {
+	ID   string `json:"id"`
+	Text string `json:"text"`
+}
+
+// insightJSON is node.Insight with its summary sentences.
+type insightJSON struct {
+	node.Insight
+	Summary []string `json:"summary"`
+}
+
 type shareRequest struct {
 	Group string `json:"group"`
 }
@@ -251,10 +263,7 @@ func (pr *privateRoutesT) share(w http.ResponseWriter, r *http.Request, do func(
 	if msg == nil {
 		return privateError(err)
 	}
-	writeJSON(w, http.StatusCreated, struct {
-		ID   string `json:"id"`
-		Text string `json:"text"`
-	}{msg.ID.String(), msg.Text})
+	writeJSON(w, http.StatusCreated, sharedJSON{msg.ID.String(), msg.Text})
 	return nil
 }
 
@@ -351,10 +360,7 @@ func (pr *privateRoutesT) insight(w http.ResponseWriter, r *http.Request) error 
 		return privateError(err)
 	}
 	in := node.Analyze(cs, hs, time.Now())
-	writeJSON(w, http.StatusOK, struct {
-		node.Insight
-		Summary []string `json:"summary"`
-	}{in, in.Summary()})
+	writeJSON(w, http.StatusOK, insightJSON{in, in.Summary()})
 	return nil
 }
 
