@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"unicode/utf8"
 
 	"golang.org/x/term"
 
+	"github.com/hearthnet/hearth/api"
 	"github.com/hearthnet/hearth/crypto"
 )
 
@@ -33,14 +35,26 @@ type passphraseSource struct {
 
 // getPassphrase returns the passphrase for the home in dir. When isNew is
 // set the passphrase is a new one: at a terminal it is asked twice and the
-// two must match. The caller wipes the result with crypto.Wipe when done.
+// two must match, and from a terminal or a file it must be at least
+// api.MinPassphraseLen characters, the floor the web UI's setup applies
+// too (a home that exists opens with whatever passphrase it has). The
+// caller wipes the result with crypto.Wipe when done.
 func getPassphrase(ctx context.Context, e *env, src passphraseSource, dir string, isNew bool) ([]byte, error) {
 	file, from := src.flagFile, "--passphrase-file"
 	if file == "" {
 		file, from = e.getenv("HEARTH_PASSPHRASE_FILE"), "HEARTH_PASSPHRASE_FILE"
 	}
 	if file != "" {
-		return readPassphraseFile(e, file, from)
+		p, err := readPassphraseFile(e, file, from)
+		if err != nil || !isNew {
+			return p, err
+		}
+		if n := utf8.RuneCount(p); n < api.MinPassphraseLen {
+			crypto.Wipe(p)
+			return nil, usagef("the passphrase in %s (from %s) is %d characters long, and a new home's passphrase must have at least %d; "+
+				"put a longer one on its first line (a few unrelated words are easy to remember and hard to guess)", file, from, n, api.MinPassphraseLen)
+		}
+		return p, nil
 	}
 	if e.terminal == nil {
 		return nil, usagef("no passphrase: standard input is not a terminal, so give the passphrase in a file with --passphrase-file FILE or HEARTH_PASSPHRASE_FILE (its first line is the passphrase)")
@@ -61,6 +75,10 @@ func getPassphrase(ctx context.Context, e *env, src passphraseSource, dir string
 	}
 	if len(p) == 0 {
 		return nil, errors.New("the passphrase is empty; run the command again and choose one (a few unrelated words are easy to remember and hard to guess)")
+	}
+	if n := utf8.RuneCount(p); n < api.MinPassphraseLen {
+		crypto.Wipe(p)
+		return nil, fmt.Errorf("that passphrase is %d characters long, and a new home's passphrase must have at least %d; nothing was created, run the command again and choose a longer one (a few unrelated words are easy to remember and hard to guess)", n, api.MinPassphraseLen)
 	}
 	again, err := e.terminal.readPassword(ctx, "Type the same passphrase again: ")
 	if err != nil {

@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hearthnet/hearth/api"
 )
 
 func writePassFile(t *testing.T, content string, mode os.FileMode) string {
@@ -29,7 +32,7 @@ func TestPassphraseFileFirstLine(t *testing.T) {
 		" spaces kept \n":          " spaces kept ",
 		"ünïcödé pässphrase\n":     "ünïcödé pässphrase",
 		"trailing tab\t\n":         "trailing tab\t",
-		"line one\r\nline two\r\n": "line one",
+		"line one is long\r\nline two\r\n": "line one is long",
 	} {
 		e, _, stderr := testEnv(nil)
 		path := writePassFile(t, content, 0o600)
@@ -132,7 +135,7 @@ func TestPassphrasePromptNewAsksTwice(t *testing.T) {
 
 func TestPassphrasePromptNewMismatch(t *testing.T) {
 	e, _, _ := testEnv(nil)
-	e.terminal = &fakeTerminal{answers: []string{"one thing", "another"}}
+	e.terminal = &fakeTerminal{answers: []string{"one long thing", "another long thing"}}
 	_, err := getPassphrase(context.Background(), e, passphraseSource{}, "/h", true)
 	if err == nil || !strings.Contains(err.Error(), "the two passphrases differ") {
 		t.Fatalf("mismatch: %v", err)
@@ -168,5 +171,41 @@ func TestPassphraseFileBeatsTerminal(t *testing.T) {
 	got, err := getPassphrase(context.Background(), e, passphraseSource{flagFile: path}, "/h", false)
 	if err != nil || string(got) != "filed" || len(ft.prompts) != 0 {
 		t.Fatalf("got %q, %v, prompts %q", got, err, ft.prompts)
+	}
+}
+
+// TestPassphraseMinimumForNewHomes: a new home's passphrase, from a file or
+// the terminal, must have at least api.MinPassphraseLen characters (not
+// bytes), as in the web UI's setup; a home that exists opens with any.
+func TestPassphraseMinimumForNewHomes(t *testing.T) {
+	short := strings.Repeat("ä", api.MinPassphraseLen-1) // more bytes than the minimum, fewer characters
+	long := strings.Repeat("ä", api.MinPassphraseLen)
+
+	e, _, _ := testEnv(nil)
+	_, err := getPassphrase(context.Background(), e, passphraseSource{flagFile: writePassFile(t, short+"\n", 0o600)}, "/h", true)
+	wantUsage(t, err)
+	if want := fmt.Sprintf("is %d characters long, and a new home's passphrase must have at least %d", api.MinPassphraseLen-1, api.MinPassphraseLen); !strings.Contains(err.Error(), want) {
+		t.Errorf("file: error %q does not say %q", err, want)
+	}
+	if got, err := getPassphrase(context.Background(), e, passphraseSource{flagFile: writePassFile(t, long+"\n", 0o600)}, "/h", true); err != nil || string(got) != long {
+		t.Errorf("file with %d characters: %q, %v", api.MinPassphraseLen, got, err)
+	}
+	// Unlocking a home that exists: the passphrase is whatever it is.
+	if got, err := getPassphrase(context.Background(), e, passphraseSource{flagFile: writePassFile(t, "x\n", 0o600)}, "/h", false); err != nil || string(got) != "x" {
+		t.Errorf("unlocking with a short passphrase from a file: %q, %v", got, err)
+	}
+
+	ft := &fakeTerminal{answers: []string{short, short}}
+	e.terminal = ft
+	_, err = getPassphrase(context.Background(), e, passphraseSource{}, "/h", true)
+	if err == nil || !strings.Contains(err.Error(), "must have at least") || exitCode(err) != exitError {
+		t.Errorf("terminal: %v", err)
+	}
+	if len(ft.prompts) != 1 {
+		t.Errorf("a too short passphrase was asked for again: prompts %q", ft.prompts)
+	}
+	e.terminal = &fakeTerminal{answers: []string{"x"}}
+	if got, err := getPassphrase(context.Background(), e, passphraseSource{}, "/h", false); err != nil || string(got) != "x" {
+		t.Errorf("unlocking with a short passphrase at the terminal: %q, %v", got, err)
 	}
 }
