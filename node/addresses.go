@@ -173,30 +173,11 @@ func (n *Node) usableAnnounced(ai peer.AddrInfo) (peer.AddrInfo, bool) {
 	if !d.cfg.cfg.RelayOnly {
 		return ai, len(ai.Addrs) > 0
 	}
-	relays := make(map[peer.ID]bool, len(d.cfg.relays))
-	for _, r := range d.cfg.relays {
-		relays[r.ID] = true
-	}
-	if relays[ai.ID] {
+	g := d.cfg.reservations.gater
+	if g.isRelay(ai.ID) {
 		return peer.AddrInfo{}, false
 	}
-	out := peer.AddrInfo{ID: ai.ID}
-	for _, a := range ai.Addrs {
-		hop, _ := ma.SplitFunc(a, func(c ma.Component) bool { return c.Protocol().Code == ma.P_CIRCUIT })
-		if hop == nil || !isRelayed(a) {
-			continue
-		}
-		_, relay := peer.SplitAddr(hop)
-		if !relays[relay] {
-			continue
-		}
-		c, err := ma.NewMultiaddr("/p2p/" + relay.String() + "/p2p-circuit")
-		if err != nil || slices.ContainsFunc(out.Addrs, c.Equal) {
-			continue
-		}
-		out.Addrs = append(out.Addrs, c)
-	}
-	return out, len(out.Addrs) > 0
+	return g.circuitsOnly(ai)
 }
 
 // loadAnnounced reads the announcement stored under key.
@@ -324,10 +305,14 @@ type lastAnnouncement struct {
 
 // startAddrAnnouncer starts the announcer on a goroutine the node tracks.
 // every is the shortest time between two announcements in one group (zero:
-// defaultAddrAnnounceEvery); relayOnly restricts what is announced to
-// relay circuit addresses.
+// defaultAddrAnnounceEvery; negative: no announcer at all, for tests that
+// must find members by other means); relayOnly restricts what is announced
+// to relay circuit addresses.
 func (n *Node) startAddrAnnouncer(relayOnly bool, every time.Duration) error {
-	if every <= 0 {
+	if every < 0 {
+		return nil
+	}
+	if every == 0 {
 		every = defaultAddrAnnounceEvery
 	}
 	sub, err := n.host.EventBus().Subscribe(new(event.EvtLocalAddressesUpdated))

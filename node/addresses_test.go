@@ -187,6 +187,7 @@ func TestRelayOnlyAnnouncesOnlyCircuits(t *testing.T) {
 	relayAddr := relay.Addrs()[0].String()
 	hidden := newTestNode(t, fast, withDiscovery(DiscoveryConfig{StaticRelays: []string{relayAddr}, RelayOnly: true}))
 	other := newTestNode(t, fast, withDiscovery(DiscoveryConfig{StaticRelays: []string{relayAddr}}))
+	relayFor(t, relay, hidden, other)
 	poll(t, "the relay-only node holding a reservation", func() bool { return len(hidden.Addrs()) > 0 })
 
 	_, gother := twoMembers(t, hidden, other)
@@ -284,6 +285,7 @@ func TestRelayOnlyIgnoresAnnouncedRelayAddresses(t *testing.T) {
 	relayAddr := relay.Addrs()[0].String()
 	hidden := newTestNode(t, withDiscovery(DiscoveryConfig{StaticRelays: []string{relayAddr}, RelayOnly: true}))
 	other := newTestNode(t, withDiscovery(DiscoveryConfig{StaticRelays: []string{relayAddr}}))
+	relayFor(t, relay, hidden, other)
 	poll(t, "both holding a reservation", func() bool {
 		return slices.ContainsFunc(hidden.Addrs(), isRelayed) && slices.ContainsFunc(other.Addrs(), isRelayed)
 	})

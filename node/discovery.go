@@ -47,17 +47,27 @@ type DiscoveryConfig struct {
 	// and hole punching (DCUtR), which upgrade a relayed connection to a
 	// direct one when both routers allow it.
 	StaticRelays []string
-	// RelayOnly connects only through StaticRelays: the node dials no
-	// member directly, refuses direct connections from anyone but the
-	// relays, and advertises only its relayed addresses, so fellow members
-	// see the relay's address and never the node's. It needs StaticRelays
-	// and cannot be combined with MDNS or RelayService (errBadDiscovery).
+	// RelayOnly connects only through StaticRelays: the node dials no one
+	// directly but the relays (at their configured addresses, or where
+	// their configured DNS names resolve), refuses every direct incoming
+	// connection before any handshake, and advertises only its relayed
+	// addresses, so fellow members see the relay's address and never the
+	// node's (see relayOnlyGater). It needs StaticRelays, cannot be
+	// combined with MDNS or RelayService (errBadDiscovery), and refuses
+	// QUIC listen addresses (errRelayOnlyQUIC); Config.ListenAddrs may be
+	// empty, since the node needs to listen nowhere.
 	RelayOnly bool
-	// RelayService turns this node into a circuit relay v2 for peers that
-	// reserve a slot (a group host's reachable server), within the limits
-	// documented at relayResources. It implies DHTServer, and that the node
-	// is reachable at its listen addresses.
+	// RelayService turns this node into a circuit relay v2 (a group host's
+	// reachable server) for the members of its groups and the peers in
+	// RelayFor, within the limits documented at relayResources; see
+	// relayACL for who counts as a member. It implies DHTServer, and that
+	// the node is reachable at its listen addresses.
 	RelayService bool
+	// RelayFor are peer IDs the relay service serves besides the members
+	// of this node's groups: the operator's own devices, say, when the
+	// relay is a server that is in none of their groups. Needs
+	// RelayService.
+	RelayFor []string
 
 	// MDNS announces the node on the local network and dials Hearth peers
 	// found there. Off by default: an mDNS announcement is a multicast the
@@ -101,6 +111,8 @@ type parsedDiscovery struct {
 	// reservations is shared with the host (its AddrsFactory); nil
 	// without relays.
 	reservations *relayReservations
+	// relayFor are the peers the relay service serves besides members.
+	relayFor []peer.ID
 }
 
 // dhtEnabled says whether the node runs the DHT.
@@ -119,8 +131,18 @@ func parseDiscovery(cfg DiscoveryConfig) (parsedDiscovery, error) {
 	if p.relays, err = parsePeerAddrs(cfg.StaticRelays); err != nil {
 		return p, fmt.Errorf("%w: relay: %w", errBadDiscovery, err)
 	}
+	for _, s := range cfg.RelayFor {
+		id, err := peer.Decode(s)
+		if err != nil {
+			return p, fmt.Errorf("%w: relay for %q: not a peer ID: %w", errBadDiscovery, s, err)
+		}
+		p.relayFor = append(p.relayFor, id)
+	}
+	if len(p.relayFor) > 0 && !cfg.RelayService {
+		return p, fmt.Errorf("%w: peers to relay for, but the relay service is off", errBadDiscovery)
+	}
 	if len(p.relays) > 0 {
-		p.reservations = newRelayReservations(cfg.RelayOnly)
+		p.reservations = newRelayReservations(cfg.RelayOnly, p.relays, nil)
 	}
 	if cfg.RelayOnly {
 		switch {
@@ -156,23 +178,32 @@ func parsePeerAddrs(addrs []string) ([]peer.AddrInfo, error) {
 	return infos, nil
 }
 
-// discoverer runs the DHT, rendezvous and mDNS of one node.
+// discoverer runs the DHT, rendezvous, mDNS and the relay service of one
+// node.
 type discoverer struct {
 	n        *Node
 	cfg      parsedDiscovery
 	dht      *dht.IpfsDHT
 	rd       *drouting.RoutingDiscovery
 	mdns     mdns.Service
+	relay    *relayService
 	interval time.Duration
 }
 
 // startDiscovery starts what cfg turns on. The goroutines it starts are
-// tracked by n.wg and stop when n.ctx is done; the DHT and mDNS are closed
-// then.
+// tracked by n.wg and stop when n.ctx is done; the DHT, mDNS and the relay
+// service are closed then.
 func (n *Node) startDiscovery(cfg parsedDiscovery) error {
 	d := &discoverer{n: n, cfg: cfg, interval: cfg.cfg.interval}
 	if d.interval <= 0 {
 		d.interval = defaultRendezvousInterval
+	}
+	if cfg.cfg.RelayService {
+		r, err := n.startRelayService(cfg.relayFor)
+		if err != nil {
+			return fmt.Errorf("node: starting the relay service: %w", err)
+		}
+		d.relay = r
 	}
 	if cfg.dhtEnabled() {
 		mode := dht.ModeClient
@@ -188,6 +219,7 @@ func (n *Node) startDiscovery(cfg parsedDiscovery) error {
 			dht.BootstrapPeers(cfg.bootstrap...),
 		)
 		if err != nil {
+			d.close()
 			return fmt.Errorf("node: starting the DHT: %w", err)
 		}
 		d.dht = k
@@ -196,9 +228,8 @@ func (n *Node) startDiscovery(cfg parsedDiscovery) error {
 	if cfg.cfg.MDNS {
 		d.mdns = mdns.NewMdnsService(n.host, mdnsServiceName, mdnsNotifee{d: d})
 		if err := d.mdns.Start(); err != nil {
-			if d.dht != nil {
-				d.dht.Close()
-			}
+			d.mdns = nil
+			d.close()
 			return fmt.Errorf("node: starting mDNS: %w", err)
 		}
 	}
@@ -214,13 +245,16 @@ func (n *Node) startDiscovery(cfg parsedDiscovery) error {
 // dhtProtocolPrefix is the kad-dht protocol prefix of Hearth's DHT.
 const dhtProtocolPrefix = "/hearth"
 
-// close stops the DHT and mDNS.
+// close stops the DHT, mDNS and the relay service.
 func (d *discoverer) close() {
 	if d.mdns != nil {
 		d.mdns.Close()
 	}
 	if d.dht != nil {
 		d.dht.Close()
+	}
+	if d.relay != nil {
+		d.relay.close()
 	}
 }
 
@@ -238,7 +272,7 @@ func (d *discoverer) run() {
 		return
 	}
 	if err := d.dht.Bootstrap(d.n.ctx); err != nil {
-		d.n.log.Warn("bootstrapping the DHT failed", "err", err)
+		d.n.log.Warn("bootstrapping the DHT failed", "err", redactErr(d.n.log, err))
 	}
 	t := time.NewTicker(d.interval)
 	defer t.Stop()
@@ -270,10 +304,18 @@ func (d *discoverer) dialAll(ais []peer.AddrInfo) {
 }
 
 // dial connects to ai unless already connected, logging the outcome with
-// its addresses redacted (see logAddrs).
+// its addresses redacted (see logAddrs). In relay-only mode it dials only
+// what relayOnlyGater.dialable leaves of ai: a provider record is someone
+// else's word for where a peer is.
 func (d *discoverer) dial(ai peer.AddrInfo, what string) bool {
 	if d.n.host.Network().Connectedness(ai.ID) == network.Connected {
 		return true
+	}
+	if g := d.n.relayOnlyGater(); g != nil {
+		var ok bool
+		if ai, ok = g.dialable(ai); !ok {
+			return false
+		}
 	}
 	ctx, cancel := context.WithTimeout(d.n.ctx, dialTimeout)
 	defer cancel()
@@ -417,6 +459,17 @@ func logAddrs(logger *slog.Logger, addrs []ma.Multiaddr) slog.Value {
 		return slog.AnyValue(fmt.Sprint(addrs))
 	}
 	return slog.StringValue(fmt.Sprintf("[%d addresses redacted]", len(addrs)))
+}
+
+// libraryLogLevel is the least severe level of a library's own logs (such
+// as gossipsub's) that reaches logger: warnings, or everything when logger
+// records debug messages. Their info lines are about the library's
+// internals and some name peers.
+func libraryLogLevel(logger *slog.Logger) slog.Level {
+	if logger.Enabled(context.Background(), slog.LevelDebug) {
+		return slog.LevelDebug
+	}
+	return slog.LevelWarn
 }
 
 // redactErr returns err's text for a log attribute, or a fixed string when

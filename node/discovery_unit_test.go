@@ -22,6 +22,8 @@ func TestDiscoveryConfigRefused(t *testing.T) {
 		"relay-only relay service":    {RelayOnly: true, RelayService: true, StaticRelays: []string{relay}},
 		"bootstrap without a peer ID": {BootstrapPeers: []string{"/ip4/127.0.0.1/tcp/1"}},
 		"relay that is not an addr":   {StaticRelays: []string{"relay.example"}},
+		"relay for an address":        {RelayService: true, RelayFor: []string{relay}},
+		"relay for, no relay service": {RelayFor: []string{"12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA"}},
 	} {
 		if _, err := parseDiscovery(d); !errors.Is(err, errBadDiscovery) {
 			t.Errorf("%s: %v, want errBadDiscovery", name, err)
@@ -75,6 +77,30 @@ func TestLogAddrsRedacted(t *testing.T) {
 		logger.Warn("dial failed", "addrs", logAddrs(logger, []ma.Multiaddr{addr}), "err", redactErr(logger, dialErr))
 		if got := strings.Contains(buf.String(), "198.51.100.23"); got != debug {
 			t.Errorf("debug=%v: address in log = %v: %s", debug, got, buf.String())
+		}
+	}
+}
+
+// TestLogAddrsLibraryInfoHeldBack: gossipsub's info lines (here the one
+// that names a peer it blacklists) reach the node's log only when it
+// records debug messages, as go-libp2p's own do in the daemon.
+func TestLogAddrsLibraryInfoHeldBack(t *testing.T) {
+	for _, debug := range []bool{false, true} {
+		var logs transportLockedBuffer
+		level := slog.LevelInfo
+		if debug {
+			level = slog.LevelDebug
+		}
+		tn := newTestNode(t, func(c *Config) {
+			c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: level}))
+		})
+		tn.ps.BlacklistPeer(testPeerID(t, 9))
+		// gossipsub handles the blacklisting and this query on one
+		// goroutine in order: once the query is answered, the
+		// blacklisting was logged, or never will be.
+		tn.ps.ListPeers("")
+		if got := strings.Contains(logs.String(), "Blacklisting peer"); got != debug {
+			t.Errorf("debug=%v: gossipsub's info line in the log = %v:\n%s", debug, got, logs.String())
 		}
 	}
 }

@@ -67,13 +67,16 @@ const (
 type hostConfig struct {
 	// deviceKey is the node's long-lived Ed25519 key; its public key is the
 	// node's peer ID. Required. newHost copies the key bytes, so the caller
-	// may wipe its DeviceKey afterwards without breaking the host.
+	// may wipe its DeviceKey afterwards without breaking the host; the copy
+	// is wiped when the host closes.
 	deviceKey *crypto.DeviceKey
 
 	// listenAddrs are the multiaddrs to listen on, for example
 	// "/ip4/127.0.0.1/tcp/0" and "/ip4/127.0.0.1/udp/0/quic-v1". Only TCP
-	// and QUIC (quic-v1) addresses are usable. Empty means the host listens
-	// nowhere and can only dial out.
+	// and QUIC (quic-v1) addresses are usable, and only TCP in relay-only
+	// mode. Empty means the host listens nowhere and can only dial out
+	// (besides, with the relay transport on, the /p2p-circuit listener
+	// through which relays bring connections).
 	listenAddrs []string
 
 	// connLow, connHigh and connGrace configure the connection manager; zero
@@ -115,6 +118,14 @@ type hostConfig struct {
 // errNoDeviceKey is returned when hostConfig has no device key.
 var errNoDeviceKey = errors.New("node: host needs a device key")
 
+// errRelayOnlyQUIC is returned by newHost for a QUIC listen address in
+// relay-only mode. A QUIC server completes its TLS handshake, and so shows
+// its certificate with the node's peer ID, before go-libp2p asks the
+// connection gater; a stranger who dialled the member's real address with
+// a guessed peer ID would learn that the member is there. Over TCP the
+// gater refuses the connection before any handshake.
+var errRelayOnlyQUIC = errors.New("node: relay-only mode cannot listen on QUIC: its handshake would prove to anyone who dials the address which node listens there; listen on TCP or nowhere")
+
 // newHost builds and starts a libp2p host from cfg: identity from the device
 // key, TCP and QUIC transports, Noise and TLS 1.3 security (QUIC always uses
 // its own TLS 1.3), yamux multiplexing, the resource limits of hostLimits, a
@@ -122,9 +133,10 @@ var errNoDeviceKey = errors.New("node: host needs a device key")
 // mapping or metrics registration.
 //
 // It returns an error if ctx is already done, if the device key is missing,
-// if a listen address does not parse, or if the host cannot listen on every
-// address given (it never falls back to another address). The caller owns
-// the host and must Close it.
+// if a listen address does not parse, errRelayOnlyQUIC, or an error if the
+// host cannot listen on every address given (it never falls back to
+// another address). The caller owns the host and must Close it; Close also
+// wipes the host's copy of the device key.
 func newHost(ctx context.Context, cfg hostConfig) (host.Host, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("node: building host: %w", err)
@@ -137,26 +149,31 @@ func newHost(ctx context.Context, cfg hostConfig) (host.Host, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 
-	// libp2p keeps the slice it is given (for a 64-byte key it does not
-	// copy), so hand it a copy: a later DeviceKey.Wipe must not zero the
-	// key under a running host.
-	raw := append([]byte(nil), cfg.deviceKey.PrivateKey()...)
-	identity, err := libp2pcrypto.UnmarshalEd25519PrivateKey(raw)
-	if err != nil {
-		return nil, fmt.Errorf("node: device key as libp2p identity: %w", err)
-	}
-
 	listen := make([]ma.Multiaddr, 0, len(cfg.listenAddrs))
 	for _, s := range cfg.listenAddrs {
 		a, err := ma.NewMultiaddr(s)
 		if err != nil {
 			return nil, fmt.Errorf("node: listen address %q: %w", s, err)
 		}
+		if _, err := a.ValueForProtocol(ma.P_QUIC_V1); err == nil && cfg.relayOnly {
+			return nil, errRelayOnlyQUIC
+		}
 		listen = append(listen, a)
+	}
+
+	// libp2p keeps the slice it is given (for a 64-byte key it does not
+	// copy), so hand it a copy: a later DeviceKey.Wipe must not zero the
+	// key under a running host. keyWipingHost wipes the copy on Close.
+	raw := append([]byte(nil), cfg.deviceKey.PrivateKey()...)
+	identity, err := libp2pcrypto.UnmarshalEd25519PrivateKey(raw)
+	if err != nil {
+		crypto.Wipe(raw)
+		return nil, fmt.Errorf("node: device key as libp2p identity: %w", err)
 	}
 
 	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(hostLimits()))
 	if err != nil {
+		crypto.Wipe(raw)
 		return nil, fmt.Errorf("node: resource manager: %w", err)
 	}
 
@@ -173,6 +190,7 @@ func newHost(ctx context.Context, cfg hostConfig) (host.Host, error) {
 	cm, err := connmgr.NewConnManager(low, high, connmgr.WithGracePeriod(grace))
 	if err != nil {
 		rm.Close()
+		crypto.Wipe(raw)
 		return nil, fmt.Errorf("node: connection manager: %w", err)
 	}
 
@@ -214,17 +232,51 @@ func newHost(ctx context.Context, cfg hostConfig) (host.Host, error) {
 		// on others; closing them twice is harmless.
 		cm.Close()
 		rm.Close()
+		crypto.Wipe(raw)
 		return nil, fmt.Errorf("node: starting libp2p host: %w", err)
 	}
+	kh := &keyWipingHost{Host: h, key: raw}
 	// libp2p fails only when it can listen on none of the addresses; a
 	// node told to listen in two places and listening in one would be
 	// unreachable where its invites say it is, so that is an error here.
-	if got := len(h.Network().ListenAddresses()); got < len(listen) {
-		h.Close()
+	// The /p2p-circuit listener of the relay transport is no address of
+	// the list and is not counted.
+	if got := len(directAddrs(h.Network().ListenAddresses())); got < len(listen) {
+		kh.Close()
 		return nil, fmt.Errorf("node: listening on %d of %d addresses %v", got, len(listen), cfg.listenAddrs)
 	}
 	logger.Debug("libp2p host started", "peer", h.ID().String(), "listen", logAddrs(logger, h.Network().ListenAddresses()))
-	return h, nil
+	return kh, nil
+}
+
+// directAddrs returns the addresses of addrs that are not relayed.
+func directAddrs(addrs []ma.Multiaddr) []ma.Multiaddr {
+	var out []ma.Multiaddr
+	for _, a := range addrs {
+		if !isRelayed(a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// keyWipingHost is the host newHost returns: go-libp2p's, whose Close
+// also erases the copy of the device key that the host's identity holds.
+// go-libp2p's identity, the peerstore's key book, Noise and TLS all share
+// that one copy, so after Close the key is zeros everywhere; nothing signs
+// with it then, since every service of the host stops in Close. Secrets
+// go-libp2p derived from it (QUIC's stateless-reset and token keys) are out
+// of reach and are not wiped.
+type keyWipingHost struct {
+	host.Host
+	key []byte
+}
+
+// Close closes the host, then wipes the key.
+func (h *keyWipingHost) Close() error {
+	err := h.Host.Close()
+	crypto.Wipe(h.key)
+	return err
 }
 
 // Resource limits for a desktop node. The resource manager refuses any

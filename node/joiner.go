@@ -231,7 +231,9 @@ func (n *Node) askJoin(ctx context.Context, pj *pendingJoin) (*protocol.JoinResp
 	defer inv.Wipe()
 	ctx, cancel := context.WithTimeout(ctx, n.joinTimeout)
 	defer cancel()
-	if err := n.host.Connect(ctx, pj.admin); err != nil {
+	// In relay-only mode only the invite's circuits through this node's
+	// own relays are dialled (dialableAddrs).
+	if err := n.host.Connect(ctx, n.dialableAddrs(pj.admin)); err != nil {
 		return nil, fmt.Errorf("node: %w: %w", ErrAdminUnreachable, err)
 	}
 	s, err := n.host.NewStream(ctx, pj.admin.ID, joinProtocolID)

@@ -200,10 +200,20 @@ func TestNetnsChild(t *testing.T) {
 			}
 		}
 		netnsWrite(t, dir, "relay.addrs", strings.Join(lines, "\n"))
+		// The relay serves members of its own groups and the peers it is
+		// told to; it is in no group here, so the two members are named.
+		for _, name := range []string{"hidden.id", "joiner.id"} {
+			id, err := peer.Decode(netnsAwait(t, dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			relayForIDs(t, n, id)
+		}
 		netnsAwait(t, dir, "done")
 	case "hidden":
 		relays := strings.Split(netnsAwait(t, dir, "relay.addrs"), "\n")
 		n := newTestNode(t, listen(DiscoveryConfig{StaticRelays: relays, RelayOnly: true}))
+		netnsWrite(t, dir, "hidden.id", n.PeerID().String())
 		poll(t, "a relay reservation", func() bool { return len(n.Addrs()) > 0 })
 		g, err := n.CreateGroup(ctxT(t), GroupOptions{Name: "netns", Pseudonym: "hid"})
 		if err != nil {
@@ -213,7 +223,6 @@ func TestNetnsChild(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		netnsWrite(t, dir, "hidden.id", n.PeerID().String())
 		netnsWrite(t, dir, "invite", inv)
 		waitMessageFor(t, n, g.ID(), "hello from the joiner", netnsWait)
 		if _, err := g.Post(ctxT(t), "hello from hidden", MessageID{}); err != nil {
@@ -223,6 +232,7 @@ func TestNetnsChild(t *testing.T) {
 	case "joiner":
 		relays := strings.Split(netnsAwait(t, dir, "relay.addrs"), "\n")
 		n := newTestNode(t, listen(DiscoveryConfig{StaticRelays: relays}))
+		netnsWrite(t, dir, "joiner.id", n.PeerID().String())
 		inv := netnsAwait(t, dir, "invite")
 		hid, err := peer.Decode(netnsAwait(t, dir, "hidden.id"))
 		if err != nil {

@@ -138,8 +138,10 @@ func newPubSub(ctx context.Context, h host.Host, cfg pubsubConfig) (*pubsub.PubS
 		// Gossipsub logs topic names, and its RPC logger dumps whole RPCs
 		// (topics and the first bytes of every payload) at debug level.
 		// Topic names are redacted from both; the RPC logger passes only
-		// warnings (a peer sending malformed RPCs).
-		pubsub.WithLogger(slog.New(pubsubLogHandler{next: logger.Handler(), min: slog.LevelDebug}).With("system", "pubsub")),
+		// warnings (a peer sending malformed RPCs), and the main logger,
+		// like every library's, warnings unless the node logs at debug
+		// (libraryLogLevel).
+		pubsub.WithLogger(slog.New(pubsubLogHandler{next: logger.Handler(), min: libraryLogLevel(logger)}).With("system", "pubsub")),
 		pubsub.WithRPCLogger(slog.New(pubsubLogHandler{next: logger.Handler(), min: slog.LevelWarn}).With("system", "pubsub/rpc")),
 
 		// Sender hiding; see the top of this file. The order matters:

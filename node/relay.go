@@ -7,13 +7,13 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p"
-	"github.com/libp2p/go-libp2p/core/control"
 	"github.com/libp2p/go-libp2p/core/host"
-	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	"github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/client"
 	relayv2 "github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/relay"
 	ma "github.com/multiformats/go-multiaddr"
+	madns "github.com/multiformats/go-multiaddr-dns"
 )
 
 // This file configures go-libp2p's own NAT traversal and circuit relay v2:
@@ -44,15 +44,19 @@ const (
 
 // relayResources returns the relay service's limits.
 //
-// Limit is nil: relayed connections are not cut after go-libp2p's default
-// two minutes and 128 KiB. Those defaults exist so a public relay only
-// carries the start of a hole punch; a Hearth group's members behind two
-// NATs that do not punch (carrier-grade NAT on phones) must keep talking
-// through their host's relay, and gossipsub opens no stream on a connection
-// libp2p marks as limited. What bounds the cost instead: the counts above,
-// the host's resource manager (every relayed stream is a stream of the relay
-// host, counted against its system and per-peer limits in hostLimits), and
-// the connection manager.
+// Limit is nil: relayed connections are not cut after a time or a number
+// of bytes. go-libp2p's relay client marks every connection whose relay
+// announced any limit, however large, as limited, and gossipsub refuses to
+// open its stream to a peer it reaches only over limited connections
+// (go-libp2p-pubsub's handlePendingPeers requires network.Connected, which a
+// limited connection is not). A finite limit would therefore leave a
+// relay-only member, or two members behind NATs that do not punch
+// (carrier-grade NAT on phones), out of their groups' gossip altogether.
+// What bounds the cost instead: who may reserve at all (members of this
+// node's groups and the peers its operator names; see relayACL), the
+// counts above, the host's resource manager (every relayed stream is a
+// stream of the relay host, counted against its system and per-peer limits
+// in hostLimits), and the connection manager.
 func relayResources() relayv2.Resources {
 	return relayv2.Resources{
 		Limit:                  nil,
@@ -67,23 +71,17 @@ func relayResources() relayv2.Resources {
 }
 
 // reachabilityOptions returns the host options for relays, NAT traversal
-// and relay-only mode that cfg asks for (see hostConfig).
+// and relay-only mode that cfg asks for (see hostConfig). The relay service
+// itself is started by the discovery layer once the node is up
+// (startRelayService), since who may use it depends on the node's groups.
 func reachabilityOptions(cfg hostConfig) []libp2p.Option {
 	var opts []libp2p.Option
 	if cfg.relayService {
 		opts = append(opts,
-			libp2p.EnableRelayService(
-				relayv2.WithResources(relayResources()),
-				// The reservation tells the client where the relay is; the
-				// default keeps only public addresses, which would leave a
-				// LAN or VPN relay unusable. The relay's addresses are not
-				// secret: its operator configured them to be reached.
-				relayv2.WithReservationAddressFilter(func(ma.Multiaddr) bool { return true }),
-			),
-			// The relay service runs only while the node believes it is
-			// publicly reachable. The operator said so by turning it on
-			// (a host's server); waiting for AutoNAT to agree would leave
-			// members without a relay on a network AutoNAT cannot probe.
+			// The relay service is for a node others can reach. The
+			// operator said this one is by turning it on (a host's
+			// server); waiting for AutoNAT to agree would leave members
+			// without a relay on a network AutoNAT cannot probe.
 			libp2p.ForceReachabilityPublic(),
 			libp2p.EnableAutoNATv2(),
 		)
@@ -93,7 +91,13 @@ func reachabilityOptions(cfg hostConfig) []libp2p.Option {
 		// by go-libp2p's AutoRelay: AutoRelay advertises a relay only at
 		// its public addresses, so a group host's relay on a LAN, a VPN or
 		// any address AutoRelay considers private would never be used.
-		opts = append(opts, libp2p.AddrsFactory(cfg.reservations.addrsFactory))
+		opts = append(opts,
+			libp2p.AddrsFactory(cfg.reservations.addrsFactory),
+			// One resolver for the swarm's dials and for the names the
+			// relay-only gater allows (resolveRelayNames), so both see the
+			// same answers.
+			libp2p.MultiaddrResolver(swarm.ResolverFromMaDNS{Resolver: cfg.reservations.resolver}),
+		)
 		if cfg.relayOnly {
 			// Never punch holes: a hole punch is a direct connection,
 			// which would show the member's address to the peer.
@@ -103,22 +107,43 @@ func reachabilityOptions(cfg hostConfig) []libp2p.Option {
 		}
 	}
 	if cfg.relayOnly {
-		opts = append(opts, libp2p.ConnectionGater(newRelayOnlyGater(cfg.relays)))
+		g := newRelayOnlyGater(cfg.relays)
+		if cfg.reservations != nil && cfg.reservations.gater != nil {
+			g = cfg.reservations.gater
+		}
+		opts = append(opts, libp2p.ConnectionGater(g))
 	}
 	return opts
 }
 
-// relayReservations holds the circuit addresses of the relays this node
-// holds a reservation on, and builds the addresses the host advertises.
+// relayReservations is the relay client's state that the host and the
+// discovery layer share: the circuit addresses of the relays this node
+// holds a reservation on (from which it builds the addresses the host
+// advertises), the resolver for relays configured by DNS name, and in
+// relay-only mode the connection gater.
 type relayReservations struct {
 	relayOnly bool
+	// gater is relay-only mode's connection gater (nil otherwise); the
+	// reservation loops give it what relay names resolve to.
+	gater *relayOnlyGater
+	// resolver resolves DNS multiaddrs for the swarm and the gater.
+	resolver *madns.Resolver
 
 	mu    sync.Mutex
 	addrs map[peer.ID][]ma.Multiaddr
 }
 
-func newRelayReservations(relayOnly bool) *relayReservations {
-	return &relayReservations{relayOnly: relayOnly, addrs: make(map[peer.ID][]ma.Multiaddr)}
+// newRelayReservations returns the relay client state for relays; resolver
+// nil means madns.DefaultResolver (the system's resolver).
+func newRelayReservations(relayOnly bool, relays []peer.AddrInfo, resolver *madns.Resolver) *relayReservations {
+	if resolver == nil {
+		resolver = madns.DefaultResolver
+	}
+	r := &relayReservations{relayOnly: relayOnly, resolver: resolver, addrs: make(map[peer.ID][]ma.Multiaddr)}
+	if relayOnly {
+		r.gater = newRelayOnlyGater(relays)
+	}
+	return r
 }
 
 // set records the circuit addresses through relay p (nil: no reservation).
@@ -175,11 +200,16 @@ const (
 )
 
 // reserveLoop keeps a reservation on relay until ctx is done, recording
-// its circuit addresses in res while it holds one.
+// its circuit addresses in res while it holds one. In relay-only mode it
+// first resolves the relay's DNS names, before every attempt, so the gater
+// lets the node dial the relay only where its names point now.
 func reserveLoop(ctx context.Context, h host.Host, relay peer.AddrInfo, res *relayReservations, logger *slog.Logger) {
 	defer res.set(relay.ID, nil)
 	backoff := time.Second
 	for {
+		if res.gater != nil {
+			res.gater.refreshNames(ctx, res.resolver, relay.ID, logger)
+		}
 		rctx, cancel := context.WithTimeout(ctx, dialTimeout)
 		rsvp, err := client.Reserve(rctx, h, relay)
 		cancel()
@@ -203,106 +233,9 @@ func reserveLoop(ctx context.Context, h host.Host, relay peer.AddrInfo, res *rel
 	}
 }
 
-// relayOnlyGater is the connection gater of relay-only mode: the only
-// direct connections it allows, either way, are to and from the configured
-// relays; every other connection must run through a relay (its address
-// holds /p2p-circuit). A fellow member, a DHT node or anyone else then only
-// ever has a connection whose remote address is the relay's circuit, and so
-// never learns the member's IP address from the connection (the addresses
-// the node advertises are circuit addresses only, see
-// relayReservations.addrsFactory).
-//
-// What the relay learns instead: the member's IP address and port (it is
-// directly connected), its peer ID, when it is online (the reservation and
-// its refreshes), the peer IDs of everyone who reaches the member through it
-// and of everyone the member reaches, and when and how much they exchange.
-// It learns no content: every relayed connection is end-to-end encrypted
-// (Noise or TLS between the two members, inside the relay's stream), and
-// gossipsub payloads are group envelopes besides.
-//
-// A direct dial to a relay goes only to an address configured for it: a
-// peer ID alone is not enough, since anyone can put a relay's peer ID
-// beside an address of their own (in an invite or an address
-// announcement) and learn the member's real address from the dial, even
-// though the handshake then fails. A relay configured by DNS name is
-// dialled at whatever the name resolves to (the resolved address cannot be
-// checked against the name here), so the name is as trusted as the relay.
-type relayOnlyGater struct {
-	relays map[peer.ID]relayAddrs
-}
-
-// relayAddrs are the configured addresses of one relay; byName is set when
-// one of them is a DNS name.
-type relayAddrs struct {
-	addrs  []ma.Multiaddr
-	byName bool
-}
-
-func newRelayOnlyGater(relays []peer.AddrInfo) *relayOnlyGater {
-	g := &relayOnlyGater{relays: make(map[peer.ID]relayAddrs, len(relays))}
-	for _, r := range relays {
-		ra := g.relays[r.ID]
-		for _, a := range r.Addrs {
-			ra.addrs = append(ra.addrs, a)
-			for _, c := range a {
-				switch c.Protocol().Code {
-				case ma.P_DNS, ma.P_DNS4, ma.P_DNS6, ma.P_DNSADDR:
-					ra.byName = true
-				}
-			}
-		}
-		g.relays[r.ID] = ra
-	}
-	return g
-}
-
-// directToRelay reports whether a is a configured address of relay p.
-func (g *relayOnlyGater) directToRelay(p peer.ID, a ma.Multiaddr) bool {
-	ra, ok := g.relays[p]
-	if !ok {
-		return false
-	}
-	if ra.byName {
-		return true
-	}
-	for _, c := range ra.addrs {
-		if c.Equal(a) {
-			return true
-		}
-	}
-	return false
-}
-
-// InterceptPeerDial allows every peer: whether a dial is direct is decided
-// per address.
-func (g *relayOnlyGater) InterceptPeerDial(peer.ID) bool { return true }
-
-// InterceptAddrDial allows direct dials to relays at their configured
-// addresses, and circuit dials to anyone.
-func (g *relayOnlyGater) InterceptAddrDial(p peer.ID, a ma.Multiaddr) bool {
-	return isRelayed(a) || g.directToRelay(p, a)
-}
-
-// InterceptAccept allows relayed connections only: a direct inbound
-// connection from a relay is checked again once its peer ID is known
-// (InterceptSecured).
-func (g *relayOnlyGater) InterceptAccept(network.ConnMultiaddrs) bool { return true }
-
-// InterceptSecured allows a connection, in either direction, if it is
-// relayed or its authenticated peer is a configured relay.
-func (g *relayOnlyGater) InterceptSecured(_ network.Direction, p peer.ID, c network.ConnMultiaddrs) bool {
-	_, relay := g.relays[p]
-	return relay || isRelayed(c.RemoteMultiaddr())
-}
-
-// InterceptUpgraded allows what InterceptSecured let through.
-func (g *relayOnlyGater) InterceptUpgraded(network.Conn) (bool, control.DisconnectReason) {
-	return true, 0
-}
-
 // isRelayed reports whether a goes through a circuit relay.
 func isRelayed(a ma.Multiaddr) bool {
-	if a == nil {
+	if len(a) == 0 {
 		return false
 	}
 	_, err := a.ValueForProtocol(ma.P_CIRCUIT)

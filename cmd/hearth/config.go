@@ -43,7 +43,10 @@ const (
 // variables, then flags, each overriding the ones before it for the keys it
 // sets. Every value in it has been validated.
 type settings struct {
-	listen         []string
+	listen []string
+	// listenSet says listen was set by a source, not left at its default
+	// (which relay-only mode changes; see derive).
+	listenSet      bool
 	api            string
 	apiAllowRemote bool
 	logLevel       slog.Level
@@ -57,6 +60,7 @@ type settings struct {
 	relays       []string
 	relayOnly    bool
 	relayService bool
+	relayFor     []string
 
 	// mailbox runs the node as a mailbox (node.Config.Mailbox).
 	mailbox bool
@@ -112,6 +116,7 @@ type fileRelays struct {
 	Static  *[]string `toml:"static"`
 	Only    *bool     `toml:"only"`
 	Service *bool     `toml:"service"`
+	For     *[]string `toml:"for"`
 }
 
 // applyConfigFile applies config.toml from the home in dir to s. A missing
@@ -211,6 +216,11 @@ func applyConfig(s *settings, path string, doc []byte) error {
 		if r.Service != nil {
 			s.relayService = *r.Service
 		}
+		if r.For != nil {
+			if err := s.setRelayFor(*r.For, where("relays.for")); err != nil {
+				return err
+			}
+		}
 	}
 	if fc.CrisisRegion != nil || fc.CrisisResources != nil {
 		region, list := s.crisisRegion, s.crisisResources
@@ -283,6 +293,8 @@ func configKeyType(key string) string {
 		return "a table, [" + key + "] (see docs/CONFIG.md)"
 	case "discovery.bootstrap", "relays.static":
 		return `a list of multiaddr strings ending in /p2p/<peer ID>`
+	case "relays.for":
+		return `a list of peer ID strings, like ["12D3KooW..."]`
 	case "discovery.dht_server", "discovery.mdns", "relays.only", "relays.service":
 		return "true or false"
 	case "crisis_region":
@@ -369,6 +381,11 @@ func applyEnv(s *settings, getenv func(string) string) error {
 			return err
 		}
 	}
+	if v := getenv("HEARTH_RELAY_FOR"); v != "" {
+		if err := s.setRelayFor(splitList(v), "HEARTH_RELAY_FOR"); err != nil {
+			return err
+		}
+	}
 	for _, b := range []struct {
 		name string
 		dst  *bool
@@ -402,8 +419,22 @@ func splitList(v string) []string {
 	return out
 }
 
+// derive sets what depends on other settings, once every source is
+// applied: in relay-only mode the node listens nowhere unless listen was
+// set. A relay-only node is reached only through its relays, over
+// connections it opens itself, so a listening socket would only show the
+// world that something is there.
+func (s *settings) derive() {
+	if s.relayOnly && !s.listenSet {
+		s.listen = nil
+	}
+}
+
 // check validates what no single setter can: the API may listen beyond
-// loopback only when remote access is explicitly allowed.
+// loopback only when remote access is explicitly allowed; relay-only mode
+// needs relays, excludes mDNS and the relay service, and listens on TCP
+// only (an unset listen means nowhere there; see derive); peers to relay
+// for need the relay service.
 func (s *settings) check() error {
 	if !isLoopbackHostPort(s.api) && !s.apiAllowRemote {
 		return usagef("%s: %q is not a loopback address, so the API (which controls your node) would be reachable from other machines; use 127.0.0.1, or add --api-allow-remote if you really mean it (see docs/CONFIG.md)",
@@ -418,6 +449,14 @@ func (s *settings) check() error {
 		case s.relayService:
 			return usagef("relay-only mode and the relay service cannot be on together: a relay must be reachable at its own address")
 		}
+		for _, a := range s.listen {
+			if s.listenSet && strings.Contains(a, "/quic-v1") {
+				return usagef("relay-only mode cannot listen on QUIC (%s): the QUIC handshake would prove to anyone who dials that address that your node is there; listen on TCP only, or leave listen unset to listen nowhere", a)
+			}
+		}
+	}
+	if len(s.relayFor) > 0 && !s.relayService {
+		return usagef("relays.for names peers to relay for, but the relay service is off; turn on relays.service (--relay-service) or remove relays.for")
 	}
 	return nil
 }
@@ -431,6 +470,7 @@ func (s *settings) discovery() node.DiscoveryConfig {
 		StaticRelays:   slices.Clone(s.relays),
 		RelayOnly:      s.relayOnly,
 		RelayService:   s.relayService,
+		RelayFor:       slices.Clone(s.relayFor),
 	}
 }
 
@@ -447,6 +487,17 @@ func (s *settings) setRelays(addrs []string, from string) error {
 		return usagef("%s: %v", from, err)
 	}
 	s.relays = slices.Clone(addrs)
+	return nil
+}
+
+// setRelayFor sets the peers the relay service serves besides members.
+func (s *settings) setRelayFor(ids []string, from string) error {
+	for _, id := range ids {
+		if _, err := peer.Decode(id); err != nil {
+			return usagef("%s: %q is not a peer ID (%v); use the ID 'hearth' prints for a node, like 12D3KooW...", from, id, err)
+		}
+	}
+	s.relayFor = slices.Clone(ids)
 	return nil
 }
 
@@ -469,6 +520,7 @@ func (s *settings) setListen(addrs []string, from string) error {
 		}
 	}
 	s.listen = append([]string(nil), addrs...)
+	s.listenSet = true
 	return nil
 }
 

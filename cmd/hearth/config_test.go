@@ -56,6 +56,7 @@ metrics = "127.0.0.1:9464"
 	}
 	want := settings{
 		listen:         []string{"/ip4/127.0.0.1/tcp/5000", "/ip6/::1/udp/5000/quic-v1"},
+		listenSet:      true,
 		api:            "127.0.0.1:5001",
 		apiAllowRemote: true,
 		logLevel:       slog.LevelDebug,

@@ -28,6 +28,7 @@ type cmdFlags struct {
 	relays       listFlag
 	relayOnly    bool
 	relayService bool
+	relayFor     listFlag
 	mailbox      bool
 
 	// set holds the names of the flags given on the command line, so that
@@ -56,7 +57,7 @@ func newFlagSet(name string, f *cmdFlags) *flag.FlagSet {
 	fs.StringVar(&f.passphraseFile, "passphrase-file", "", "read the passphrase from the first line of `FILE` instead of asking (default $HEARTH_PASSPHRASE_FILE)")
 	if name == "up" {
 		fs.BoolVar(&f.setupInBrowser, "setup-in-browser", false, "take the passphrase in the web UI instead of at the terminal: choose it there for a new home, type it there to unlock one (the default when there is no terminal and no passphrase file)")
-		fs.Var(&f.listen, "listen", "listen for peers on `MULTIADDR`; repeat for several (default "+defaultListenTCP+" and "+defaultListenQUIC+")")
+		fs.Var(&f.listen, "listen", "listen for peers on `MULTIADDR`; repeat for several (default "+defaultListenTCP+" and "+defaultListenQUIC+"; with --relay-only, nowhere)")
 		fs.StringVar(&f.api, "api", "", "serve the API and web UI on `ADDR` (default "+defaultAPI+")")
 		fs.BoolVar(&f.apiAllowRemote, "api-allow-remote", false, "allow --api to be an address other than loopback")
 		fs.StringVar(&f.logLevel, "log-level", "", "log `LEVEL`: debug, info, warn or error (default info)")
@@ -67,7 +68,8 @@ func newFlagSet(name string, f *cmdFlags) *flag.FlagSet {
 		fs.BoolVar(&f.mdns, "mdns", false, "announce this node on the local network and find Hearth nodes there (default off: it tells everyone on the network)")
 		fs.Var(&f.relays, "relay", "reach and be reached through the circuit relay at `MULTIADDR` (ending in /p2p/<peer ID>); repeat for several")
 		fs.BoolVar(&f.relayOnly, "relay-only", false, "connect only through the --relay relays, so other members never see this node's IP address")
-		fs.BoolVar(&f.relayService, "relay-service", false, "be a relay (and DHT server) for members who cannot be reached directly; for a reachable server")
+		fs.BoolVar(&f.relayService, "relay-service", false, "be a relay (and DHT server) for the members of this node's groups who cannot be reached directly; for a reachable server")
+		fs.Var(&f.relayFor, "relay-for", "with --relay-service, also relay for the node with `PEERID`, though it shares no group with this one; repeat for several")
 		fs.BoolVar(&f.mailbox, "mailbox", false, "be a mailbox: keep, unread, the envelopes of the groups whose hosts name this node (see 'hearth mailbox info'); for an always-on machine")
 	}
 	return fs
@@ -161,6 +163,11 @@ func applyFlags(s *settings, f *cmdFlags) error {
 	if f.set["relay-service"] {
 		s.relayService = f.relayService
 	}
+	if f.set["relay-for"] {
+		if err := s.setRelayFor(f.relayFor, "--relay-for"); err != nil {
+			return err
+		}
+	}
 	if f.set["mailbox"] {
 		s.mailbox = f.mailbox
 	}
@@ -180,6 +187,7 @@ func resolveSettings(e *env, dir string, f *cmdFlags) (settings, error) {
 	if err := applyFlags(&s, f); err != nil {
 		return settings{}, err
 	}
+	s.derive()
 	if err := s.check(); err != nil {
 		return settings{}, err
 	}
