@@ -145,6 +145,9 @@ type Node struct {
 	mentor mentorState
 	// crisis holds the crisis resources (crisis.go); set once by New.
 	crisis *CrisisDirectory
+	// penalties is the application-specific part of peer scores
+	// (penalties.go); set once by New.
+	penalties *penalties
 
 	closeOnce sync.Once
 	closeErr  error
@@ -245,7 +248,8 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	n.host = h
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.mesh = newMeshTracker()
-	ps, err := newPubSub(n.ctx, h, pubsubConfig{logger: logger, rawTracer: n.mesh})
+	n.penalties = newPenalties(n.now)
+	ps, err := newPubSub(n.ctx, h, pubsubConfig{logger: logger, rawTracer: n.mesh, appScore: n.penalties.score})
 	if err != nil {
 		n.cancel()
 		h.Close()

@@ -98,9 +98,22 @@ func (g *Group) openLocked(from peer.ID, data []byte, live bool) (pubsub.Validat
 	case errors.Is(err, protocol.ErrInvalidEnvelope):
 		g.n.log.Debug("rejected an invalid envelope", "peer", from.String(), "err", err)
 		return pubsub.ValidationReject, nil
-	case errors.Is(err, protocol.ErrNoChainKey), errors.Is(err, protocol.ErrFutureEpoch):
+	case errors.Is(err, protocol.ErrNoChainKey):
 		if live {
-			g.holdLocked(from, data, now)
+			g.holdLocked(from, data, now, false)
+		}
+		return pubsub.ValidationIgnore, nil
+	case errors.Is(err, protocol.ErrFutureEpoch):
+		// Nothing of it can be checked yet, so anyone can claim a future
+		// epoch: only the next is held (a commit may be on its way), and
+		// what never opens costs its forwarder score (holdLocked).
+		if !live {
+			return pubsub.ValidationIgnore, nil
+		}
+		if e, err := crypto.ParseEnvelope(data); err == nil && e.Epoch == g.sess.CurrentEpoch()+1 {
+			g.holdLocked(from, data, now, true)
+		} else {
+			g.n.penalties.add(from)
 		}
 		return pubsub.ValidationIgnore, nil
 	case errors.Is(err, protocol.ErrUnreadable):
@@ -214,48 +227,104 @@ const rateLimited EventKind = -1
 
 // Held envelopes. An envelope whose sender's chain-key announcement (or the
 // commit that leads to its epoch) has not arrived is kept, up to maxHeld per
-// group and for at most heldFor, and opened again after every envelope of
-// the group that opens. The bound keeps a member (or a forwarder of
-// garbage that happens to look like a future epoch) from filling memory.
+// group and maxHeldPerPeer per forwarding peer, and for at most heldFor,
+// and opened again after every envelope of the group that opens.
+//
+// An envelope waiting for its sender's chain key has had its sender data
+// opened, which only a member can seal; one claiming a future epoch has
+// had nothing checked, so anyone can forge it. So only the next epoch is
+// held, a forwarder's own quota is all its envelopes can crowd out (and
+// future-epoch envelopes go before the others when the group's bound is
+// reached), they are not opened again before the group reaches their
+// epoch, and every one that never opens (dropped for a later epoch than
+// the next, evicted, expired, or invalid once its epoch came) costs its
+// forwarder peer score (penalties.go). Honest peers never forward such
+// envelopes: a topic carries its own epoch's envelopes, and the node is on
+// the topic of its current epoch (and of the previous one).
 const (
-	maxHeld = 256
-	heldFor = time.Duration(protocol.EpochGrace) * time.Millisecond
+	maxHeld        = 256
+	maxHeldPerPeer = 32
+	heldFor        = time.Duration(protocol.EpochGrace) * time.Millisecond
 )
 
 type heldEnvelope struct {
 	from peer.ID
 	data []byte
 	at   time.Time
+	// epoch is the envelope's epoch; future is set while it waits for
+	// that epoch (nothing of it was checked yet).
+	epoch  uint64
+	future bool
 }
 
-// holdLocked keeps data for a later attempt, evicting the oldest held
-// envelope when full. The caller holds g.mu.
-func (g *Group) holdLocked(from peer.ID, data []byte, now time.Time) {
+// holdLocked keeps data for a later attempt; future says it waits for its
+// epoch. When its forwarder's quota or the group's bound is full, it evicts
+// the forwarder's oldest held envelope, or the group's oldest (future-epoch
+// envelopes first). The caller holds g.mu.
+func (g *Group) holdLocked(from peer.ID, data []byte, now time.Time, future bool) {
 	id := crypto.EnvelopeID(data)
 	if _, ok := g.held[id]; ok {
 		return
 	}
-	if len(g.held) >= maxHeld {
-		var oldest [32]byte
-		var at time.Time
-		first := true
-		for k, h := range g.held {
-			if first || h.at.Before(at) {
-				oldest, at, first = k, h.at, false
-			}
-		}
-		delete(g.held, oldest)
+	e, err := crypto.ParseEnvelope(data)
+	if err != nil {
+		return
 	}
-	g.held[id] = &heldEnvelope{from: from, data: append([]byte(nil), data...), at: now}
+	mine := 0
+	for _, h := range g.held {
+		if h.from == from {
+			mine++
+		}
+	}
+	switch {
+	case mine >= maxHeldPerPeer:
+		g.evictHeldLocked(func(h *heldEnvelope) bool { return h.from == from })
+	case len(g.held) >= maxHeld:
+		if !g.evictHeldLocked(func(h *heldEnvelope) bool { return h.future }) {
+			g.evictHeldLocked(func(*heldEnvelope) bool { return true })
+		}
+	}
+	g.held[id] = &heldEnvelope{from: from, data: append([]byte(nil), data...), at: now, epoch: e.Epoch, future: future}
+}
+
+// evictHeldLocked drops the oldest held envelope that match accepts, and
+// reports whether there was one. The caller holds g.mu.
+func (g *Group) evictHeldLocked(match func(*heldEnvelope) bool) bool {
+	var oldest [32]byte
+	var victim *heldEnvelope
+	for k, h := range g.held {
+		if match(h) && (victim == nil || h.at.Before(victim.at)) {
+			oldest, victim = k, h
+		}
+	}
+	if victim == nil {
+		return false
+	}
+	g.dropHeldLocked(oldest, victim)
+	return true
+}
+
+// dropHeldLocked forgets a held envelope that did not open; one still
+// waiting for its epoch costs its forwarder. The caller holds g.mu.
+func (g *Group) dropHeldLocked(id [32]byte, h *heldEnvelope) {
+	delete(g.held, id)
+	if h.future {
+		g.n.penalties.add(h.from)
+	}
 }
 
 // retryHeldLocked opens held envelopes again until none more opens, and
-// returns their events. The caller holds g.mu.
+// returns their events. Envelopes of an epoch the group has not reached
+// are left alone. The caller holds g.mu.
 func (g *Group) retryHeldLocked() []Event {
 	var events []Event
 	for progress := true; progress && len(g.held) > 0; {
 		progress = false
+		cur := g.sess.CurrentEpoch()
 		for id, h := range g.held {
+			if h.future && h.epoch > cur {
+				continue
+			}
 			res, evs := g.openLocked(h.from, h.data, false)
 			if len(evs) == 1 && evs[0].Kind == rateLimited {
 				// Held envelopes count against their member's limit
@@ -263,15 +332,24 @@ func (g *Group) retryHeldLocked() []Event {
 				delete(g.held, id)
 				continue
 			}
+			if res == pubsub.ValidationReject {
+				// Forged: it did not open once its epoch came.
+				g.dropHeldLocked(id, h)
+				continue
+			}
 			if res == pubsub.ValidationIgnore && !g.stillWaiting(h.data) {
 				delete(g.held, id)
 				continue
 			}
-			if res != pubsub.ValidationIgnore {
-				delete(g.held, id)
-				events = append(events, evs...)
-				progress = progress || res == pubsub.ValidationAccept
+			if res == pubsub.ValidationIgnore {
+				// Its epoch has come and its sender data opened: it
+				// waits for a chain key now, as a member's envelope.
+				h.future = false
+				continue
 			}
+			delete(g.held, id)
+			events = append(events, evs...)
+			progress = true
 		}
 	}
 	return events
@@ -285,7 +363,7 @@ func (g *Group) stillWaiting(data []byte) bool {
 	if err != nil {
 		return false
 	}
-	cur := g.sess.GroupState().Epoch
+	cur := g.sess.CurrentEpoch()
 	if e.Epoch > cur {
 		return !g.sess.Removed()
 	}
@@ -298,7 +376,7 @@ func (g *Group) stillWaiting(data []byte) bool {
 func (g *Group) expireHeldLocked(now time.Time) {
 	for id, h := range g.held {
 		if now.Sub(h.at) > heldFor {
-			delete(g.held, id)
+			g.dropHeldLocked(id, h)
 		}
 	}
 }

@@ -100,9 +100,9 @@ func hearthScoreParams(appScore func(peer.ID) float64) *pubsub.PeerScoreParams {
 		// The sum of positive topic scores is capped; see scoreTopicCap.
 		TopicScoreCap: scoreTopicCap,
 
-		// P5: the group engine's opinion (for example, a peer that keeps
-		// failing sync proofs). Weight 1: the function returns score
-		// points directly.
+		// P5: the group engine's opinion (penalties.go: envelopes
+		// claiming a future epoch that never opened). Weight 1: the
+		// function returns score points directly.
 		AppSpecificScore:  appScore,
 		AppSpecificWeight: 1,
 
