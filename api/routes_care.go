@@ -292,6 +292,13 @@ func (nr *nodeRoutes) sendSOS(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := nr.opContext(r)
 	defer cancel()
 	sent, err := nr.n.SendSOS(ctx, in)
+	if errors.Is(err, node.ErrNoSOSTarget) && req.Mentors {
+		// Asked for the mentor alone and there is none: say that, not
+		// the general "say where to send it".
+		return NewError(http.StatusBadRequest, CodeNoSOSTarget,
+			"you have no mentor (no active mentorship in which you are the mentee), so the SOS went nowhere; send it to one of your groups instead. "+
+				"If you are in danger, call a crisis line or your local emergency number now")
+	}
 	if err != nil {
 		return nodeError(err)
 	}

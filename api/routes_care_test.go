@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -125,6 +126,13 @@ func TestRoutesCare(t *testing.T) {
 	wantCode(t, "an SOS to nobody", err, http.StatusBadRequest, "no_sos_target")
 	_, err = bo.c.SendSOS(ctx, client.SOSInput{Mentors: true})
 	wantCode(t, "an SOS to a mentor bo does not have", err, http.StatusBadRequest, "no_sos_target")
+	if ce := (*client.Error)(nil); !errors.As(err, &ce) || !strings.Contains(ce.Message, "you have no mentor") {
+		t.Errorf("an SOS to a mentor bo does not have: %v, want it to say bo has no mentor", err)
+	}
+	_, err = bo.c.SendSOS(ctx, client.SOSInput{})
+	if ce := (*client.Error)(nil); !errors.As(err, &ce) || strings.Contains(ce.Message, "mentor (") {
+		t.Errorf("an SOS to nobody: %v, which is not about a mentor", err)
+	}
 	_, err = ann.c.AnswerSOS(ctx, group, strings.Repeat("0", 32), "")
 	wantCode(t, "answering an unknown SOS", err, http.StatusNotFound, "no_sos")
 	_, err = ann.c.AnswerSOS(ctx, group, "nope", "")

@@ -141,6 +141,8 @@ func (pr *privateRoutesT) getJournal(w http.ResponseWriter, r *http.Request) err
 	return nil
 }
 
+// editJournalRequest is the body of an edit: no "tags" (or null) keeps the
+// entry's tags, [] removes them.
 type editJournalRequest struct {
 	Text string   `json:"text"`
 	Tags []string `json:"tags"`

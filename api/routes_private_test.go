@@ -57,6 +57,21 @@ func TestPrivateRoutes(t *testing.T) {
 	if got, _ := c.Journal(ctx, j.ID.String()); got.Text != "Long walk by the river" || len(got.Tags) != 2 {
 		t.Fatalf("after edit %+v", got)
 	}
+	// An edit without tags keeps them, from the client (nil) and in a
+	// raw body without the field; [] removes them.
+	if got, err := c.EditJournal(ctx, j.ID.String(), "Long walk by the river at dusk", nil); err != nil || len(got.Tags) != 2 {
+		t.Fatalf("edit without tags: %v %+v", err, got)
+	}
+	var raw map[string]any
+	if err := c.Do(ctx, http.MethodPut, "/api/v1/private/journal/"+j.ID.String(), map[string]any{"text": "At dusk"}, &raw); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := c.Journal(ctx, j.ID.String()); got.Text != "At dusk" || len(got.Tags) != 2 {
+		t.Fatalf("after a PUT without tags: %+v", got)
+	}
+	if got, err := c.EditJournal(ctx, j.ID.String(), "At dusk", []string{}); err != nil || len(got.Tags) != 0 {
+		t.Fatalf("edit with no tags: %v %+v", err, got)
+	}
 	if err := c.DeleteJournal(ctx, j.ID.String()); err != nil {
 		t.Fatal(err)
 	}

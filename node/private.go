@@ -335,8 +335,9 @@ func (p *Private) AddJournal(kind, text string, tags []string) (JournalEntry, er
 	return e, p.put(prefixPrivJournal, id[:], b)
 }
 
-// EditJournal replaces the text and tags of an entry. It returns
-// ErrPrivateNotFound and ErrPrivateInvalid (wrapped).
+// EditJournal replaces the text of an entry, and its tags unless tags is
+// nil (nil keeps them; an empty, non-nil slice removes them all). It
+// returns ErrPrivateNotFound and ErrPrivateInvalid (wrapped).
 func (p *Private) EditJournal(id PrivateID, text string, tags []string) (JournalEntry, error) {
 	if err := checkText("journal entry", text, MaxJournalText, true); err != nil {
 		return JournalEntry{}, err
@@ -351,7 +352,10 @@ func (p *Private) EditJournal(id PrivateID, text string, tags []string) (Journal
 	if err != nil {
 		return JournalEntry{}, err
 	}
-	e.Text, e.Tags, e.Updated = text, t, p.now()
+	e.Text, e.Updated = text, p.now()
+	if tags != nil {
+		e.Tags = t
+	}
 	b, err := encodePrivate(e)
 	if err != nil {
 		return JournalEntry{}, err

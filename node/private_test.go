@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -53,6 +54,19 @@ func TestPrivateJournalCRUDAndSearch(t *testing.T) {
 	e, err := p.EditJournal(a.ID, "Walked to the river instead", []string{"walk"})
 	if err != nil || !e.Created.Equal(a.Created) || e.Text != "Walked to the river instead" {
 		t.Fatalf("edit: %v %+v", err, e)
+	}
+	// No tags given (nil) keeps them; an empty list removes them.
+	if e, err = p.EditJournal(a.ID, "Walked to the river, then home", nil); err != nil || !slices.Equal(e.Tags, []string{"walk"}) {
+		t.Fatalf("edit without tags: %v %+v", err, e)
+	}
+	if got, _ := p.Journal(a.ID); !slices.Equal(got.Tags, []string{"walk"}) || got.Text != "Walked to the river, then home" {
+		t.Fatalf("stored after an edit without tags: %+v", got)
+	}
+	if e, err = p.EditJournal(a.ID, "Walked to the river instead", []string{}); err != nil || len(e.Tags) != 0 {
+		t.Fatalf("edit with no tags: %v %+v", err, e)
+	}
+	if e, err = p.EditJournal(a.ID, "Walked to the river instead", []string{"walk"}); err != nil || !slices.Equal(e.Tags, []string{"walk"}) {
+		t.Fatalf("edit with tags again: %v %+v", err, e)
 	}
 	// Survives a restart: it is in the store, not in memory.
 	tn = tn.restart(t)

@@ -56,6 +56,7 @@ func TestOpenAPISchemasMatchClientTypes(t *testing.T) {
 	}
 	res("JournalEntry", node.JournalEntry{})
 	req("JournalRequest", JournalInput{})
+	req("JournalEdit", editJournalRequest{})
 	res("CheckIn", node.CheckIn{})
 	req("CheckInRequest", CheckInInput{})
 	res("Habit", Habit{})

@@ -68,18 +68,27 @@ func (c *Client) AddJournal(ctx context.Context, in JournalInput) (node.JournalE
 	return e, err
 }
 
-// EditJournal replaces an entry's text and tags.
+// EditJournal replaces an entry's text, and its tags unless tags is nil
+// (nil keeps them; an empty, non-nil slice removes them all).
 func (c *Client) EditJournal(ctx context.Context, id, text string, tags []string) (node.JournalEntry, error) {
 	var e node.JournalEntry
 	p, err := itemPath("journal", id, "")
 	if err != nil {
 		return e, err
 	}
-	err = c.Do(ctx, http.MethodPut, p, struct {
-		Text string   `json:"text"`
-		Tags []string `json:"tags"`
-	}{text, tags}, &e)
+	in := editJournalRequest{Text: text}
+	if tags != nil {
+		in.Tags = &tags
+	}
+	err = c.Do(ctx, http.MethodPut, p, in, &e)
 	return e, err
+}
+
+// editJournalRequest is the body of PUT /api/v1/private/journal/{id}: no
+// "tags" keeps the entry's tags, [] removes them.
+type editJournalRequest struct {
+	Text string    `json:"text"`
+	Tags *[]string `json:"tags,omitempty"`
 }
 
 // Journal reads one entry.

@@ -27,10 +27,13 @@ import (
 // privateFlags holds the flags of the private-space commands.
 type privateFlags struct {
 	tags, kind, search, tag string
-	sleep                   float64
-	triggers, note, at      string
-	start, format           string
-	yes                     bool
+	// tagsSet records that --tags was given, even empty: journal edit
+	// keeps an entry's tags without it and removes them with --tags ''.
+	tagsSet            bool
+	sleep              float64
+	triggers, note, at string
+	start, format      string
+	yes                bool
 }
 
 // privateCommands lists the private-space commands; f receives their flags.
@@ -50,7 +53,13 @@ func privateCommands(f *privateFlags) []cliCommand {
 				fs.StringVar(&f.tag, "tag", "", "show entries with this `TAG`")
 				fs.StringVar(&f.kind, "kind", "", "show entries of this `KIND` (intention or review)")
 			}},
-		{name: "journal edit", args: "ID TEXT", minArgs: 2, maxArgs: 2, summary: "replace an entry's text and tags", run: f.journalEdit, flags: tagsFlag},
+		{name: "journal edit", args: "ID TEXT", minArgs: 2, maxArgs: 2, summary: "replace an entry's text (TEXT - reads it from stdin), and its tags with --tags", run: f.journalEdit,
+			flags: func(fs *flag.FlagSet, _ *cliOpts) {
+				fs.Func("tags", "replace the entry's tags with these comma-separated `TAGS` ('' removes them; without --tags they stay)", func(s string) error {
+					f.tags, f.tagsSet = s, true
+					return nil
+				})
+			}},
 		{name: "journal rm", args: "ID", minArgs: 1, maxArgs: 1, summary: "delete a journal entry", run: f.journalRemove},
 		{name: "checkin add", args: "MOOD CRAVING", minArgs: 2, maxArgs: 2, summary: "record a check-in: mood 1 (very low) to 5 (very good), craving 0 (none) to 10", run: f.checkinAdd,
 			flags: func(fs *flag.FlagSet, _ *cliOpts) {
@@ -185,7 +194,12 @@ func (f *privateFlags) journalEdit(ctx context.Context, r *cliRun) error {
 	if err != nil {
 		return err
 	}
-	e, err := c.EditJournal(ctx, r.args[0], text, splitCommaList(f.tags))
+	// nil keeps the entry's tags; --tags, even empty, replaces them.
+	var tags []string
+	if f.tagsSet {
+		tags = append([]string{}, splitCommaList(f.tags)...)
+	}
+	e, err := c.EditJournal(ctx, r.args[0], text, tags)
 	if err := r.call(ctx, err); err != nil {
 		return err
 	}

@@ -151,8 +151,13 @@ Usage: hearth <command> [arguments]
 
 Commands:
 `)
+	// The summaries start in one column, after the longest name.
+	width := 0
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+		width = max(width, len(c.name))
+	}
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, c.name, c.summary)
 	}
 	fmt.Fprint(w, `
 Run 'hearth help <command>' for more about a command.

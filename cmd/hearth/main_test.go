@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,6 +47,8 @@ func TestScripts(t *testing.T) {
 			"api":         cmdAPI,
 			"login":       cmdLogin,
 			"pathwithout": cmdPathWithout,
+			"capture":     cmdCapture,
+			"perm":        cmdPerm,
 		},
 	})
 }
@@ -94,5 +97,43 @@ func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("waitfile: %s did not appear within 30s", args[0])
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestHelpColumns: hearth help lists every command with its summary
+// starting in one column, after the longest name (crisis-resources).
+func TestHelpColumns(t *testing.T) {
+	var b strings.Builder
+	printUsage(&b)
+	longest := 0
+	for _, c := range commands() {
+		longest = max(longest, len(c.name))
+	}
+	if longest < len("crisis-resources") {
+		t.Fatalf("the longest command name is %d characters; the test expects crisis-resources", longest)
+	}
+	col := -1
+	listed := 0
+	for _, line := range strings.Split(b.String(), "\n") {
+		for _, c := range commands() {
+			if !strings.HasPrefix(line, "  "+c.name+" ") {
+				continue
+			}
+			listed++
+			at := strings.Index(line, c.summary)
+			if at < 0 || strings.TrimSpace(line[:at]) != c.name {
+				t.Errorf("%q: the summary does not follow the name", line)
+				continue
+			}
+			if col < 0 {
+				col = at
+			}
+			if at != col || at < 2+longest+1 {
+				t.Errorf("%q: summary at column %d, want %d (after the longest name)", line, at, col)
+			}
+		}
+	}
+	if listed != len(commands()) {
+		t.Errorf("%d of %d commands listed", listed, len(commands()))
 	}
 }

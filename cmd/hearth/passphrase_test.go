@@ -25,13 +25,13 @@ func writePassFile(t *testing.T, content string, mode os.FileMode) string {
 
 func TestPassphraseFileFirstLine(t *testing.T) {
 	for content, want := range map[string]string{
-		"correct horse\n":          "correct horse",
-		"correct horse":            "correct horse",
-		"correct horse\r\n":        "correct horse",
-		"correct horse\nsecond\n":  "correct horse",
-		" spaces kept \n":          " spaces kept ",
-		"ünïcödé pässphrase\n":     "ünïcödé pässphrase",
-		"trailing tab\t\n":         "trailing tab\t",
+		"correct horse\n":                  "correct horse",
+		"correct horse":                    "correct horse",
+		"correct horse\r\n":                "correct horse",
+		"correct horse\nsecond\n":          "correct horse",
+		" spaces kept \n":                  " spaces kept ",
+		"ünïcödé pässphrase\n":             "ünïcödé pässphrase",
+		"trailing tab\t\n":                 "trailing tab\t",
 		"line one is long\r\nline two\r\n": "line one is long",
 	} {
 		e, _, stderr := testEnv(nil)

@@ -66,3 +66,35 @@ func cmdPathWithout(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	ts.Setenv("PATH", strings.Join(kept, string(filepath.ListSeparator)))
 }
+
+// cmdCapture is the script command "capture VAR FILE REGEXP": it sets the
+// environment variable VAR to the first submatch of REGEXP (multi-line
+// mode) in FILE, and fails when there is none. Scripts use it to carry an
+// ID a command printed into the next command.
+func cmdCapture(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: capture VAR FILE REGEXP")
+	}
+	re, err := regexp.Compile("(?m)" + args[2])
+	ts.Check(err)
+	m := re.FindStringSubmatch(ts.ReadFile(args[1]))
+	if len(m) < 2 {
+		ts.Fatalf("capture: %s has nothing matching %s", args[1], args[2])
+	}
+	ts.Setenv(args[0], m[1])
+}
+
+// cmdPerm is the script command "perm FILE MODE": it fails unless FILE's
+// permission bits are MODE (octal, such as 0600).
+func cmdPerm(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: perm FILE MODE")
+	}
+	want, err := strconv.ParseUint(args[1], 8, 32)
+	ts.Check(err)
+	fi, err := os.Stat(ts.MkAbs(args[0]))
+	ts.Check(err)
+	if got := fi.Mode().Perm(); got != os.FileMode(want) {
+		ts.Fatalf("%s has mode %04o, want %04o", args[0], got, want)
+	}
+}
