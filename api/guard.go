@@ -53,7 +53,8 @@ const unmatchedRoute = "(unmatched)"
 
 // ServeHTTP applies, in order: security headers; request logging and panic
 // recovery around everything below; the Host check; the Origin and
-// Sec-Fetch-Site check; authentication (for every route but the public
+// Sec-Fetch-Site check (which a link to the page itself passes, see
+// pageNavigation); authentication (for every route but the public
 // ones, and for unmatched paths, so that an unauthenticated caller learns
 // nothing about which paths exist); the body size limit; then the route.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -71,7 +72,7 @@ func (s *Server) serve(w *trackingWriter, r *http.Request, info *requestInfo) {
 		s.refuse(w, r, s.errForbiddenHost())
 		return
 	}
-	if !originAllowed(r) {
+	if !originAllowed(r) && !pageNavigation(r) {
 		s.refuse(w, r, errForbiddenOrigin())
 		return
 	}
@@ -158,6 +159,29 @@ func originAllowed(r *http.Request) bool {
 		return false
 	}
 	return u.Host != "" && strings.EqualFold(u.Host, r.Host)
+}
+
+// pageNavigation reports whether r is a person following a link to the web
+// UI's page from anywhere, another site included: a top-level GET of
+// exactly "/" (Sec-Fetch-Mode navigate, Sec-Fetch-Dest document), with no
+// query and no Origin header (browsers send none on a GET navigation).
+// That is how a hearth: link opens the join form
+// (http://127.0.0.1:PORT/#join=hearth:...). The page is the public
+// index.html and nothing more: it holds no secret, cannot be framed
+// (frame-ancestors 'none', and an iframe's Sec-Fetch-Dest is "iframe"),
+// and the join form it shows is only filled in, never submitted without
+// the member's click. Every other path, the API included, keeps the strict
+// check of originAllowed: the page's own scripts reach the API from its
+// own origin.
+func pageNavigation(r *http.Request) bool {
+	if r.Method != http.MethodGet || r.URL.Path != "/" || r.URL.RawQuery != "" {
+		return false
+	}
+	mode, dest := r.Header.Values("Sec-Fetch-Mode"), r.Header.Values("Sec-Fetch-Dest")
+	if len(mode) != 1 || mode[0] != "navigate" || len(dest) != 1 || dest[0] != "document" {
+		return false
+	}
+	return len(r.Header.Values("Origin")) == 0
 }
 
 // authenticate checks the bearer token, or failing that the session
