@@ -76,6 +76,9 @@ func TestWebUI(t *testing.T) {
 	if !strings.HasPrefix(invite, "hearth:") {
 		t.Fatalf("the invite shown is %q", invite)
 	}
+	if link := eval[string](hb, `document.querySelector("#invite-link").getAttribute("href")`); link != "web+"+invite {
+		t.Errorf("the invite's link is %q, want web+%s", link, invite)
+	}
 	if src := eval[string](hb, `document.querySelector("#invite-qr").src`); !strings.HasPrefix(src, "data:image/svg+xml;base64,") {
 		t.Errorf("the QR code comes from %.60s, not from a local data: URL", src)
 	}

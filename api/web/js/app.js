@@ -3,7 +3,7 @@
 
 import { api, onSignedOut } from "./api.js";
 import { h, announce } from "./dom.js";
-import { state, markRead, loadDetail } from "./state.js";
+import { state, markRead, loadDetail, inviteFromText } from "./state.js";
 import * as views from "./views.js";
 import { conversationView, threadView } from "./conversation.js";
 import { updateWaitingTab } from "./groupframe.js";
@@ -53,11 +53,16 @@ const routes = [
 async function route() {
   if (signedOut) return;
   let hash = location.hash.slice(1);
-  // A hearth: link opened as http://127.0.0.1:PORT/#join=hearth:... fills
-  // in the join form. The invite stays in the page (fragments are never
-  // sent to a server) and is taken out of the address bar at once.
+  // An invite link opened as http://127.0.0.1:PORT/#join=hearth:... (or
+  // #join=web%2Bhearth%3A..., as the browser hands over a web+hearth: link
+  // once the member chose to open them with this Hearth) fills in the join
+  // form, and only fills it in: joining still takes the member's name and
+  // click, so a page that links here cannot make anyone join anything. The
+  // invite stays in the page (fragments are never sent to a server) and is
+  // taken out of the address bar at once.
   if (hash.startsWith("join=")) {
-    state.pendingInvite = decodeURIComponent(hash.slice(5));
+    state.pendingInvite = linkedInvite(hash.slice(5));
+    state.inviteFromLink = true;
     history.replaceState(null, "", "#/join");
     hash = "/join";
   }
@@ -97,6 +102,15 @@ async function route() {
     return;
   }
   views.notFoundView(main);
+}
+
+/** The invite in a #join= fragment, "" if it cannot be decoded. */
+function linkedInvite(encoded) {
+  try {
+    return inviteFromText(decodeURIComponent(encoded));
+  } catch {
+    return "";
+  }
 }
 
 function markNav(hash) {
@@ -306,7 +320,11 @@ function showSignedOut() {
   if (source) source.close();
   document.getElementById("nav").hidden = true;
   document.getElementById("conn").hidden = true;
-  views.signedOutView(main);
+  // An invite link opened before signing in: the invite leaves the
+  // address bar, and the page says to open the link again once signed in.
+  const withInvite = location.hash.startsWith("#join=");
+  if (withInvite) history.replaceState(null, "", location.pathname);
+  views.signedOutView(main, withInvite);
   const h1 = main.querySelector("h1");
   if (h1) h1.focus();
 }

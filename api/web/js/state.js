@@ -28,6 +28,8 @@ export const state = {
   viewing: null,
   /** invite taken from a #join= link, waiting for the join form */
   pendingInvite: "",
+  /** whether the join form's invite came from a link (not typed here) */
+  inviteFromLink: false,
   /** join results still waiting for admission: group ID → true */
   awaitingAdmission: new Map(),
 };
@@ -86,6 +88,23 @@ async function countUnread(g) {
   } catch {
     // A count is a nicety; the list still shows without it.
   }
+}
+
+/**
+ * The invite in text from a link or pasted by hand: white space around it
+ * goes, and the web+hearth: form (the scheme a browser can hand to this
+ * page, see joinView) becomes the hearth: form the daemon reads. Anything
+ * else is left as it is, for the daemon to judge.
+ */
+export function inviteFromText(text) {
+  const t = String(text).trim();
+  return /^web\+hearth:/i.test(t) ? t.slice(4) : t;
+}
+
+/** The link form of an invite: what a browser that was told to open
+ *  hearth links with this Hearth (joinView) hands to the join form. */
+export function inviteLink(invite) {
+  return "web+" + inviteFromText(invite);
 }
 
 /** Whether this member can invite, admit and remove in group detail d. */

@@ -3,7 +3,7 @@
 
 import { api, qrDataURL } from "./api.js";
 import { h, replace, announce, errorSlot, showError, confirmAction, relative } from "./dom.js";
-import { state, loadGroups, isAdmin, loadDetail } from "./state.js";
+import { state, loadGroups, isAdmin, loadDetail, inviteFromText, inviteLink } from "./state.js";
 import { groupFrame, roleName, updateWaitingTab } from "./groupframe.js";
 import { loadMuted, muteControls } from "./moderation.js";
 
@@ -54,12 +54,16 @@ export function notFoundView(main) {
 }
 
 /** The screen for a browser without a session. */
-export function signedOutView(main) {
+export function signedOutView(main, withInvite = false) {
   setTitle("Sign in");
   replace(
     main,
     page(
       h("h1", { tabindex: "-1" }, "Open Hearth with your sign-in link"),
+      withInvite
+        ? h("p", { class: "notice", id: "invite-after-sign-in" },
+            "You opened an invite link. Sign in first, as below; then open the invite link again, or paste the invite on the Join screen.")
+        : null,
       h(
         "p",
         null,
@@ -197,21 +201,32 @@ export async function joinView(main, _params, ctx) {
   const err = errorSlot();
   const invite = h("textarea", { id: "join-invite", name: "invite", rows: 3, required: true, spellcheck: "false", autocomplete: "off", "aria-describedby": "join-invite-hint" });
   invite.value = state.pendingInvite;
+  const fromLink = state.inviteFromLink && invite.value !== "";
   state.pendingInvite = "";
+  state.inviteFromLink = false;
   const pseud = h("input", { type: "text", id: "join-pseudonym", name: "pseudonym", required: true, maxlength: 64, autocomplete: "off", "aria-describedby": "join-pseudonym-hint" });
   const submit = h("button", { type: "submit" }, "Ask to join");
   const result = h("div", { "aria-live": "polite" });
   const form = h(
     "form",
     { class: "card", novalidate: true },
+    fromLink
+      ? h("p", { class: "notice", id: "join-from-link" },
+          "This invite came from a link. Nothing has been sent yet: ask to join only if you expected an invite, from a host you know.")
+      : null,
     field("join-invite", "Invite", invite, "Paste the invite the host gave you. It starts with “hearth:”."),
     field("join-pseudonym", "Your name in this group", pseud, "The name other members will see. It is not linked to your other groups."),
     err,
     h("div", { class: "actions" }, submit, h("a", { href: "#/" }, "Cancel")),
   );
+  invite.addEventListener("input", () => {
+    invite.removeAttribute("aria-invalid");
+    const note = document.getElementById("join-from-link");
+    if (note) note.remove();
+  });
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    const inv = invite.value.trim();
+    const inv = inviteFromText(invite.value);
     if (!inv || !pseud.value.trim()) {
       showError(err, new Error("Paste the invite and choose your name in the group."));
       (!inv ? invite : pseud).focus();
@@ -228,13 +243,21 @@ export async function joinView(main, _params, ctx) {
       }
       state.awaitingAdmission.set(res.group, true);
       form.hidden = true;
+      links.hidden = true;
       showWaiting(res.group);
     } catch (e) {
       showError(err, e);
       submit.disabled = false;
       submit.textContent = "Ask to join";
+      // An invite refused for what it is (mistyped, expired, used up):
+      // the invite is what to fix.
+      if (e && typeof e.code === "string" && e.code.startsWith("invite_")) {
+        invite.setAttribute("aria-invalid", "true");
+        invite.focus();
+      }
     }
   });
+  const links = linkHandlerCard();
   const showWaiting = (g) => {
     replace(
       result,
@@ -266,9 +289,45 @@ export async function joinView(main, _params, ctx) {
       }
     });
   };
-  replace(main, page(h("h1", null, "Join a group"), form, result));
+  replace(main, page(h("h1", null, "Join a group"), form, result, links));
   if (invite.value) pseud.focus();
   ctx.keepFocus = !!invite.value;
+}
+
+/**
+ * The offer to open invite links with this Hearth: on the member's click
+ * (browsers allow it only from one), the browser is asked to hand every
+ * web+hearth: link to this page's #join= address, which fills in the join
+ * form above. The links are what a host's invite screen shows (showInvite).
+ */
+function linkHandlerCard() {
+  const status = h("p", { role: "status", id: "link-handler-status" });
+  const button = h("button", {
+    type: "button",
+    class: "secondary",
+    id: "register-links",
+    onclick: () => {
+      if (typeof navigator.registerProtocolHandler !== "function") {
+        status.textContent = "This browser cannot open hearth links by itself. Paste the invite above instead.";
+        return;
+      }
+      try {
+        navigator.registerProtocolHandler("web+hearth", location.origin + "/#join=%s");
+        status.textContent =
+          "Done. If your browser asks whether to allow it, say yes. From now on an invite link opens this form with the invite filled in; you still choose your name and ask to join yourself.";
+      } catch {
+        status.textContent = "This browser refused to open hearth links with Hearth. Paste the invite above instead.";
+      }
+    },
+  }, "Open hearth links with this Hearth");
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "links-title" },
+    h("h2", { id: "links-title" }, "Invite links"),
+    h("p", null, "A host may send you the invite as a link (it starts with “web+hearth:”). Let this browser open such links here, once, and a click fills in the form above."),
+    h("div", { class: "actions" }, button),
+    status,
+  );
 }
 
 // Status
@@ -462,6 +521,22 @@ async function showInvite(box, inv) {
       }
     },
   }, "Copy invite");
+  const link = inviteLink(inv.invite);
+  const linkCopied = h("span", { class: "success", role: "status" });
+  const linkEl = h("a", { href: link, id: "invite-link", class: "mono invite-link" }, link);
+  const copyLink = h("button", {
+    type: "button",
+    class: "secondary",
+    onclick: async () => {
+      try {
+        await navigator.clipboard.writeText(link);
+        linkCopied.textContent = "Copied.";
+      } catch {
+        getSelection().selectAllChildren(linkEl);
+        linkCopied.textContent = "Selected: press Ctrl+C (or ⌘C) to copy.";
+      }
+    },
+  }, "Copy link");
   let qr = null;
   try {
     qr = h("img", { class: "qr", id: "invite-qr", src: await qrDataURL(inv.invite), alt: "QR code of the invite, for scanning with a phone", width: 256, height: 256 });
@@ -486,6 +561,11 @@ async function showInvite(box, inv) {
             "Give it only to the person you are inviting, in person or by a message only they can read. Anyone who has it can ask to join " +
               `until it expires (${relative(inv.expires)}) or is used up.`),
           h("div", { class: "actions" }, copy, copied),
+          h("h3", { class: "invite-link-title" }, "Or as a link"),
+          h("p", null, linkEl),
+          h("p", { class: "hint", id: "invite-link-hint" },
+            "The same invite, for a chat or an email: a member opens it with a click once they chose “Open hearth links with this Hearth” on Hearth's Join screen. Otherwise they paste it there."),
+          h("div", { class: "actions" }, copyLink, linkCopied),
         ),
         qr,
       ),
