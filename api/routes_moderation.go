@@ -33,6 +33,9 @@ const (
 	CodeNoReport = "no_report"
 	// CodeNoGuidelines: the group has no guidelines to accept.
 	CodeNoGuidelines = "no_guidelines"
+	// CodeGuidelinesNotAccepted: the group has pinned guidelines this
+	// member has not accepted, and a post waits until they do (403).
+	CodeGuidelinesNotAccepted = "guidelines_not_accepted"
 	// CodeSelf: the request names the member making it (muting, blocking
 	// or reporting oneself).
 	CodeSelf = "self"
@@ -55,6 +58,8 @@ func moderationErrors() []errorMapping {
 			"no report with that ID is held here; it may have been dismissed already"},
 		{node.ErrNoGuidelines, http.StatusNotFound, CodeNoGuidelines,
 			"this group has no guidelines yet; a host or moderator can pin some"},
+		{node.ErrGuidelinesNotAccepted, http.StatusForbidden, CodeGuidelinesNotAccepted,
+			"this group asks its members to accept its guidelines before posting; read them and accept them first (the group's Guidelines tab in the web UI, or 'hearth guidelines GROUP --accept')"},
 		{node.ErrSelf, http.StatusBadRequest, CodeSelf,
 			"you cannot do this to yourself or your own post"},
 		{protocol.ErrBadContent, http.StatusBadRequest, CodeBadRequest,

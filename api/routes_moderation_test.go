@@ -44,6 +44,12 @@ func TestRoutesModeration(t *testing.T) {
 	if d, err := bo.c.Group(ctx, group); err != nil || d.Guidelines != 1 || d.GuidelinesAccepted {
 		t.Fatalf("bo's group before accepting: %+v, %v", d, err)
 	}
+	// Bo cannot post until he accepts them.
+	_, err = bo.c.Post(ctx, group, "too early", "")
+	wantCode(t, "posting before accepting the guidelines", err, http.StatusForbidden, "guidelines_not_accepted")
+	if msgs, err := bo.c.Messages(ctx, group, 10, ""); err != nil || len(msgs) != 0 {
+		t.Fatalf("bo's history after the refused post: %+v, %v", msgs, err)
+	}
 	if _, err := bo.c.SetGuidelines(ctx, group, "no rules"); err == nil {
 		t.Fatal("a member pinned guidelines")
 	} else {

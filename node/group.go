@@ -224,14 +224,20 @@ type ownPublish struct{}
 // other member is online.
 //
 // It returns ErrRemoved (wrapped) after this member was removed or left,
-// protocol.ErrBadPost (wrapped) for text that breaks the rules of a post
-// (empty, longer than protocol.MaxPostText, not UTF-8), and ErrClosed after
-// Close. A publishing error is returned after the post was stored.
+// ErrGuidelinesNotAccepted (wrapped) while the group has guidelines this
+// member has not accepted (moderation.go), protocol.ErrBadPost (wrapped)
+// for text that breaks the rules of a post (empty, longer than
+// protocol.MaxPostText, not UTF-8), and ErrClosed after Close. A
+// publishing error is returned after the post was stored.
 func (g *Group) Post(ctx context.Context, text string, replyTo MessageID) (*Message, error) {
 	g.mu.Lock()
 	if g.closed {
 		g.mu.Unlock()
 		return nil, ErrClosed
+	}
+	if err := g.requireGuidelinesLocked(); err != nil {
+		g.mu.Unlock()
+		return nil, err
 	}
 	now := g.n.now()
 	env, post, err := g.sess.SealPost(text, replyTo, now.UnixMilli(), g.n.rand)

@@ -52,6 +52,9 @@ var (
 	ErrNoReport = errors.New("no such report")
 	// ErrNoGuidelines: the group has no guidelines yet.
 	ErrNoGuidelines = errors.New("the group has no guidelines yet")
+	// ErrGuidelinesNotAccepted: the group has pinned guidelines (a version)
+	// this member has not accepted, and Post waits for AcceptGuidelines.
+	ErrGuidelinesNotAccepted = errors.New("the group's guidelines are not accepted yet")
 	// ErrSelf: the operation names this member (muting, blocking or
 	// reporting oneself).
 	ErrSelf = errors.New("this cannot be done to yourself")
@@ -1065,6 +1068,25 @@ func (g *Group) resendGuidelines(ctx context.Context, changes []protocol.Change)
 	if _, err := g.sendContent(ctx, protocol.Guidelines{Version: gl.Version, Text: gl.Text}); err != nil {
 		g.n.log.Warn("sending the guidelines to new members", "err", err)
 	}
+}
+
+// requireGuidelinesLocked returns ErrGuidelinesNotAccepted (wrapped) while
+// the group has guidelines whose current version this member has not
+// accepted: a post waits for AcceptGuidelines, whichever interface sends
+// it. (An SOS never waits: it does not go through Post.) A removed member
+// is left to the caller's ErrRemoved. The caller holds g.mu.
+func (g *Group) requireGuidelinesLocked() error {
+	if g.sess.Removed() {
+		return nil
+	}
+	gl, err := g.loadGuidelines()
+	if err != nil {
+		return err
+	}
+	if !gl.Current() {
+		return fmt.Errorf("node: posting: version %d: %w", gl.Version, ErrGuidelinesNotAccepted)
+	}
+	return nil
 }
 
 // guidelinesInfo fills the guidelines fields of info.

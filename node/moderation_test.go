@@ -163,6 +163,17 @@ func TestE2EModeration(t *testing.T) {
 	if _, err := ag.SetGuidelines(ctx, "anything goes"); !errors.Is(err, ErrNotAdmin) {
 		t.Fatalf("a member set the guidelines: %v", err)
 	}
+	// Bob has not accepted them yet: his post waits, and nothing is sealed
+	// or stored for it; once he accepts, he posts.
+	if _, err := bg.Post(ctx, "before accepting", MessageID{}); !errors.Is(err, ErrGuidelinesNotAccepted) {
+		t.Fatalf("bob posted before accepting the guidelines: %v", err)
+	}
+	if h := e2eHistory(t, bg); len(h) != 0 {
+		t.Fatalf("the refused post is in bob's history: %+v", h)
+	}
+	if _, err := bg.AcceptGuidelines(); err != nil {
+		t.Fatal(err)
+	}
 
 	// An edit by the author.
 	const secret = "MARKER-moss-lantern-4412"
@@ -430,6 +441,25 @@ func TestE2EModeration(t *testing.T) {
 		t.Fatalf("bob's next post has generation %d, want %d: something was sealed while muting", g, before+1)
 	}
 	_ = after
+
+	// New guidelines are accepted anew before the next post; the host who
+	// pinned them has accepted them by pinning.
+	if _, err := hg.SetGuidelines(ctx, rules+" Phones on silent."); err != nil {
+		t.Fatal(err)
+	}
+	alice.rec.waitEvent(t, EventGuidelines, id, func(ev Event) bool { return ev.Guidelines.Version == 2 })
+	if _, err := ag.Post(ctx, "under the old rules", MessageID{}); !errors.Is(err, ErrGuidelinesNotAccepted) {
+		t.Fatalf("alice posted without accepting version 2: %v", err)
+	}
+	if _, err := ag.AcceptGuidelines(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ag.Post(ctx, "under the new rules", MessageID{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hg.Post(ctx, "from the host", MessageID{}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // indexOf returns member's index in g's current roster.

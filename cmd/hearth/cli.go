@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/hearthnet/hearth/api"
@@ -89,6 +90,8 @@ type cliOpts struct {
 	history   int
 	count     int
 	open      bool
+	// guidelinesWait is how long join waits for the group's guidelines.
+	guidelinesWait time.Duration
 }
 
 // cliRun is one run of a member-facing command.
@@ -127,9 +130,10 @@ func cliCommands() []cliCommand {
 			}},
 		{name: "invite ls", args: "GROUP", minArgs: 1, maxArgs: 1, summary: "list the invites you made for a group", run: runInviteList},
 		{name: "invite revoke", args: "GROUP INVITE", minArgs: 2, maxArgs: 2, summary: "withdraw an invite, given by its ID or the invite itself (- reads it from stdin)", run: runInviteRevoke},
-		{name: "join", args: "INVITE", minArgs: 1, maxArgs: 1, summary: "join a group with an invite (- reads it from stdin, which keeps it out of your shell history)", run: runJoin,
+		{name: "join", args: "INVITE", minArgs: 1, maxArgs: 1, summary: "join a group with an invite (- reads it from stdin, which keeps it out of your shell history), and show its guidelines", run: runJoin,
 			flags: func(fs *flag.FlagSet, o *cliOpts) {
 				fs.StringVar(&o.pseudonym, "pseudonym", "", "your `NAME` in the group (required)")
+				fs.DurationVar(&o.guidelinesWait, "guidelines-wait", defaultGuidelinesWait, "how long to wait, once in, for the group's guidelines to reach your node, to show them (0: do not wait)")
 			}},
 		{name: "members", args: "GROUP", minArgs: 1, maxArgs: 1, summary: "list a group's members", run: runMembers},
 		{name: "waiting", args: "GROUP", minArgs: 1, maxArgs: 1, summary: "list who waits in a group's waiting room", run: runWaiting},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/hearthnet/hearth/api/client"
 	"github.com/hearthnet/hearth/crypto"
@@ -146,19 +147,92 @@ func runJoin(ctx context.Context, r *cliRun) error {
 			return cliErrorf(codeInput, "standard input holds no invite")
 		}
 	}
+	if r.opts.guidelinesWait < 0 {
+		return usagef("--guidelines-wait must not be negative")
+	}
 	c, err := r.connect(ctx)
 	if err != nil {
 		return err
+	}
+	// The event stream opens before the join, so guidelines that reach the
+	// node while it joins are not missed.
+	var events *client.EventStream
+	if r.opts.guidelinesWait > 0 {
+		if events, err = c.Events(ctx); err == nil {
+			defer events.Close()
+		}
 	}
 	res, err := c.Join(ctx, invite, r.opts.pseudonym)
 	if err := r.call(ctx, err); err != nil {
 		return err
 	}
-	return r.out(res, func(w io.Writer) {
+	out := joinOutput{JoinResult: res}
+	if res.Status == "joined" {
+		out.Guidelines = joinGuidelines(ctx, c, events, res.Group, r.opts.guidelinesWait)
+	}
+	return r.out(out, func(w io.Writer) {
 		if res.Status == "waiting" {
 			fmt.Fprintf(w, "Asked to join; a host must admit you. Your node keeps asking, even across restarts; 'hearth group ls%s' shows the group once you are in.\nGroup ID: %s\n", r.homeFlag, res.Group)
 			return
 		}
 		fmt.Fprintf(w, "You joined the group.\nGroup ID: %s\nSay hello with 'hearth post %s TEXT%s'.\n", res.Group, res.Group, r.homeFlag)
+		if gl := out.Guidelines; gl != nil {
+			// On stderr, so standard output stays the join's answer.
+			fmt.Fprintf(r.e.stderr, "\nThis group asks you to accept its guidelines (version %d, pinned by %s) before you post:\n\n  %s\n\n",
+				gl.Version, clean(gl.Pseudonym, false, ""), clean(gl.Text, true, "  "))
+			fmt.Fprintf(r.e.stderr, "Accept them with 'hearth guidelines %s --accept%s'.\n", res.Group, r.homeFlag)
+		}
 	})
+}
+
+// defaultGuidelinesWait is how long join waits, by default, for a group's
+// guidelines: the host sends them again to each new member right after
+// adding them, and they arrive within a second or two on a working
+// network. A group without guidelines costs the whole wait.
+const defaultGuidelinesWait = 3 * time.Second
+
+// joinOutput is join's answer with --json: the API's, and the group's
+// guidelines when it has any (and they arrived in time).
+type joinOutput struct {
+	client.JoinResult
+	Guidelines *client.Guidelines `json:"guidelines,omitempty"`
+}
+
+// joinGuidelines returns the guidelines of the group just joined, once the
+// node holds them, waiting up to wait for them on events (opened before
+// the join; nil when there is none); nil when the group has none by then.
+func joinGuidelines(ctx context.Context, c *client.Client, events *client.EventStream, group string, wait time.Duration) *client.Guidelines {
+	held := func() *client.Guidelines {
+		if gl, err := c.Guidelines(ctx, group); err == nil && gl.Version > 0 {
+			return &gl
+		}
+		return nil
+	}
+	if gl := held(); gl != nil || events == nil {
+		return gl
+	}
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	stop := context.AfterFunc(wctx, func() { events.Close() })
+	defer stop()
+	for {
+		ev, err := events.Next()
+		if err != nil {
+			break
+		}
+		if ev.IsOverflow() {
+			if gl := held(); gl != nil {
+				return gl
+			}
+			continue
+		}
+		if ev.Type != client.EventGuidelines {
+			continue
+		}
+		if d, err := ev.Decode(); err == nil && d.Group == group && d.Guidelines != nil && d.Guidelines.Version > 0 {
+			return held()
+		}
+	}
+	// Time is up (or the stream ended): the node may have them after all.
+	return held()
 }

@@ -48,6 +48,11 @@ func runPost(ctx context.Context, r *cliRun) error {
 	}
 	mid, err := c.Post(ctx, id, text, r.opts.replyTo)
 	if err := r.call(ctx, err); err != nil {
+		var ce *cliError
+		if errors.As(err, &ce) && ce.code == api.CodeGuidelinesNotAccepted {
+			ce.msg = fmt.Sprintf("this group asks you to accept its guidelines before you post; read them with 'hearth guidelines %s%s', then accept them with 'hearth guidelines %s --accept%s'",
+				shellQuote(r.args[0]), r.homeFlag, shellQuote(r.args[0]), r.homeFlag)
+		}
 		return err
 	}
 	return r.out(map[string]string{"id": mid}, func(w io.Writer) {

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/hearthnet/hearth/api/client"
 )
 
 // TestCleanDefusesTerminalControl: another member's text printed by the
@@ -81,5 +85,21 @@ func TestInviteIDOf(t *testing.T) {
 	}
 	if _, err := inviteIDOf("0123"); !errors.As(err, &ce) || ce.code != codeBadID {
 		t.Errorf("a short ID: %v", err)
+	}
+}
+
+// TestJoinOutputJSON: with --json, join prints the API's answer, and the
+// group's guidelines beside it only when there are some.
+func TestJoinOutputJSON(t *testing.T) {
+	var b bytes.Buffer
+	writeJSON(&b, joinOutput{JoinResult: client.JoinResult{Group: "g", Status: "joined"}})
+	if got := b.String(); got != `{"group":"g","status":"joined"}`+"\n" {
+		t.Errorf("without guidelines: %s", got)
+	}
+	b.Reset()
+	writeJSON(&b, joinOutput{JoinResult: client.JoinResult{Group: "g", Status: "joined"},
+		Guidelines: &client.Guidelines{Version: 1, Text: "Be kind.", Pseudonym: "ann"}})
+	if got := b.String(); !strings.HasPrefix(got, `{"group":"g","status":"joined","guidelines":{"version":1,"text":"Be kind.",`) || !strings.Contains(got, `"current":false}}`) {
+		t.Errorf("with guidelines: %s", got)
 	}
 }
