@@ -12,6 +12,7 @@ import (
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -21,10 +22,11 @@ import (
 )
 
 // This file is history sync (/hearth/sync/1): the responder (a stream
-// handler that proves nothing about itself and asks the requester to prove
-// membership), the requester (which feeds every envelope it receives
-// through the same open/store/deliver path as gossip), and the triggers
-// (start, a group peer connecting, periodic anti-entropy with jitter).
+// handler that recognises the requester's epoch from its hello and asks it
+// to prove membership), the requester (which feeds every envelope it
+// receives through the same open/store/deliver path as gossip), and the
+// triggers (start, a network change, a group peer connecting or joining a
+// group's topic, a new group, periodic anti-entropy with jitter).
 // The messages and the membership check are in protocol/sync.go.
 
 // Bounds of one sync exchange. Every one of them caps what a lying or slow
@@ -52,12 +54,18 @@ const (
 	// not all ask at once. syncStartDelay is the wait before the first.
 	syncInterval   = 5 * time.Minute
 	syncStartDelay = 3 * time.Second
-	// syncYoungTick paces the checks for new groups, and syncYoungSchedule
+	// syncYoungTick paces the sync loop's checks of its clock, of new
+	// groups and of peers joining a group's topic; syncYoungSchedule
 	// lists when, after a group first appears (a join, or the node's
 	// start), it is synced: a joiner may have missed commits made between
 	// its welcome and its joining the topic (gossipsub sends only to the
 	// current mesh), and these rounds fetch them from the members.
 	syncYoungTick = time.Second
+	// syncNetworkSettle is how long after the host's addresses or
+	// reachability change the node syncs every group: long enough for
+	// connections to come back, and for a burst of changes to ask for one
+	// round.
+	syncNetworkSettle = 2 * time.Second
 	// syncPageEnvelopes is how many envelopes the responder reads from the
 	// store at a time.
 	syncPageEnvelopes = protocol.MaxSyncPageEnvelopes
@@ -91,8 +99,8 @@ type syncer struct {
 }
 
 // startSync registers the /hearth/sync/1 handler, watches for connections
-// and starts the sync goroutine. New calls it once, after the groups are
-// loaded.
+// and network changes, and starts the sync goroutine. New calls it once,
+// after the groups are loaded.
 func (n *Node) startSync() {
 	s := &syncer{
 		n:         n,
@@ -110,71 +118,148 @@ func (n *Node) startSync() {
 			}
 		},
 	})
-	n.goTracked(s.loop)
+	netEvents, err := n.host.EventBus().Subscribe([]any{new(event.EvtLocalAddressesUpdated), new(event.EvtLocalReachabilityChanged)})
+	if err != nil {
+		// The bus refuses only malformed subscriptions: the other
+		// triggers still run.
+		n.log.Warn("watching for network changes", "err", err)
+	}
+	if !n.goTracked(func() { s.loop(netEvents) }) && netEvents != nil {
+		netEvents.Close()
+	}
 }
 
-// loop runs syncs one at a time: on start, when a peer known in a group
-// connects (which covers a network change: the node reconnects), and
-// periodically with jitter.
-func (s *syncer) loop() {
-	t := time.NewTimer(syncStartDelay)
-	defer t.Stop()
-	young := time.NewTicker(syncYoungTick)
-	defer young.Stop()
-	// young tracks, per group, when the loop first saw it (just joined,
-	// or just loaded) and how many of syncYoungSchedule's rounds it has
-	// had. A round is never skipped when a slow sync delays the loop.
-	type youngGroup struct {
-		first time.Time
-		done  int
-		// keyed is the epoch whose sync keys were last stored
-		// (synckeys.go): this member's own commits and joins pass
-		// through here, received commits through openLocked.
-		keyed uint64
+// syncRoundMsg is the debug log message of every sync the loop starts;
+// its "trigger" says why.
+const syncRoundMsg = "sync round"
+
+// syncGroupState is what the sync loop remembers of a group.
+type syncGroupState struct {
+	// first is when the loop first saw the group (just joined, or just
+	// loaded), and done how many of syncYoungSchedule's rounds it has
+	// had.
+	first time.Time
+	done  int
+	// keyed is the epoch whose sync keys were last stored (synckeys.go):
+	// this member's own commits and joins pass through here, received
+	// commits through openLocked.
+	keyed uint64
+	// onTopic are the peers last seen on the group's topics.
+	onTopic map[peer.ID]bool
+}
+
+// loop runs syncs one at a time: on start, after a network change, when a
+// peer known in a group connects, when a peer joins a group's topic, in a
+// group's first half minute (syncYoungSchedule), and periodically with
+// jitter. Times are read from the node's clock (Config.Now), at every
+// syncYoungTick; a round due while a slow sync held the loop runs at the
+// next tick, never skipped.
+func (s *syncer) loop(netEvents event.Subscription) {
+	if netEvents != nil {
+		defer netEvents.Close()
 	}
-	seen := make(map[crypto.GroupID]*youngGroup)
-	schedule := syncYoungSchedule()
+	var netChanged <-chan any
+	if netEvents != nil {
+		netChanged = netEvents.Out()
+	}
+	tick := time.NewTicker(syncYoungTick)
+	defer tick.Stop()
+	nextRound := s.n.now().Add(syncStartDelay)
+	// afterChange is when the round a network change asked for runs
+	// (zero: none asked); changes come in bursts, one round serves them.
+	var afterChange time.Time
+	seen := make(map[crypto.GroupID]*syncGroupState)
 	for {
 		select {
 		case <-s.n.ctx.Done():
 			return
-		case now := <-young.C:
-			for _, g := range s.n.Groups() {
-				y, ok := seen[g.id]
-				if !ok {
-					y = &youngGroup{first: now}
-					seen[g.id] = y
-					y.keyed = g.rememberSyncKeysAfter(0, false)
-					continue
-				}
-				y.keyed = g.rememberSyncKeysAfter(y.keyed, true)
-				if y.done < len(schedule) && now.Sub(y.first) >= schedule[y.done] {
-					y.done++
-					for _, p := range g.syncPeers() {
-						s.n.syncGroupWith(g, p)
-					}
-					s.n.syncMailboxOf(g)
-				}
+		case <-netChanged:
+			if afterChange.IsZero() {
+				afterChange = s.n.now().Add(syncNetworkSettle)
 			}
 		case p := <-s.connected:
 			for _, g := range s.n.Groups() {
 				if g.knowsPeer(p) {
+					s.n.log.Debug(syncRoundMsg, "trigger", "peer connected")
 					s.n.syncGroupWith(g, p)
 				}
 				if g.isMailboxOf(p) {
 					s.n.syncMailboxOf(g)
 				}
 			}
-		case <-t.C:
-			for _, g := range s.n.Groups() {
-				for _, p := range g.syncPeers() {
-					s.n.syncGroupWith(g, p)
-				}
-				s.n.syncMailboxOf(g)
+		case <-tick.C:
+			now := s.n.now()
+			full := false
+			if !now.Before(nextRound) {
+				s.n.log.Debug(syncRoundMsg, "trigger", "periodic")
+				full = true
 			}
-			t.Reset(syncInterval/2 + mrand.N(syncInterval))
+			if !afterChange.IsZero() && !now.Before(afterChange) {
+				s.n.log.Debug(syncRoundMsg, "trigger", "network change")
+				full, afterChange = true, time.Time{}
+			}
+			for _, g := range s.n.Groups() {
+				s.tickGroup(g, now, full, seen)
+			}
+			if full {
+				nextRound = s.n.now().Add(syncInterval/2 + mrand.N(syncInterval))
+			}
 		}
 	}
+}
+
+// tickGroup does one tick's work for g: it stores the sync keys of a new
+// epoch, syncs with every peer known in the group (and its mailbox) when
+// full is set or one of the group's young rounds is due, and otherwise with
+// the peers that joined its topics since the last tick.
+func (s *syncer) tickGroup(g *Group, now time.Time, full bool, seen map[crypto.GroupID]*syncGroupState) {
+	st, ok := seen[g.id]
+	if !ok {
+		st = &syncGroupState{first: now, keyed: g.rememberSyncKeysAfter(0, false), onTopic: g.topicPeers()}
+		seen[g.id] = st
+	} else {
+		st.keyed = g.rememberSyncKeysAfter(st.keyed, true)
+	}
+	schedule := syncYoungSchedule()
+	young := false
+	for st.done < len(schedule) && now.Sub(st.first) >= schedule[st.done] {
+		st.done++
+		young = true
+	}
+	if young && !full {
+		s.n.log.Debug(syncRoundMsg, "trigger", "new group")
+		full = true
+	}
+	onTopic := g.topicPeers()
+	if full {
+		st.onTopic = onTopic
+		for _, p := range g.syncPeers() {
+			s.n.syncGroupWith(g, p)
+		}
+		s.n.syncMailboxOf(g)
+		return
+	}
+	mailbox, _ := g.Mailbox()
+	for p := range onTopic {
+		if !st.onTopic[p] && p != s.n.host.ID() && p != mailbox.PeerID && s.n.host.Network().Connectedness(p) == network.Connected {
+			s.n.log.Debug(syncRoundMsg, "trigger", "peer joined a topic")
+			s.n.syncGroupWith(g, p)
+		}
+	}
+	st.onTopic = onTopic
+}
+
+// topicPeers returns the peers subscribed to any of the group's topics.
+func (g *Group) topicPeers() map[peer.ID]bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := make(map[peer.ID]bool)
+	for _, et := range g.topics {
+		for _, p := range et.t.topic.ListPeers() {
+			out[p] = true
+		}
+	}
+	return out
 }
 
 // syncGroupWith runs one background sync and logs its failure.
