@@ -448,35 +448,35 @@ export async function invitesView(main, [g], ctx) {
 
   const loadList = async () => {
     const invites = await api.invites(g);
-    const live = invites.filter((i) => !i.revoked);
+    const now = Date.now();
+    const open = invites.filter((i) => inviteState(i, now) === "open");
+    // The newest first: the one just revoked, expired or used up on top.
+    const past = invites.filter((i) => inviteState(i, now) !== "open").reverse();
     replace(
       listBox,
-      h("h2", { id: "invites-title" }, "Invites"),
-      live.length === 0
-        ? h("p", { class: "muted" }, "No invites are open. Invites you create appear here until they are revoked.")
+      h("h2", { id: "invites-title" }, "Open invites"),
+      open.length === 0
+        ? h("p", { class: "muted", id: "no-open-invites" }, "No invites are open. An invite you create shows here until it expires, is used up or is revoked.")
         : h(
             "ul",
-            { class: "rows", "aria-labelledby": "invites-title" },
-            live.map((i) =>
-              h(
+            { class: "rows", id: "open-invites", "aria-labelledby": "invites-title" },
+            open.map((i) => {
+              const until = dayAndTime(i.expires);
+              return h(
                 "li",
                 null,
-                h("span", { class: "who" }, `Invite ${i.id.slice(0, 6)}`),
-                h(
-                  "span",
-                  { class: "what" },
-                  `${i.uses_left} use${i.uses_left === 1 ? "" : "s"} left · expires ${relative(i.expires)}` + (i.approval ? " · needs approval" : ""),
-                ),
+                h("span", { class: "who" }, `Works until ${until}`),
+                h("span", { class: "what" }, `${i.uses_left} use${i.uses_left === 1 ? "" : "s"} left` + (i.approval ? " · needs approval" : "")),
                 h(
                   "button",
                   {
                     type: "button",
                     class: "danger-outline small",
-                    "aria-label": `Revoke invite ${i.id.slice(0, 6)}`,
+                    "aria-label": `Revoke the invite that works until ${until}`,
                     onclick: async () => {
                       const ok = await confirmAction({
                         title: "Revoke this invite?",
-                        body: "Nobody will be able to join with this invite any more. People who already joined with it stay in the group.",
+                        body: `Nobody will be able to join with the invite that works until ${until} any more. People who already joined with it stay in the group.`,
                         confirm: "Revoke invite",
                       });
                       if (!ok) return;
@@ -491,8 +491,17 @@ export async function invitesView(main, [g], ctx) {
                   },
                   "Revoke",
                 ),
-              ),
-            ),
+              );
+            }),
+          ),
+      past.length === 0
+        ? null
+        : h(
+            "details",
+            { class: "past-invites", id: "past-invites" },
+            h("summary", null, `Past invites (${past.length})`),
+            h("p", { class: "muted small" }, "These no longer let anyone join. People who joined with them stay in the group."),
+            h("ul", { class: "rows" }, past.map((i) => h("li", null, h("span", { class: "who" }, pastText(i, now)), i.approval ? h("span", { class: "what" }, "needed approval") : null))),
           ),
     );
   };
@@ -502,6 +511,40 @@ export async function invitesView(main, [g], ctx) {
   ctx.onEvent((type, data) => {
     if (data.group === g && (type === "member_joined" || type === "removed")) ctx.rerender();
   });
+}
+
+/** Whether invite i lets people join at time now: "open", else why not. */
+function inviteState(i, now) {
+  if (i.revoked) return "revoked";
+  if (Date.parse(i.expires) <= now) return "expired";
+  if (i.uses_left <= 0) return "used";
+  return "open";
+}
+
+/** What a past invite was, in words. */
+function pastText(i, now) {
+  const when = dayAndTime(i.expires);
+  switch (inviteState(i, now)) {
+    case "revoked":
+      return `Revoked (it would have worked until ${when})`;
+    case "used":
+      return `Used up (it would have worked until ${when})`;
+    default:
+      return `Expired ${when}`;
+  }
+}
+
+const clockFmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+const dateFmt = new Intl.DateTimeFormat(undefined, { weekday: "short", day: "numeric", month: "short" });
+
+/** "today at 14:02", "tomorrow at 09:00", "Tue, 8 Dec at 14:02". */
+function dayAndTime(iso) {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return "an unknown time";
+  const day = (x) => new Date(x.getFullYear(), x.getMonth(), x.getDate()).getTime();
+  const days = Math.round((day(d) - day(new Date())) / 86400000);
+  const name = days === 0 ? "today" : days === 1 ? "tomorrow" : days === -1 ? "yesterday" : dateFmt.format(d);
+  return `${name} at ${clockFmt.format(d)}`;
 }
 
 async function showInvite(box, inv) {
@@ -657,6 +700,9 @@ export async function membersView(main, [g], ctx) {
   const err = errorSlot();
   const box = h("div");
   const admin = isAdmin(d) && !d.removed;
+  // Moderators remove members; only hosts change roles (the node refuses
+  // anyone else), so only a host is offered the role buttons.
+  const host = admin && d.me.role === "host";
   const load = async () => {
     const members = d.removed ? [] : await api.members(g);
     await loadMuted(g);
@@ -675,7 +721,7 @@ export async function membersView(main, [g], ctx) {
                 h("span", { class: "who" }, m.pseudonym, me ? " (you)" : ""),
                 h("span", { class: "what" }, roleName(m.role)),
                 me ? null : muteControls(g, m, load),
-                admin && !me ? h("div", { class: "actions" }, roleButtons(m), removeButton(m)) : null,
+                admin && !me ? h("div", { class: "actions" }, host ? roleButtons(m) : null, removeButton(m)) : null,
               );
             }),
           ),
@@ -687,7 +733,13 @@ export async function membersView(main, [g], ctx) {
       ["host", "Make host", (p) => `${p} will be able to do everything you can in this group, including changing other members' roles.`],
       ["member", "Make member", (p) => `${p} will no longer be able to invite, let people in or remove anyone.`],
     ],
-    host: [["moderator", "Make moderator", (p) => `${p} will stay a moderator, but will no longer be able to change other members' roles.`]],
+    host: [
+      [
+        "moderator",
+        "Make moderator",
+        (p) => `${p} will no longer be a host: they will still be able to create invites, let people in and remove members, but no longer change anyone's role.`,
+      ],
+    ],
   };
   const roleButtons = (m) =>
     (roleChange[m.role] || []).map(([role, label, body]) =>
@@ -732,7 +784,16 @@ export async function membersView(main, [g], ctx) {
       },
     }, "Remove…");
   await load();
-  replace(main, page(head, h("h2", null, "Members"), err, box));
+  replace(
+    main,
+    page(
+      head,
+      h("h2", null, "Members"),
+      admin && !host ? h("p", { class: "muted small", id: "roles-hint" }, "Only a host can change someone's role. You can remove members.") : null,
+      err,
+      box,
+    ),
+  );
   ctx.onEvent((type, data) => {
     if (data.group !== g) return;
     if (type === "removed") ctx.rerender();
