@@ -146,8 +146,11 @@ func TestHomeIsNew(t *testing.T) {
 func TestShellQuote(t *testing.T) {
 	for in, want := range map[string]string{
 		"/plain/path-1_2.x": "/plain/path-1_2.x",
-		"/with space":       "'/with space'",
-		"/it's":             `'/it'\''s'`,
+		"/with space":       `"/with space"`,
+		"/it's":             `"/it's"`,
+		"/it's $HOME":       `'/it'\''s $HOME'`,
+		`say "hi"`:          `'say "hi"'`,
+		"Wow!":              `'Wow!'`,
 	} {
 		if got := shellQuote(in); got != want {
 			t.Errorf("shellQuote(%q) = %q, want %q", in, got, want)

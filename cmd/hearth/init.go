@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/hearthnet/hearth/crypto"
 )
@@ -60,10 +61,16 @@ func homeArg(f *cmdFlags) string {
 }
 
 // shellQuote quotes s for a POSIX shell when it holds anything but
-// characters that are safe bare.
+// characters that are safe bare. Double quotes come first, when nothing in
+// s is special inside them: the commands hearth suggests are shown between
+// single quotes ('hearth waiting "Quiet room"'), where a single-quoted
+// argument would read as the end of the command.
 func shellQuote(s string) string {
 	for _, r := range s {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '/' || r == '.' || r == '-' || r == '_' || r == '~') {
+			if !strings.ContainsAny(s, "\"$`\\!") {
+				return `"` + s + `"`
+			}
 			q := "'"
 			for _, r := range s {
 				if r == '\'' {

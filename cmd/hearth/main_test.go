@@ -49,6 +49,7 @@ func TestScripts(t *testing.T) {
 			"pathwithout": cmdPathWithout,
 			"capture":     cmdCapture,
 			"perm":        cmdPerm,
+			"term":        cmdTerm,
 		},
 	})
 }

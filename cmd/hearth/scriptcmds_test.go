@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -97,4 +98,20 @@ func cmdPerm(ts *testscript.TestScript, neg bool, args []string) {
 	if got := fi.Mode().Perm(); got != os.FileMode(want) {
 		ts.Fatalf("%s has mode %04o, want %04o", args[0], got, want)
 	}
+}
+
+// cmdTerm is the script command "term HOME": it sends SIGTERM, as a
+// service manager stopping the daemon does, to the process whose PID the
+// lock file of HOME holds (testscript's kill sends only SIGINT or SIGKILL).
+func cmdTerm(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: term HOME")
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(ts.ReadFile(filepath.Join(args[0], lockFileName))))
+	if err != nil || pid <= 0 {
+		ts.Fatalf("term: the lock file of %s holds no PID", args[0])
+	}
+	p, err := os.FindProcess(pid)
+	ts.Check(err)
+	ts.Check(p.Signal(syscall.SIGTERM))
 }
