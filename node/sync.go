@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -370,29 +371,42 @@ func (g *Group) Sync(ctx context.Context) (SyncReport, error) {
 
 // syncWith asks p for what this member lacks, again while p says there is
 // more (at most syncMaxRounds times).
+//
+// A response cut short by the byte budget says how far it got: the next
+// round asks from the epoch of the last envelope it brought, so each round
+// goes on where the last stopped even when it brought nothing new (a
+// requester's vector is bounded, and what it leaves out the responder
+// sends again). Rounds end when a response is complete, or brings nothing
+// new and gets no further.
 func (g *Group) syncWith(ctx context.Context, p peer.ID) (SyncReport, error) {
 	rep := SyncReport{Peers: 1}
+	var from uint64
 	for range syncMaxRounds {
-		got, accepted, more, err := g.syncRound(ctx, p)
+		got, accepted, more, reached, err := g.syncRound(ctx, p, from)
 		rep.Received += got
 		rep.Accepted += accepted
-		if err != nil || !more || accepted == 0 {
+		if err != nil || !more {
 			return rep, err
 		}
+		if accepted == 0 && reached <= from {
+			return rep, nil
+		}
+		from = max(from, reached)
 	}
 	return rep, nil
 }
 
-// syncRound is one request to p. It returns how many envelopes arrived and
-// were accepted, and whether p has more.
-func (g *Group) syncRound(ctx context.Context, p peer.ID) (got, accepted int, more bool, err error) {
+// syncRound is one request to p for the epochs from on. It returns how
+// many envelopes arrived and were accepted, whether p has more, and the
+// highest epoch of what arrived.
+func (g *Group) syncRound(ctx context.Context, p peer.ID, from uint64) (got, accepted int, more bool, reached uint64, err error) {
 	n := g.n
 	ctx, cancel := context.WithTimeout(ctx, syncTimeout)
 	defer cancel()
 	g.mu.Lock()
 	if g.closed {
 		g.mu.Unlock()
-		return 0, 0, false, ErrClosed
+		return 0, 0, false, 0, ErrClosed
 	}
 	req := g.sess.SyncRequest()
 	g.rememberSyncKeysLocked()
@@ -401,26 +415,26 @@ func (g *Group) syncRound(ctx context.Context, p peer.ID) (got, accepted int, mo
 	if !ok {
 		// A member removed long enough ago that its keys are gone, and
 		// whose store kept none: it has nothing left to ask for.
-		return 0, 0, false, errNoSyncKey
+		return 0, 0, false, 0, errNoSyncKey
 	}
 	defer crypto.Wipe(key[:])
 	nonce, err := crypto.NewJoinChallenge(n.rand)
 	if err != nil {
-		return 0, 0, false, err
+		return 0, 0, false, 0, err
 	}
 	hello, err := protocol.NewSyncHello(&key, nonce, []byte(p))
 	if err != nil {
-		return 0, 0, false, err
+		return 0, 0, false, 0, err
 	}
 	// What this node erased counts as held (moderation.go).
 	vector, err := g.heldGenerations()
 	if err != nil {
-		return 0, 0, false, fmt.Errorf("node: reading generation vector: %w", err)
+		return 0, 0, false, 0, fmt.Errorf("node: reading generation vector: %w", err)
 	}
 
 	s, err := n.host.NewStream(ctx, p, syncProtocolID)
 	if err != nil {
-		return 0, 0, false, fmt.Errorf("node: opening sync stream: %w", err)
+		return 0, 0, false, 0, fmt.Errorf("node: opening sync stream: %w", err)
 	}
 	defer s.Reset()
 	// Reads do not watch ctx: reset the stream when it ends (Close, or
@@ -436,51 +450,51 @@ func (g *Group) syncRound(ctx context.Context, p peer.ID) (got, accepted int, mo
 		}
 	}
 	if err := writeFrame(s, hello.Marshal()); err != nil {
-		return 0, 0, false, fmt.Errorf("node: sending sync hello: %w", err)
+		return 0, 0, false, 0, fmt.Errorf("node: sending sync hello: %w", err)
 	}
 	step()
 	b, err := readFrame(s, protocol.SyncHandshakeSize)
 	if err != nil {
-		return 0, 0, false, fmt.Errorf("node: reading sync challenge: %w", err)
+		return 0, 0, false, 0, fmt.Errorf("node: reading sync challenge: %w", err)
 	}
 	ch, err := protocol.UnmarshalSyncChallenge(b)
 	if err != nil {
-		return 0, 0, false, err
+		return 0, 0, false, 0, err
 	}
 	if !ch.Answers(&key, hello, []byte(n.host.ID())) {
 		// Not a member of this epoch (or a peer that answers anything):
 		// it gets neither this member's index nor its vector.
-		return 0, 0, false, errSyncNotMember
+		return 0, 0, false, 0, errSyncNotMember
 	}
 	g.mu.Lock()
 	sig, err := g.sess.SignSyncProof(ch.Nonce, []byte(p), &req)
 	g.mu.Unlock()
 	if err != nil {
-		return 0, 0, false, err
+		return 0, 0, false, 0, err
 	}
-	proof := &protocol.SyncProof{Index: req.Index, Signature: sig, Vector: requesterVector(vector)}
+	proof := &protocol.SyncProof{Index: req.Index, From: from, Signature: sig, Vector: requesterVectorFrom(vector, from)}
 	pb, err := proof.Marshal()
 	if err != nil {
-		return 0, 0, false, err
+		return 0, 0, false, 0, err
 	}
 	if err := writeFrame(s, pb); err != nil {
-		return 0, 0, false, fmt.Errorf("node: sending sync proof: %w", err)
+		return 0, 0, false, 0, fmt.Errorf("node: sending sync proof: %w", err)
 	}
 
 	feed := newSyncFeed(g, p)
 	defer feed.finish()
 	// A response cut short (an error, or the byte budget) leaves the
 	// commits it held for the next round (syncFeed.end).
-	fail := func(err error) (int, int, bool, error) {
+	fail := func(err error) (int, int, bool, uint64, error) {
 		feed.end(false)
-		return got, feed.accepted, false, err
+		return got, feed.accepted, false, reached, err
 	}
 	budget := syncResponseBudget
 	for {
 		step()
 		b, err := readFrame(s, protocol.MaxSyncFrame)
 		if errors.Is(err, io.EOF) && got == 0 {
-			return 0, 0, false, errSyncRefused
+			return 0, 0, false, 0, errSyncRefused
 		}
 		if err != nil {
 			return fail(fmt.Errorf("node: reading sync page: %w", err))
@@ -496,23 +510,42 @@ func (g *Group) syncRound(ctx context.Context, p peer.ID) (got, accepted int, mo
 			return fail(errors.New("node: sync peer sent more than the byte budget"))
 		}
 		got += len(page.Envelopes)
+		for _, env := range page.Envelopes {
+			if e, ok := envelopeEpoch(env); ok {
+				reached = max(reached, e)
+			}
+		}
 		feed.add(page.Envelopes)
 		if page.Last {
 			feed.end(!page.More)
 			n.log.Debug("sync response ended", "peer", p.String(), "received", got, "accepted", feed.accepted, "pending", len(feed.pending), "more", page.More)
-			return got, feed.accepted, page.More, nil
+			return got, feed.accepted, page.More, reached, nil
 		}
 	}
 }
 
-// requesterVector turns the store's vector into the one a proof carries:
-// without control envelopes (every member's share one generation, so the
-// responder sends them all), within the protocol's bounds, keeping the
-// newest entries when there are too many (the responder then sends some
-// envelopes again, which the requester drops as duplicates).
+// requesterVector is requesterVectorFrom for every epoch.
 func requesterVector(v []storage.SenderGenerations) []protocol.VectorEntry {
-	out := make([]protocol.VectorEntry, 0, len(v))
+	return requesterVectorFrom(v, 0)
+}
+
+// requesterVectorFrom turns the store's vector into the one a proof asking
+// from epoch from on carries: the entries of those epochs, without control
+// envelopes (every member's share one generation, so the responder sends
+// them all), within the protocol's bounds. With too many entries it keeps
+// the oldest, with too many runs in an entry the first: the responder then
+// sends what was left out again (dropped as duplicates), after what the
+// kept part lacks, since it sends in ascending order; if that fills the
+// response, the next round asks from further on (syncWith).
+func requesterVectorFrom(v []storage.SenderGenerations, from uint64) []protocol.VectorEntry {
+	out := make([]protocol.VectorEntry, 0, min(len(v), protocol.MaxSyncVectorEntries))
 	for _, e := range v {
+		if e.Epoch < from {
+			continue
+		}
+		if len(out) == protocol.MaxSyncVectorEntries {
+			break
+		}
 		var runs []protocol.GenerationRun
 		for _, r := range e.Held {
 			if r.First == crypto.ControlGeneration {
@@ -532,10 +565,16 @@ func requesterVector(v []storage.SenderGenerations) []protocol.VectorEntry {
 		}
 		out = append(out, protocol.VectorEntry{Epoch: e.Epoch, Sender: e.Sender, Runs: runs})
 	}
-	if len(out) > protocol.MaxSyncVectorEntries {
-		out = out[len(out)-protocol.MaxSyncVectorEntries:]
-	}
 	return out
+}
+
+// envelopeEpoch reads the epoch of an envelope's clear header, without
+// parsing the rest (crypto.ParseEnvelope checks it when it is opened).
+func envelopeEpoch(b []byte) (uint64, bool) {
+	if len(b) < 9 {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(b[1:9]), true
 }
 
 // syncFeed feeds one response's envelopes into the group, in the order
@@ -873,6 +912,9 @@ func (n *Node) serveSync(st network.Stream) error {
 		return err
 	}
 	_ = st.SetReadDeadline(time.Time{})
+	// The requester asks from proof.From on: what came before, an earlier
+	// response already covered.
+	first = max(first, proof.From)
 	return g.serveEnvelopes(st, first, last, proof.Vector)
 }
 

@@ -17,7 +17,7 @@ import (
 //
 //	R -> S  SyncHello      nonce, tag: a MAC under the sync key of R's epoch
 //	S -> R  SyncChallenge  fresh challenge, answer: a MAC under the same key
-//	R -> S  SyncProof      R's index, signature over SyncProofMessage, R's vector
+//	R -> S  SyncProof      R's index, first epoch, signature, R's vector
 //	S -> R  SyncPage ...   envelopes R lacks; the last page has Last set
 //
 // Nothing R sends before S has answered names the group, the epoch or the
@@ -249,19 +249,26 @@ type VectorEntry struct {
 }
 
 // SyncProof answers a challenge: the requester's index in the epoch of
-// its request, its signature (purpose "sync request") over
+// its request, the first epoch it asks about (From: the responder sends
+// nothing of earlier epochs), its signature (purpose "sync request") over
 // SyncProofMessage, and its generation vector, which tells the responder
 // what not to send.
+//
+// From lets a requester go on past what a response cut short by the byte
+// budget already covered: its vector may not describe everything it holds
+// (it is bounded), and the responder would otherwise send the undescribed
+// part again, first, every round.
 type SyncProof struct {
 	Index     uint32
+	From      uint64
 	Signature []byte // crypto.SignatureSize bytes
 	Vector    []VectorEntry
 }
 
 const vectorEntryMinSize = 8 + 4 + 2
 
-// Marshal encodes the proof: type ‖ version ‖ index u32 ‖ signature [64] ‖
-// count u16 ‖ per entry (epoch u64 ‖ sender u32 ‖ runs u16 ‖ per run
+// Marshal encodes the proof: type ‖ version ‖ index u32 ‖ from u64 ‖
+// signature [64] ‖ count u16 ‖ per entry (epoch u64 ‖ sender u32 ‖ runs u16 ‖ per run
 // (first u32 ‖ last u32)). Entries must be in strictly ascending (epoch,
 // sender) order and each entry's runs ascending and disjoint (First ≤ Last,
 // each run after the previous one's Last); it returns an error otherwise,
@@ -277,6 +284,7 @@ func (p *SyncProof) Marshal() ([]byte, error) {
 	w.u8(SyncTypeProof)
 	w.u8(syncVersion)
 	w.u32(p.Index)
+	w.u64(p.From)
 	w.fixed(p.Signature)
 	w.count16("vector", len(p.Vector), MaxSyncVectorEntries)
 	for _, e := range p.Vector {
@@ -317,7 +325,7 @@ func checkVector(v []VectorEntry) error {
 func UnmarshalSyncProof(b []byte) (*SyncProof, error) {
 	r := newReader(b)
 	syncHeader(r, SyncTypeProof)
-	p := &SyncProof{Index: r.u32("index"), Signature: make([]byte, crypto.SignatureSize)}
+	p := &SyncProof{Index: r.u32("index"), From: r.u64("from"), Signature: make([]byte, crypto.SignatureSize)}
 	r.fixed("signature", p.Signature)
 	n := r.count16("vector", MaxSyncVectorEntries, vectorEntryMinSize)
 	if n > 0 {

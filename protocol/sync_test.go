@@ -65,7 +65,7 @@ func newSyncFixture(t testing.TB) *syncFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.proof = &SyncProof{Index: 3, Signature: sig, Vector: []VectorEntry{
+	f.proof = &SyncProof{Index: 3, From: 5, Signature: sig, Vector: []VectorEntry{
 		{Epoch: 6, Sender: 0, Runs: []GenerationRun{{0, 4}, {9, 12}}},
 		{Epoch: 7, Sender: 0, Runs: []GenerationRun{{0, 0}}},
 		{Epoch: 7, Sender: 3, Runs: []GenerationRun{{0, 2}, {crypto.ControlGeneration, crypto.ControlGeneration}}},
@@ -171,7 +171,7 @@ func TestSyncDecodersAreStrict(t *testing.T) {
 	raw := bytes.Clone(pb)
 	// The first entry's second run starts at 9; make it start at 3, inside
 	// the first run (0..4).
-	i := 2 + 4 + 64 + 2 + 8 + 4 + 2 + 8
+	i := 2 + 4 + 8 + 64 + 2 + 8 + 4 + 2 + 8
 	raw[i+3] = 3
 	if _, err := UnmarshalSyncProof(raw); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("overlapping runs accepted: %v", err)
