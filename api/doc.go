@@ -14,7 +14,9 @@
 //  3. the request carries the API token as "Authorization: Bearer <token>",
 //     or a session cookie obtained through a one-time login URL, and a
 //     cookie-authenticated request that changes state also carries a
-//     same-origin Origin header;
+//     same-origin Origin header (a TokenOnly route, such as POST
+//     /api/v1/login-link, takes the token alone and refuses whatever a
+//     browser sends);
 //  4. the body is no larger than Config.MaxBodyBytes.
 //
 // Every response carries a strict Content-Security-Policy and related
@@ -27,12 +29,12 @@
 // Routes are declared as a table (Route) so that every route, its method,
 // its authentication and its summary can be checked against the embedded
 // OpenAPI 3.1 document served at /api/v1/openapi.json. Routes beyond the
-// built-in ones (login, logout, health, events, the OpenAPI document) are
-// passed in Config.Routes; whoever adds one adds it to openapi.json too,
-// and a test of that route set should call checkOpenAPI on it. The bodies
-// are named Go types, each listed against its component schema in
-// openapi_schema_test.go (and the client's in api/client), so a field
-// added to one and not the other fails the tests.
+// built-in ones (login, logout, health, events, the OpenAPI document, a
+// new login link) are passed in Config.Routes; whoever adds one adds it to
+// openapi.json too, and a test of that route set should call checkOpenAPI
+// on it. The bodies are named Go types, each listed against its component
+// schema in openapi_schema_test.go (and the client's in api/client), so a
+// field added to one and not the other fails the tests.
 //
 // Live events reach the web UI over server-sent events at /api/v1/events
 // from a Broadcaster that never lets a slow reader hold up the node.
