@@ -103,6 +103,18 @@ func TestWebUI(t *testing.T) {
 	// The request appears live (join_request event), and the host lets Sam in.
 	hb.waitText("main .rows", "Sam")
 	hb.waitText("nav.tabs", "Waiting room (1)")
+	hb.waitText("#waiting-badge", "1 waiting")
+	// On a phone the waiting count shows without scrolling the tabs, and
+	// the tab row, scrolled to the current tab, shows there are more.
+	hb.asPhone()
+	if r := rectOf(hb, "#waiting-badge"); !r.Found || r.Left < 0 || r.Right > 360 || r.Top < 0 || r.Bottom > 740 {
+		t.Errorf("on a phone the waiting count is at %+v, not on the screen", r)
+	}
+	if r := rectOf(hb, "#tab-waiting"); !r.Found || r.Left < 0 || r.Right > 360 {
+		t.Errorf("on a phone the current tab (the waiting room) is at %+v, off the screen", r)
+	}
+	hb.waitJS("the fade at the tab row's edge", `document.querySelector("nav.tabs").classList.contains("more-before")`)
+	hb.asDesktop()
 	hb.shot(shots, "waiting-room")
 	hb.do("letting Sam in", chromedp.Click(`button[aria-label="Let Sam in"]`))
 	hb.waitText("main", "Nobody is waiting")
@@ -125,6 +137,25 @@ func TestWebUI(t *testing.T) {
 	// The host answers with the Send button; it appears live for the member.
 	hb.do("answering", chromedp.SendKeys("#compose", "Welcome, Sam. Glad you are here."), chromedp.Click(`.composer button[type="submit"]`))
 	mb.waitText(".messages", "Welcome, Sam. Glad you are here.")
+
+	// On a phone the conversation gets most of the screen: the header is
+	// short, and every message so far is in view. There, Enter starts a
+	// new line (a phone keyboard has no Shift+Enter) and Send sends.
+	hb.asPhone()
+	head, scroller := rectOf(hb, ".group-head"), rectOf(hb, ".scroller")
+	if head.Bottom > 230 || scroller.Height < 280 {
+		t.Errorf("on a phone the group's header ends at %.0f px and the conversation is %.0f px tall, of 740", head.Bottom, scroller.Height)
+	}
+	if first := rectOf(hb, ".messages > li"); !first.Found || first.Top < scroller.Top || first.Bottom > scroller.Bottom {
+		t.Errorf("on a phone the first message is at %+v, outside the conversation at %+v", first, scroller)
+	}
+	hb.do("typing two lines on a phone", chromedp.SendKeys("#compose", "Two lines\nfrom a phone"))
+	if v := eval[string](hb, `document.querySelector("#compose").value`); v != "Two lines\nfrom a phone" {
+		t.Errorf("on a phone, Enter in the composer left %q, want a new line", v)
+	}
+	hb.do("sending with Send", chromedp.Click(`.composer button[type="submit"]`))
+	mb.waitJS("the two lines", `[...document.querySelectorAll(".message-text")].some((p) => p.textContent === "Two lines\nfrom a phone")`)
+	hb.asDesktop()
 
 	// A draft survives moving to another screen and back.
 	hb.do("writing a draft", chromedp.SendKeys("#compose", "Half a thought"))
@@ -184,12 +215,24 @@ func TestWebUI(t *testing.T) {
 	hb.do("confirming", chromedp.Click("#confirm-ok"))
 	hb.waitJS("Sam gone from the members list", `!document.querySelector(".rows").textContent.includes("Sam")`)
 
-	// The member's UI says so plainly, and the composer is gone.
+	// The member's UI says so plainly, once, and offers nothing that no
+	// longer works there: no composer, no Reply, no SOS to the group, no
+	// members, meetings, mentors or mailbox.
 	mb.waitText("#removed-notice", "You were removed from this group")
-	mb.waitText("#banners", "You were removed from Tuesday evening circle")
-	if eval[bool](mb, `!!document.querySelector("#compose")`) {
-		t.Error("the removed member still has a composer")
+	if n := eval[int](mb, `[...document.querySelectorAll("main, #banners")].reduce((n, e) => n + (e.textContent.match(/You were removed from/g) || []).length, 0)`); n != 1 {
+		t.Errorf("the removed member's screen says %d times that they were removed, want once", n)
 	}
+	for what, sel := range map[string]string{
+		"a composer":                         "#compose",
+		"a Reply link":                       "a[data-reply]",
+		"the SOS button":                     "#sos-open",
+		"a Members, Meetings or Mentors tab": `nav.tabs a[href$="/members"], nav.tabs a[href$="/meetings"], nav.tabs a[href$="/mentor"], nav.tabs a[href$="/mailbox"]`,
+	} {
+		if eval[bool](mb, fmt.Sprintf(`!!document.querySelector(%q)`, sel)) {
+			t.Errorf("the removed member still has %s", what)
+		}
+	}
+	mb.waitText(".messages", "Welcome, Sam")
 	mb.shot(shots, "removed")
 	mb.do("going to the group list", chromedp.Click(`#nav-groups`))
 	mb.waitText(".group-list", "You were removed")

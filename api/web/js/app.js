@@ -255,6 +255,12 @@ function handleEvent(type, data) {
       const d = state.details.get(g);
       if (d) d.removed = true;
       for (const k of [...state.drafts.keys()]) if (k === g || k.startsWith(g + "/")) state.drafts.delete(k);
+      // On one of the group's own screens the removal is said once, by the
+      // notice its header shows when drawn again; anywhere else, by a banner.
+      if (current.route === `/g/${g}` || current.route.startsWith(`/g/${g}/`)) {
+        route();
+        return;
+      }
       banner(
         `You were removed from ${groupName(g)}`,
         "A host removed you from this group. You can no longer read new messages there or post to it.",

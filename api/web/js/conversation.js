@@ -52,7 +52,7 @@ function messageEl(g, hist, m, me, opts) {
       : h(
           "div",
           { class: "message-actions" },
-          withReply
+          withReply && !opts.removedFromGroup
             ? h("a", { href: threadHref, "data-key": `reply-${m.id}`, "data-reply": "1", "aria-label": `Reply to ${who}` }, "Reply")
             : null,
           replies > 0
@@ -295,12 +295,18 @@ function composer(g, draftKey, label, replyTo, onSent, removed) {
     else state.drafts.delete(draftKey);
   });
   const send = h("button", { type: "submit" }, "Send");
+  const hint = h("span", { class: "hint", id: "compose-hint" });
+  const sayKeys = () => {
+    hint.textContent = touchTyping() ? "Enter starts a new line; Send sends." : "Enter sends. Shift+Enter starts a new line.";
+  };
+  sayKeys();
+  area.addEventListener("focus", sayKeys);
   const form = h(
     "form",
     { class: "composer", novalidate: true },
     h("label", { for: "compose" }, label),
     h("div", { class: "composer-row" }, area, send),
-    h("span", { class: "hint", id: "compose-hint" }, "Enter sends. Shift+Enter starts a new line."),
+    hint,
     err,
   );
   const submit = async () => {
@@ -329,12 +335,20 @@ function composer(g, draftKey, label, replyTo, onSent, removed) {
     submit();
   });
   area.addEventListener("keydown", (ev) => {
-    if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) {
+    // On a touch screen the keyboard's Enter is the only way to start a
+    // new line, so there it does that, and Send sends.
+    if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing && !touchTyping()) {
       ev.preventDefault();
       submit();
     }
   });
   return form;
+}
+
+/** Whether the member types on a touch screen (a phone or tablet): its
+ *  main pointer is coarse. Asked at each key press, as it can change. */
+function touchTyping() {
+  return window.matchMedia("(pointer: coarse)").matches;
 }
 
 /** Makes sure the message with id shows up even if its event is slow. */
