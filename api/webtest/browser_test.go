@@ -238,9 +238,19 @@ func TestWebUI(t *testing.T) {
 	mb.waitText(".group-list", "You were removed")
 
 	// Signing out ends the session: the page says how to sign in again,
-	// and reloading does not bring the groups back.
+	// and reloading does not bring the groups back. What the browser kept
+	// for Hearth goes too (the read markers name the groups by ID), and is
+	// not written again, even from a conversation coming back into view.
+	hb.do("opening the conversation", chromedp.Navigate(host.base+"/#/g/"+group))
+	hb.waitJS("the read marker", `(localStorage.getItem("hearth.read.v1") || "").includes("`+group+`")`)
+	eval[bool](hb, `(sessionStorage.setItem("hearth-usage", JSON.stringify({day: new Date().toDateString(), minutes: 3, noticed: false})), true)`)
 	hb.do("signing out", chromedp.Click("#signout"))
 	hb.waitText("main h1", "Open Hearth with your sign-in link")
+	hb.do("the page coming back into view", chromedp.Evaluate[chromedp.Void](`document.dispatchEvent(new Event("visibilitychange"))`))
+	kept := `Object.keys(localStorage).concat(Object.keys(sessionStorage)).filter((k) => k.startsWith("hearth"))`
+	if keys := eval[[]string](hb, kept); len(keys) > 0 {
+		t.Errorf("after signing out the browser still keeps %q", keys)
+	}
 	hb.shot(shots, "signed-out")
 	hb.do("reloading", chromedp.Reload())
 	hb.waitText("main h1", "Open Hearth with your sign-in link")

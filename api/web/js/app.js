@@ -3,7 +3,7 @@
 
 import { api, onSignedOut } from "./api.js";
 import { h, announce } from "./dom.js";
-import { state, markRead, loadDetail, inviteFromText } from "./state.js";
+import { state, markRead, loadDetail, inviteFromText, forgetBrowserStorage } from "./state.js";
 import * as views from "./views.js";
 import { conversationView, threadView } from "./conversation.js";
 import { updateWaitingTab } from "./groupframe.js";
@@ -309,10 +309,13 @@ function handleEvent(type, data) {
       break;
     case "overflow":
       // Some events were dropped: start again from what the daemon has.
+      // The screen is drawn again from it, except one whose content only
+      // this page holds: the list of who is responding to the member's own
+      // SOS (sos.js), which the catch-up below completes instead.
       state.histories.clear();
       state.details.clear();
-      route();
-      // A dropped SOS is not left unseen.
+      if (!document.getElementById("responders")) route();
+      // A dropped SOS, or answer to one, is not left unseen.
       sos.catchUpSOS();
       return;
   }
@@ -322,6 +325,7 @@ function handleEvent(type, data) {
 function showSignedOut() {
   if (signedOut) return;
   signedOut = true;
+  state.viewing = null;
   document.body.classList.remove("fill");
   if (source) source.close();
   document.getElementById("nav").hidden = true;
@@ -356,10 +360,14 @@ async function start() {
       // Signing out also ends when the page is closed; show the page anyway.
     }
     state.drafts.clear();
+    // What the browser kept for Hearth (read markers, this tab's usage
+    // and reminders) goes too: the next person at this browser learns
+    // nothing of which groups there were.
+    forgetBrowserStorage();
     showSignedOut();
   });
   document.addEventListener("visibilitychange", () => {
-    if (document.visibilityState === "visible" && state.viewing) markRead(state.viewing);
+    if (!signedOut && document.visibilityState === "visible" && state.viewing) markRead(state.viewing);
   });
   window.addEventListener("hashchange", route);
   // After a panic wipe (private.js) the daemon is gone: stop talking to it.

@@ -9,6 +9,7 @@
 import { request } from "./api.js";
 import { h, replace, announce, errorSlot, showError, confirmAction, timeEl } from "./dom.js";
 import { loadWellbeing, notify, everyCheck } from "./notify.js";
+import { forgetBrowserStorage } from "./state.js";
 
 const P = "/api/v1/private";
 const enc = encodeURIComponent;
@@ -1104,23 +1105,6 @@ function wipeCard(main) {
     h("div", { class: "actions" }, open),
     confirmForm,
   );
-}
-
-/**
- * Removes what Hearth keeps in this browser's own storage: the read
- * markers (group IDs and when each was last opened) in localStorage, and
- * this tab's usage minutes and reminders given in sessionStorage. After a
- * wipe nothing on this computer should say which groups there were.
- */
-function forgetBrowserStorage() {
-  for (const store of ["localStorage", "sessionStorage"]) {
-    try {
-      const s = window[store];
-      for (const k of Object.keys(s)) if (k.startsWith("hearth")) s.removeItem(k);
-    } catch {
-      // Storage disabled: then nothing was kept there either.
-    }
-  }
 }
 
 /** The page after a wipe: the daemon is gone, and says so plainly. */

@@ -5,7 +5,7 @@
 // unencrypted (DESIGN.md, property 7). A draft therefore survives moving
 // between groups and screens, but not reloading the page. The read
 // markers kept in localStorage hold only group IDs (random, no name) and
-// times, never content.
+// times, never content, and go when the member signs out or wipes.
 
 import { api } from "./api.js";
 
@@ -61,6 +61,24 @@ export function markRead(g) {
 export function lastRead(g) {
   const v = readMarks()[g];
   return typeof v === "string" ? v : null;
+}
+
+/**
+ * Removes what Hearth keeps in this browser's own storage: every "hearth"
+ * key of localStorage (the read markers: group IDs and when each was last
+ * opened) and of sessionStorage (this tab's usage minutes and reminders
+ * given). Signing out and the panic wipe both call it, so that afterwards
+ * nothing in the browser says which groups there were.
+ */
+export function forgetBrowserStorage() {
+  for (const store of ["localStorage", "sessionStorage"]) {
+    try {
+      const s = window[store];
+      for (const k of Object.keys(s)) if (k.startsWith("hearth")) s.removeItem(k);
+    } catch {
+      // Storage disabled: then nothing was kept there either.
+    }
+  }
 }
 
 /** Fetches and caches a group's detail. */

@@ -1,0 +1,91 @@
+package webtest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/hearthnet/hearth/api/client"
+)
+
+// TestSOSRespondersSurviveOverflowUI: a member who sent an SOS watches
+// "Who is responding". When the daemon's event stream drops events (it
+// sends "overflow" in their place) the page starts again from what the
+// daemon has, but keeps that screen: the answers already listed stay, and
+// an answer whose event was dropped is added to the list by the catch-up.
+func TestSOSRespondersSurviveOverflowUI(t *testing.T) {
+	needChromium(t)
+	if testing.Short() {
+		t.Skip("the browser test starts two daemons and a browser; skipped with -short")
+	}
+	shots := screenshotDir(t)
+	bin := buildHearth(t)
+	annCh, boCh := make(chan *daemon, 1), make(chan *daemon, 1)
+	go func() { annCh <- startDaemonOrNil(t, bin, "ann") }()
+	go func() { boCh <- startDaemonOrNil(t, bin, "bo") }()
+	bb := newBrowser(t, "bo's browser")
+	ann, bo := <-annCh, <-boCh
+	if ann == nil || bo == nil {
+		t.FailNow()
+	}
+	defer bb.checkConsole()
+	ctx := t.Context()
+	group, err := ann.client.CreateGroup(ctx, "Evening circle", "ann", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := ann.client.CreateInvite(ctx, group, client.InviteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := bo.client.Join(ctx, inv.Invite, "bo"); err != nil || res.Status != client.JoinJoined {
+		t.Fatalf("joining: %+v, %v", res, err)
+	}
+	hears(t, group, bo, ann, "hello from bo")
+	hears(t, group, ann, bo, "hello from ann")
+
+	bb.onEveryPage(eventTap)
+	bb.do("signing in", chromedp.Navigate(bo.loginURL))
+	bb.waitText("main h1", "Your groups")
+	bb.waitJS("the live stream", `document.querySelector("#conn").classList.contains("live")`)
+	bb.do("opening the SOS screen", chromedp.Navigate(bo.base+"/#/sos/new/"+group))
+	bb.waitText("main h1", "I need help now")
+	bb.do("sending", chromedp.Click("#sos-send"))
+	bb.waitText("#responders", "No one yet")
+	var sent []client.SOS
+	for deadline := time.Now().Add(stepTimeout); len(sent) == 0; time.Sleep(100 * time.Millisecond) {
+		if sent, err = ann.client.SOSes(ctx, group); err != nil || time.Now().After(deadline) {
+			t.Fatalf("the SOS did not reach ann: %+v, %v", sent, err)
+		}
+	}
+	if _, err := ann.client.AnswerSOS(ctx, group, sent[0].ID, "here with you"); err != nil {
+		t.Fatal(err)
+	}
+	bb.waitText("#responders", "here with you")
+
+	overflow := func(n string) {
+		t.Helper()
+		eval[bool](bb, `(window.eventTap.sources.at(-1).dispatchEvent(new MessageEvent("overflow", { data: '{"dropped":1}' })), true)`)
+		bb.waitJS("the catch-up", `document.documentElement.dataset.sosCatchUps === "`+n+`"`)
+	}
+	// Events were dropped: the list of who is responding stays.
+	overflow("1")
+	if !eval[bool](bb, `!!document.querySelector("#sos-sent") && document.querySelector("#responders").textContent.includes("here with you")`) {
+		t.Fatalf("after an overflow the SOS screen shows:\n%s", bb.pageText())
+	}
+
+	// An answer whose event is dropped comes in with the catch-up.
+	eval[bool](bb, `(window.eventTap.drop.add("sos_reply"), true)`)
+	if _, err := ann.client.AnswerSOS(ctx, group, sent[0].ID, "calling you now"); err != nil {
+		t.Fatal(err)
+	}
+	bb.waitJS("the answer's event swallowed", `window.eventTap.dropped === 1`)
+	eval[bool](bb, `(window.eventTap.drop.clear(), true)`)
+	overflow("2")
+	bb.waitText("#responders", "calling you now")
+	if eval[bool](bb, `!!document.querySelector('.notice[data-kind="sos_reply"]')`) {
+		t.Error("with the list of who is responding on screen, the caught-up answer also came as a notice")
+	}
+	bb.shot(shots, "sos-responders-after-overflow")
+}
