@@ -64,10 +64,13 @@ type Group struct {
 	// naming, while its commit is made (mailbox.go).
 	mailboxToken *[crypto.MailboxTokenSize]byte
 	// syncing is set while history sync feeds envelopes through
-	// openLocked (sync.go): they are marked late, placed in history by
-	// send time, and not rate limited (the sync byte budget bounds them,
-	// and a member's past posts are not a flood).
-	syncing bool
+	// openLocked (sync.go): they are placed in history by send time, not
+	// rate limited (the sync byte budget bounds them, and a member's past
+	// posts are not a flood), and marked late when sent before
+	// syncingSince, the start of the sync round that brought them (zero,
+	// as for the mailbox: all of them).
+	syncing      bool
+	syncingSince time.Time
 	// deferSaves is set while syncFeed.add applies a page whose session
 	// save openLocked may defer to the page's end, and unsaved counts the
 	// envelopes whose save it deferred (syncsave.go).

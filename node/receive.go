@@ -146,9 +146,11 @@ func (g *Group) openLocked(from peer.ID, data []byte, live bool) (pubsub.Validat
 		}
 		// g.syncing is set only while syncFeed opens what sync or the
 		// mailbox brought, under g.mu, which gossip's validator also
-		// takes: a post arriving live during a catch-up is never seen
-		// with it set (TestSyncLiveGossipDuringSyncIsOnTime).
-		msg.Late = now.Sub(msg.Sent) > lateAfter || rec.Epoch < g.sess.GroupState().Epoch || g.syncing
+		// takes. Of what a sync round brought, a post sent after the
+		// round began was live, whichever path delivered it first
+		// (TestSyncLiveGossipDuringSyncIsOnTime).
+		caughtUp := g.syncing && (g.syncingSince.IsZero() || msg.Sent.Before(g.syncingSince))
+		msg.Late = now.Sub(msg.Sent) > lateAfter || rec.Epoch < g.sess.CurrentEpoch() || caughtUp
 		if g.syncing && now.Sub(msg.Sent) <= lateAfter && author != (crypto.MemberID{}) && !g.rate.take(author, now) {
 			// A recent post caught up by sync counts against its
 			// member's rate limit as a live one does, so a flood that

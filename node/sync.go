@@ -403,6 +403,7 @@ func (g *Group) syncRound(ctx context.Context, p peer.ID, from uint64) (got, acc
 	n := g.n
 	ctx, cancel := context.WithTimeout(ctx, syncTimeout)
 	defer cancel()
+	start := n.now()
 	g.mu.Lock()
 	if g.closed {
 		g.mu.Unlock()
@@ -482,6 +483,7 @@ func (g *Group) syncRound(ctx context.Context, p peer.ID, from uint64) (got, acc
 	}
 
 	feed := newSyncFeed(g, p)
+	feed.since = start
 	defer feed.finish()
 	// A response cut short (an error, or the byte budget) leaves the
 	// commits it held for the next round (syncFeed.end).
@@ -595,8 +597,13 @@ func envelopeEpoch(b []byte) (uint64, bool) {
 // chain-key announcement: it may no longer hold the epoch's keys). The
 // mailbox sends in arrival order, where a late post may follow the commit.
 type syncFeed struct {
-	g        *Group
-	from     peer.ID
+	g    *Group
+	from peer.ID
+	// since is when the round began: a post sent before it was missed and
+	// is marked late; one sent since was live when the response brought
+	// it (ahead of gossip, or instead of it), and is not. Zero marks
+	// every post late (the mailbox).
+	since    time.Time
 	pending  [][]byte
 	commits  []heldCommit
 	messages []Event
@@ -625,7 +632,7 @@ func (f *syncFeed) add(envs [][]byte) {
 		g.mu.Unlock()
 		return
 	}
-	g.syncing = true
+	g.syncing, g.syncingSince = true, f.since
 	fresh := make([][]byte, 0, len(envs))
 	ids := make([]storage.EnvelopeID, 0, len(envs))
 	for _, env := range envs {
@@ -653,7 +660,7 @@ func (f *syncFeed) add(envs [][]byte) {
 	if opened {
 		events = append(events, f.retryLocked()...)
 	}
-	g.syncing = false
+	g.syncing, g.syncingSince = false, time.Time{}
 	if opened {
 		// Envelopes gossip held may open now; they stay rate limited.
 		events = append(events, g.retryHeldLocked()...)
@@ -761,7 +768,7 @@ func (f *syncFeed) end(complete bool) {
 		g.mu.Unlock()
 		return
 	}
-	g.syncing = true
+	g.syncing, g.syncingSince = true, f.since
 	var events []Event
 	before := f.accepted
 	for len(f.commits) > 0 {
@@ -773,7 +780,7 @@ func (f *syncFeed) end(complete bool) {
 	}
 	f.commits = nil
 	opened := f.accepted > before
-	g.syncing = false
+	g.syncing, g.syncingSince = false, time.Time{}
 	if opened {
 		events = append(events, g.retryHeldLocked()...)
 	}
