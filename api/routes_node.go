@@ -153,6 +153,9 @@ type memberJSON struct {
 	Member    string `json:"member"`
 	Pseudonym string `json:"pseudonym"`
 	Role      string `json:"role"`
+	// Online is set in the members list for a member this node is
+	// connected to now (node.Group.OnlineMembers); never elsewhere.
+	Online bool `json:"online,omitempty"`
 }
 
 type inviteJSON struct {
@@ -340,8 +343,15 @@ func (nr *nodeRoutes) members(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ms := g.Members()
-	return writeList(w, ms, memberOf)
+	online := make(map[crypto.MemberID]bool)
+	for _, id := range g.OnlineMembers() {
+		online[id] = true
+	}
+	return writeList(w, g.Members(), func(m node.MemberInfo) memberJSON {
+		out := memberOf(m)
+		out.Online = online[m.ID]
+		return out
+	})
 }
 
 type createInviteRequest struct {

@@ -580,9 +580,11 @@ func (g *Group) ID() crypto.GroupID { return g.id }
 
 // OnlinePeers returns how many peers are subscribed, as far as this node's
 // pubsub knows, to the group's current topic: the group's members who are
-// online and connected to this node, directly or through a relay. Which
-// member each peer is stays unknown by design: envelopes carry no author
-// (sealed sender) and the device key never signs group content.
+// online and connected to this node, directly or through a relay.
+// Envelopes carry no author (sealed sender) and the device key never signs
+// group content, so the traffic does not say which member a peer is; the
+// peer IDs members announce in the group do, as far as they are true:
+// OnlineMembers (presence.go) says who.
 func (g *Group) OnlinePeers() int {
 	g.mu.Lock()
 	if g.closed || g.sess.Removed() {

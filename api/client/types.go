@@ -71,11 +71,13 @@ type GroupDetail struct {
 	GuidelinesAccepted bool   `json:"guidelines_accepted"`
 }
 
-// Member is one member of a group.
+// Member is one member of a group. Online is set only in Members' answer,
+// for a member whose node the daemon is connected to now.
 type Member struct {
 	Member    string `json:"member"`
 	Pseudonym string `json:"pseudonym"`
 	Role      string `json:"role"`
+	Online    bool   `json:"online,omitempty"`
 }
 
 // InviteOptions is the body of POST /api/v1/groups/{group}/invites. Every

@@ -2,6 +2,7 @@ package webtest
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -128,8 +129,30 @@ func TestHostingUI(t *testing.T) {
 			t.Errorf("after %q the node says Sam is %s", label, got)
 		}
 	}
+	// Sam's node announced itself in the group and is connected: the
+	// members list says Sam is online now, and never says it of River.
+	for deadline := time.Now().Add(stepTimeout); ; time.Sleep(100 * time.Millisecond) {
+		ms, err := host.client.Members(ctx, group)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.ContainsFunc(ms, func(m client.Member) bool { return m.Pseudonym == "Sam" && m.Online }) {
+			if slices.ContainsFunc(ms, func(m client.Member) bool { return m.Pseudonym == "River" && m.Online }) {
+				t.Errorf("the members list says the host is online to itself: %+v", ms)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Sam is never online in the host's members list: %+v", ms)
+		}
+	}
 	b.do("opening the members", chromedp.Click(fmt.Sprintf(`nav.tabs a[href="#/g/%s/members"]`, group)))
 	b.waitText(".rows", "Sam")
+	b.waitJS("Sam shown online", `[...document.querySelectorAll(".rows li")].some((li) => li.textContent.includes("Sam") && !!li.querySelector(".badge.online"))`)
+	if eval[bool](b, `[...document.querySelectorAll(".rows li")].some((li) => li.textContent.includes("(you)") && !!li.querySelector(".badge.online"))`) {
+		t.Error("the host is shown online to themselves")
+	}
+	b.waitText("#online-hint", "as far as this computer knows")
 	b.do("opening Sam's confirmation", chromedp.Click(`button[aria-label="Make moderator: Sam"]`))
 	b.waitJS("the confirmation", `document.querySelector("#confirm").open`)
 	b.shot(shots, "promote-confirm")

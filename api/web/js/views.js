@@ -708,6 +708,9 @@ export async function membersView(main, [g], ctx) {
     await loadMuted(g);
     replace(
       box,
+      d.removed || !members.some((m) => m.online)
+        ? null
+        : h("p", { class: "muted small", id: "online-hint" }, "“Online now” is as far as this computer knows: it is connected to theirs. Someone may be online without being connected to you."),
       d.removed
         ? null
         : h(
@@ -719,6 +722,7 @@ export async function membersView(main, [g], ctx) {
                 "li",
                 null,
                 h("span", { class: "who" }, m.pseudonym, me ? " (you)" : ""),
+                m.online ? h("span", { class: "badge online", title: "This computer is connected to theirs now." }, "online now") : null,
                 h("span", { class: "what" }, roleName(m.role)),
                 me ? null : muteControls(g, m, load),
                 admin && !me ? h("div", { class: "actions" }, host ? roleButtons(m) : null, removeButton(m)) : null,
@@ -801,4 +805,18 @@ export async function membersView(main, [g], ctx) {
       loadDetail(g).then(load).catch((e) => showError(err, e));
     }
   });
+  // Who is online changes without an event: the list is asked for again
+  // every half minute while it is on screen.
+  if (!d.removed) {
+    const again = setInterval(() => {
+      if (!ctx.isCurrent()) {
+        clearInterval(again);
+        return;
+      }
+      // Not while the member is acting on the list: redrawing it would
+      // take their focus away.
+      if (document.visibilityState !== "visible" || document.getElementById("confirm").open || box.contains(document.activeElement)) return;
+      load().catch(() => {});
+    }, 30000);
+  }
 }
