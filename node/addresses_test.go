@@ -86,7 +86,12 @@ func TestAnnouncedAddressesReachMembers(t *testing.T) {
 
 	// A copy of the host's session, taken before the announcements to
 	// come, opens them later (the running session erases each message key
-	// once used).
+	// once used). It must hold b's and c's chain keys: once the host has
+	// opened an announcement of each, it does (b and c finding each other
+	// says only that they hold each other's).
+	e2ePoll(t, "the host opening b's and c's announcements", func() bool {
+		return len(h.group(t, id).announcedPeers()) == 2
+	})
 	hs := e2eSessionCopy(t, h, id)
 
 	// Both move while stopped.
@@ -113,7 +118,15 @@ func TestAnnouncedAddressesReachMembers(t *testing.T) {
 	}
 
 	// b takes one more address while running: its next announcement
-	// carries it, and crosses the wire only sealed.
+	// carries it, and crosses the wire only sealed. The sniffer listens in
+	// b's own mesh: a copy the host already fetched by history sync (b
+	// reconnecting starts one) is a duplicate there, and a duplicate is
+	// never forwarded, so the host alone might never pass it on.
+	sniff.connect(t, b)
+	e2ePoll(t, "b grafting the sniffer", func() bool {
+		_, ok := b.n.mesh.peers(topic)[sniff.h.ID()]
+		return ok
+	})
 	before := b.n.Addrs()
 	if err := b.n.host.Network().Listen(ma.StringCast("/ip4/127.0.0.1/tcp/0")); err != nil {
 		t.Fatal(err)
