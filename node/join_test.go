@@ -228,3 +228,29 @@ func TestJoinInviteErrors(t *testing.T) {
 		t.Fatalf("bad pseudonym: %v", err)
 	}
 }
+
+// TestJoinAgainAtOnce: a joiner refused by an admin who asks again at once,
+// as a person trying a second invite would, gets the admin's answer every
+// time, never "could not reach the group's host": the admin's resource
+// manager may still hold the stream that just ended when the next one
+// arrives, and the joiner waits a moment and asks again (askJoin).
+func TestJoinAgainAtOnce(t *testing.T) {
+	ann, bo := newTestNode(t), newTestNode(t)
+	g, err := ann.CreateGroup(ctxT(t), GroupOptions{Name: "circle", Pseudonym: "ann"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	revoked, info, err := g.CreateInvite(ctxT(t), InviteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.RevokeInvite(info.ID); err != nil {
+		t.Fatal(err)
+	}
+	// Fewer than the admin's burst of join attempts per peer.
+	for i := range joinAttemptsBurst - 2 {
+		if _, err := bo.Join(ctxT(t), revoked, "bo"); !errors.Is(err, ErrInviteRevoked) {
+			t.Fatalf("attempt %d: %v, want ErrInviteRevoked", i, err)
+		}
+	}
+}

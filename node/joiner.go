@@ -223,6 +223,14 @@ func (n *Node) Join(ctx context.Context, invite, pseudonym string) (*JoinResult,
 }
 
 // askJoin runs one join exchange with the admin of pj.
+//
+// The admin's resource manager lets each peer hold one join stream at a
+// time (host.go), and it lets go of a finished stream only a moment after
+// the exchange ends on both sides. A joiner that asks again at once (a
+// second invite to the same host right after the first was refused) can
+// meet that limit: the admin resets the new stream with
+// StreamResourceLimitExceeded before any handler sees it. That refusal is
+// retried a few times after a short wait; every other failure is final.
 func (n *Node) askJoin(ctx context.Context, pj *pendingJoin) (*protocol.JoinResponse, error) {
 	inv, err := crypto.ParseInvite(pj.invite)
 	if err != nil {
@@ -236,6 +244,44 @@ func (n *Node) askJoin(ctx context.Context, pj *pendingJoin) (*protocol.JoinResp
 	if err := n.host.Connect(ctx, n.dialableAddrs(pj.admin)); err != nil {
 		return nil, fmt.Errorf("node: %w: %w", ErrAdminUnreachable, err)
 	}
+	wait := joinBusyWait
+	for attempt := 1; ; attempt++ {
+		resp, err := n.joinExchange(ctx, pj, inv)
+		if err == nil || !joinStreamBusy(err) || attempt == joinBusyAttempts {
+			return resp, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		}
+		wait *= 2
+	}
+}
+
+// joinBusyAttempts bounds the tries of one join exchange whose stream the
+// admin refused as over its per-peer limit, and joinBusyWait is the first
+// wait between them (doubling: 20, 40, 80 ms), ample for the admin to
+// release a stream that just ended.
+const (
+	joinBusyAttempts = 4
+	joinBusyWait     = 20 * time.Millisecond
+)
+
+// joinStreamBusy reports whether err is a join stream refused by a
+// resource manager, the admin's or this node's own, rather than by the
+// admin's handler: asking again a moment later may succeed.
+func joinStreamBusy(err error) bool {
+	return errors.Is(err, &network.StreamError{ErrorCode: network.StreamResourceLimitExceeded, Remote: true}) ||
+		errors.Is(err, network.ErrResourceLimitExceeded)
+}
+
+// joinExchange opens a join stream to the admin of pj and runs the
+// exchange on it: the intent, the admin's challenge, the request proving
+// inv, and the admin's answer.
+func (n *Node) joinExchange(ctx context.Context, pj *pendingJoin, inv *crypto.Invite) (*protocol.JoinResponse, error) {
 	s, err := n.host.NewStream(ctx, pj.admin.ID, joinProtocolID)
 	if err != nil {
 		return nil, fmt.Errorf("node: %w: %w", ErrAdminUnreachable, err)
