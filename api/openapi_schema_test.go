@@ -106,6 +106,8 @@ func serverSchemaTypes() []struct {
 		res("Guidelines", guidelinesJSON{}),
 		req("WipeRequest", wipeRequest{}),
 		res("Wiped", wipeJSON{}),
+		req("PassphraseChange", passphraseRequest{}),
+		res("PassphraseChanged", passphraseJSON{}),
 		res("MailboxInfo", mailboxInfoJSON{}),
 		res("GroupMailbox", groupMailboxJSON{}),
 		req("SetMailboxRequest", setMailboxRequest{}),

@@ -24,6 +24,10 @@ type NodeOptions struct {
 	// Wipe the route answers that this process cannot wipe its home.
 	Wipe  WipeFunc
 	Wiped func()
+	// Passphrase serves POST /api/v1/passphrase (see PassphraseRoutes);
+	// without it the route answers that this process cannot change its
+	// home's passphrase.
+	Passphrase PassphraseFunc
 }
 
 // DefaultOpTimeout is NodeOptions.OpTimeout when it is zero. A join dials
@@ -86,7 +90,7 @@ func NodeRoutes(n *node.Node, opts NodeOptions) []Route {
 			Summary: "Post a message to the group", Handler: nr.post},
 		{Method: http.MethodGet, Path: g + "/messages",
 			Summary: "Read the group's messages, a page at a time", Handler: nr.messages},
-	}, slices.Concat(privateRoutes(n, nr), moderationRoutes(nr), meetingRoutes(nr), careRoutes(nr), mailboxRoutes(nr), WipeRoutes(opts.Wipe, opts.Wiped))...)
+	}, slices.Concat(privateRoutes(n, nr), moderationRoutes(nr), meetingRoutes(nr), careRoutes(nr), mailboxRoutes(nr), WipeRoutes(opts.Wipe, opts.Wiped), PassphraseRoutes(opts.Passphrase, nil))...)
 }
 
 // opContext returns the context a state-changing operation runs under: the

@@ -99,6 +99,24 @@ func (g *setupGate) status(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// checkNewPassphrase refuses a passphrase that setup, or a passphrase
+// change, must not seal a home under: one that is not valid text, longer
+// than maxPassphraseBytes, or shorter than MinPassphraseLen characters.
+func checkNewPassphrase(p string) *APIError {
+	if !utf8.ValidString(p) {
+		return NewError(http.StatusBadRequest, CodeBadRequest, "the passphrase is not valid text; type it again")
+	}
+	if len(p) > maxPassphraseBytes {
+		return NewError(http.StatusBadRequest, CodeBadRequest,
+			fmt.Sprintf("the passphrase is longer than %d bytes; choose a shorter one", maxPassphraseBytes))
+	}
+	if utf8.RuneCountInString(p) < MinPassphraseLen {
+		return NewError(http.StatusBadRequest, CodePassphraseTooShort,
+			fmt.Sprintf("the passphrase must be at least %d characters long; a few unrelated words are easy to remember and hard to guess", MinPassphraseLen))
+	}
+	return nil
+}
+
 type setupRequest struct {
 	Passphrase string `json:"passphrase"`
 }
@@ -123,16 +141,8 @@ func (g *setupGate) post(w http.ResponseWriter, r *http.Request) error {
 	// read it into); the byte copy handed to setup is. The process holds
 	// the keys the passphrase unlocks anyway, so what is lost is only a
 	// shorter lifetime of the passphrase itself in memory.
-	if !utf8.ValidString(req.Passphrase) {
-		return NewError(http.StatusBadRequest, CodeBadRequest, "the passphrase is not valid text; type it again")
-	}
-	if len(req.Passphrase) > maxPassphraseBytes {
-		return NewError(http.StatusBadRequest, CodeBadRequest,
-			fmt.Sprintf("the passphrase is longer than %d bytes; choose a shorter one", maxPassphraseBytes))
-	}
-	if utf8.RuneCountInString(req.Passphrase) < MinPassphraseLen {
-		return NewError(http.StatusBadRequest, CodePassphraseTooShort,
-			fmt.Sprintf("the passphrase must be at least %d characters long; a few unrelated words are easy to remember and hard to guess", MinPassphraseLen))
+	if err := checkNewPassphrase(req.Passphrase); err != nil {
+		return err
 	}
 	pass := []byte(req.Passphrase)
 	defer crypto.Wipe(pass)

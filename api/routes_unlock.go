@@ -59,12 +59,19 @@ type unlockGate struct {
 	// the first and then finds the home unlocked or the limit reached.
 	// Only run is held while the passphrase is tried; mu is held briefly,
 	// so every other route answers at once meanwhile.
-	run    sync.Mutex
-	unlock UnlockFunc
-	now    func() time.Time
+	run      sync.Mutex
+	unlock   UnlockFunc
+	attempts wrongAttempts
 
-	// routeGate's mu also guards failures.
 	routeGate
+}
+
+// wrongAttempts counts wrong passphrases, for the limit of UnlockAttempts
+// within UnlockWindow that unlocking and changing the passphrase share.
+type wrongAttempts struct {
+	now func() time.Time
+
+	mu       sync.Mutex
 	failures []time.Time // wrong passphrases within UnlockWindow, oldest first
 }
 
@@ -91,7 +98,7 @@ func UnlockRoutes(routes []Route, unlock UnlockFunc, now func() time.Time) []Rou
 	if now == nil {
 		now = time.Now
 	}
-	g := &unlockGate{unlock: unlock, now: now}
+	g := &unlockGate{unlock: unlock, attempts: wrongAttempts{now: now}}
 	g.done = unlock == nil
 	g.closed = func() *APIError {
 		return NewError(http.StatusServiceUnavailable, CodeLocked,
@@ -130,27 +137,35 @@ func errUnlocked() *APIError {
 // wait reports how long the caller must wait before the next attempt:
 // zero when fewer than UnlockAttempts wrong passphrases fell within the
 // last UnlockWindow. It forgets failures older than that.
-func (g *unlockGate) wait() time.Duration {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	now := g.now()
-	keep := g.failures[:0]
-	for _, t := range g.failures {
+func (a *wrongAttempts) wait() time.Duration {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := a.now()
+	keep := a.failures[:0]
+	for _, t := range a.failures {
 		if now.Sub(t) < UnlockWindow {
 			keep = append(keep, t)
 		}
 	}
-	g.failures = keep
-	if len(g.failures) < UnlockAttempts {
+	a.failures = keep
+	if len(a.failures) < UnlockAttempts {
 		return 0
 	}
-	return g.failures[len(g.failures)-UnlockAttempts].Add(UnlockWindow).Sub(now)
+	return a.failures[len(a.failures)-UnlockAttempts].Add(UnlockWindow).Sub(now)
 }
 
-func (g *unlockGate) fail() {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.failures = append(g.failures, g.now())
+// fail records a wrong passphrase.
+func (a *wrongAttempts) fail() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.failures = append(a.failures, a.now())
+}
+
+// reset forgets the wrong passphrases: the right one was given.
+func (a *wrongAttempts) reset() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.failures = nil
 }
 
 // errTooManyAttempts is the 429 for a wait of d, which it also puts in the
@@ -168,7 +183,7 @@ func (g *unlockGate) post(w http.ResponseWriter, r *http.Request) error {
 	}
 	// Refuse before reading the body, and again once it is this
 	// request's turn (others may have failed while it waited).
-	if d := g.wait(); d > 0 {
+	if d := g.attempts.wait(); d > 0 {
 		return errTooManyAttempts(w, d)
 	}
 	var req unlockRequest
@@ -183,7 +198,7 @@ func (g *unlockGate) post(w http.ResponseWriter, r *http.Request) error {
 	if len(req.Passphrase) > maxPassphraseBytes {
 		// Longer than any passphrase setup accepts: a wrong one, but not
 		// worth a key derivation. It counts as a wrong attempt.
-		g.fail()
+		g.attempts.fail()
 		return nodeError(crypto.ErrBadPassphrase)
 	}
 	pass := []byte(req.Passphrase)
@@ -194,18 +209,18 @@ func (g *unlockGate) post(w http.ResponseWriter, r *http.Request) error {
 	if g.isDone() {
 		return errUnlocked()
 	}
-	if d := g.wait(); d > 0 {
+	if d := g.attempts.wait(); d > 0 {
 		return errTooManyAttempts(w, d)
 	}
 	routes, err := g.unlock(pass)
 	if errors.Is(err, crypto.ErrBadPassphrase) {
-		g.fail()
+		g.attempts.fail()
 		return nodeError(crypto.ErrBadPassphrase)
 	}
 	if err != nil {
 		return fmt.Errorf("unlocking the home: %w", err)
 	}
-	g.finish(routes, func() { g.failures = nil })
+	g.finish(routes, g.attempts.reset)
 	writeJSON(w, http.StatusOK, unlockStatusJSON{Locked: false})
 	return nil
 }

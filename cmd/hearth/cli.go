@@ -327,6 +327,12 @@ removed at the end. It needs no daemon and touches no home of yours.
 		}
 	}
 	if len(cmds) == 0 {
+		for _, c := range familyCommands() {
+			if c.name == name || strings.HasPrefix(c.name, name+" ") {
+				printFamilyHelp(w, name, familyCommands())
+				return
+			}
+		}
 		printCommandHelp(w, name)
 		return
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -54,4 +55,12 @@ func runFamily(ctx context.Context, e *env, name string, cmds []cliCommand, args
 		}
 	}
 	return runCLICommand(ctx, e, cmd, args)
+}
+
+// familyCommands lists the commands of every family (the private space,
+// moderation, care, meetings, the mailbox and the passphrase), for `hearth
+// help`; the flags they define are not used.
+func familyCommands() []cliCommand {
+	return slices.Concat(privateCommands(&privateFlags{}), moderationCommands(&moderationFlags{}), careCommands(&careFlags{}),
+		meetingCommands(&meetingFlags{}), mailboxCommands(), passphraseCommands(&passphraseFlags{}))
 }

@@ -90,7 +90,7 @@ func startDaemon(ctx context.Context, e *env, logger *slog.Logger, dir string, s
 		return nil, err
 	}
 	d := &daemon{node: n, logger: logger}
-	routes := api.UnlockRoutes(api.SetupRoutes(nodeAPIRoutes(n, newDaemonWipe(d, dir, ks, logger)), nil), nil, nil)
+	routes := api.UnlockRoutes(api.SetupRoutes(nodeAPIRoutes(n, newDaemonWipe(d, dir, ks, logger), &daemonPassphrase{dir: dir, ks: ks, kdf: e.kdf, logger: logger}), nil), nil, nil)
 	if err := d.startAPI(dir, s, routes); err != nil {
 		d.close()
 		return nil, err
@@ -103,9 +103,14 @@ func startDaemon(ctx context.Context, e *env, logger *slog.Logger, dir string, s
 }
 
 // nodeAPIRoutes are the API routes that drive n, with w as the panic
-// wipe through the API (nil: the table of routes held back until setup).
-func nodeAPIRoutes(n *node.Node, w *daemonWipe) []api.Route {
-	return api.NodeRoutes(n, wipeOptions(api.NodeOptions{Version: hearthVersion}, w))
+// wipe and p as the passphrase change through the API (both nil: the
+// table of routes held back until setup or unlock).
+func nodeAPIRoutes(n *node.Node, w *daemonWipe, p *daemonPassphrase) []api.Route {
+	opts := wipeOptions(api.NodeOptions{Version: hearthVersion}, w)
+	if p != nil {
+		opts.Passphrase = p.change
+	}
+	return api.NodeRoutes(n, opts)
 }
 
 // startNode starts the node of the unlocked home in dir, with the network

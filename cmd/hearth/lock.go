@@ -38,7 +38,7 @@ func lockHome(dir string) (*homeLock, error) {
 	if err := flockNB(f); err != nil {
 		defer f.Close()
 		if errors.Is(err, unix.EWOULDBLOCK) {
-			return nil, fmt.Errorf("another hearth %s is already using the home %s; stop it first, or give a different --home", holderDescription(f), dir)
+			return nil, &homeInUseError{msg: fmt.Sprintf("another hearth %s is already using the home %s; stop it first, or give a different --home", holderDescription(f), dir)}
 		}
 		return nil, fmt.Errorf("cannot lock %s: %v", path, err)
 	}
@@ -49,6 +49,12 @@ func lockHome(dir string) (*homeLock, error) {
 	}
 	return &homeLock{f: f}, nil
 }
+
+// homeInUseError is lockHome's error when another process holds the
+// lock: a running daemon, most likely, which a command may ask instead.
+type homeInUseError struct{ msg string }
+
+func (e *homeInUseError) Error() string { return e.msg }
 
 // flockNB takes an exclusive flock on f without blocking, retrying when a
 // signal interrupts the call.

@@ -110,6 +110,7 @@ func commands() []command {
 		{"milestone", "day counters: start, record a slip, share (milestone add|ls|slip|share)", runPrivate("milestone")},
 		{"export", "write everything you own on this node to a JSON or CSV file", runPrivate("export")},
 		{"wipe", "destroy this home now: keys first, then the files", runPrivate("wipe")},
+		{"passphrase", "change the passphrase that opens this home", runPassphrase},
 		{"meeting", "schedule, list and export meetings; take part in a live room (meeting schedule|ls|ics|open|checkin|raise|floor|close|...)", runMeeting},
 		{"sos", "I need help now: crisis resources, then an SOS to your group, your mentor, or both (sos [GROUP...]|ls|answer)", runCare("sos")},
 		{"crisis-resources", "print the crisis lines for your region, from this machine", runCare("crisis-resources")},

@@ -44,41 +44,74 @@ func getPassphrase(ctx context.Context, e *env, src passphraseSource, dir string
 	if file == "" {
 		file, from = e.getenv("HEARTH_PASSPHRASE_FILE"), "HEARTH_PASSPHRASE_FILE"
 	}
+	if isNew {
+		return chooseNewPassphrase(ctx, e, newPassphrase{
+			file: file, from: from, give: "--passphrase-file FILE or HEARTH_PASSPHRASE_FILE", what: "a new home's passphrase",
+			prompt: fmt.Sprintf("Choose a passphrase for the new Hearth home %s: ", dir), unchanged: "nothing was created",
+		})
+	}
 	if file != "" {
-		p, err := readPassphraseFile(e, file, from)
-		if err != nil || !isNew {
-			return p, err
-		}
-		if n := utf8.RuneCount(p); n < api.MinPassphraseLen {
-			crypto.Wipe(p)
-			return nil, usagef("the passphrase in %s (from %s) is %d characters long, and a new home's passphrase must have at least %d; "+
-				"put a longer one on its first line (a few unrelated words are easy to remember and hard to guess)", file, from, n, api.MinPassphraseLen)
-		}
-		return p, nil
+		return readPassphraseFile(e, file, from)
 	}
 	if e.terminal == nil {
 		return nil, usagef("no passphrase: standard input is not a terminal, so give the passphrase in a file with --passphrase-file FILE or HEARTH_PASSPHRASE_FILE (its first line is the passphrase)")
 	}
-	if !isNew {
-		p, err := e.terminal.readPassword(ctx, fmt.Sprintf("Passphrase for %s: ", dir))
-		if err != nil {
-			return nil, promptErr(err)
-		}
-		if len(p) == 0 {
-			return nil, errors.New("the passphrase is empty; run the command again and type the passphrase of this home")
-		}
-		return p, nil
-	}
-	p, err := e.terminal.readPassword(ctx, fmt.Sprintf("Choose a passphrase for the new Hearth home %s: ", dir))
+	p, err := e.terminal.readPassword(ctx, fmt.Sprintf("Passphrase for %s: ", dir))
 	if err != nil {
 		return nil, promptErr(err)
 	}
 	if len(p) == 0 {
-		return nil, errors.New("the passphrase is empty; run the command again and choose one (a few unrelated words are easy to remember and hard to guess)")
+		return nil, errors.New("the passphrase is empty; run the command again and type the passphrase of this home")
+	}
+	return p, nil
+}
+
+// newPassphrase says where chooseNewPassphrase finds a new passphrase and
+// how its messages name it.
+type newPassphrase struct {
+	// file is the passphrase file ("" to ask at the terminal), and from
+	// names where file came from (a flag or an environment variable).
+	file, from string
+	// give says how to name a file, for the message when there is
+	// neither a file nor a terminal.
+	give string
+	// what names the passphrase in the too-short message ("a new home's
+	// passphrase"); prompt is the terminal's first question; unchanged
+	// says what did not happen when the person gets it wrong ("nothing
+	// was created").
+	what, prompt, unchanged string
+}
+
+// chooseNewPassphrase returns a new passphrase from np.file, else from the
+// terminal, where it is asked twice and the two must match. Either way it
+// must be at least api.MinPassphraseLen characters. The caller wipes the
+// result with crypto.Wipe when done.
+func chooseNewPassphrase(ctx context.Context, e *env, np newPassphrase) ([]byte, error) {
+	if np.file != "" {
+		p, err := readPassphraseFile(e, np.file, np.from)
+		if err != nil {
+			return nil, err
+		}
+		if n := utf8.RuneCount(p); n < api.MinPassphraseLen {
+			crypto.Wipe(p)
+			return nil, usagef("the passphrase in %s (from %s) is %d characters long, and %s must have at least %d; "+
+				"put a longer one on its first line (a few unrelated words are easy to remember and hard to guess)", np.file, np.from, n, np.what, api.MinPassphraseLen)
+		}
+		return p, nil
+	}
+	if e.terminal == nil {
+		return nil, usagef("no passphrase: standard input is not a terminal, so give the passphrase in a file with %s (its first line is the passphrase)", np.give)
+	}
+	p, err := e.terminal.readPassword(ctx, np.prompt)
+	if err != nil {
+		return nil, promptErr(err)
+	}
+	if len(p) == 0 {
+		return nil, fmt.Errorf("the passphrase is empty; %s, run the command again and choose one (a few unrelated words are easy to remember and hard to guess)", np.unchanged)
 	}
 	if n := utf8.RuneCount(p); n < api.MinPassphraseLen {
 		crypto.Wipe(p)
-		return nil, fmt.Errorf("that passphrase is %d characters long, and a new home's passphrase must have at least %d; nothing was created, run the command again and choose a longer one (a few unrelated words are easy to remember and hard to guess)", n, api.MinPassphraseLen)
+		return nil, fmt.Errorf("that passphrase is %d characters long, and %s must have at least %d; %s, run the command again and choose a longer one (a few unrelated words are easy to remember and hard to guess)", n, np.what, api.MinPassphraseLen, np.unchanged)
 	}
 	again, err := e.terminal.readPassword(ctx, "Type the same passphrase again: ")
 	if err != nil {
@@ -88,7 +121,7 @@ func getPassphrase(ctx context.Context, e *env, src passphraseSource, dir string
 	defer crypto.Wipe(again)
 	if !crypto.Equal(p, again) {
 		crypto.Wipe(p)
-		return nil, errors.New("the two passphrases differ; nothing was created, run the command again")
+		return nil, fmt.Errorf("the two passphrases differ; %s, run the command again", np.unchanged)
 	}
 	return p, nil
 }

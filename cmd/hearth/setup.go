@@ -102,7 +102,7 @@ func (b *browserStart) startLocked(ks *crypto.Keystore) ([]api.Route, error) {
 		// they asked for are missing, which the log says.
 		b.logger.Warn("metrics are off", "err", err)
 	}
-	return nodeAPIRoutes(n, newDaemonWipe(b.d, b.dir, ks, b.logger)), nil
+	return nodeAPIRoutes(n, newDaemonWipe(b.d, b.dir, ks, b.logger), &daemonPassphrase{dir: b.dir, ks: ks, kdf: b.e.kdf, logger: b.logger}), nil
 }
 
 // stop ends waiting for the passphrase for good and stops the daemon: the
@@ -133,7 +133,7 @@ func upInBrowser(ctx context.Context, e *env, logger *slog.Logger, dir string, s
 	// NodeRoutes(nil, ...) is the table of routes to hold back; its
 	// handlers are never called (SetupRoutes serves the ones setup
 	// returns instead).
-	return b.serve(api.UnlockRoutes(api.SetupRoutes(nodeAPIRoutes(nil, nil), b.setup), nil, nil),
+	return b.serve(api.UnlockRoutes(api.SetupRoutes(nodeAPIRoutes(nil, nil, nil), b.setup), nil, nil),
 		"waiting for the passphrase of the new home, to be chosen in the web UI",
 		"Hearth is ready to be set up. To choose your passphrase, visit this link in your browser (it works once, for %d minutes):")
 }

@@ -52,7 +52,7 @@ func upLocked(ctx context.Context, e *env, logger *slog.Logger, dir string, s se
 	// NodeRoutes(nil, ...) is the table of routes to hold back; its
 	// handlers are never called (UnlockRoutes serves the ones unlock
 	// returns instead).
-	return b.serve(api.SetupRoutes(api.UnlockRoutes(nodeAPIRoutes(nil, nil), b.unlock, e.now), nil),
+	return b.serve(api.SetupRoutes(api.UnlockRoutes(nodeAPIRoutes(nil, nil, nil), b.unlock, e.now), nil),
 		"the home is locked; waiting for its passphrase, to be typed in the web UI",
 		"Hearth is locked. To unlock it, visit this link in your browser and enter your passphrase (the link works once, for %d minutes):")
 }

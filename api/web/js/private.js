@@ -10,6 +10,7 @@ import { request } from "./api.js";
 import { h, replace, announce, errorSlot, showError, confirmAction, timeEl } from "./dom.js";
 import { loadWellbeing, notify, everyCheck } from "./notify.js";
 import { forgetBrowserStorage } from "./state.js";
+import { minLength, strength } from "./setup.js";
 
 const P = "/api/v1/private";
 const enc = encodeURIComponent;
@@ -36,6 +37,7 @@ const papi = {
   wellbeing: () => request("GET", `${P}/wellbeing`),
   setWellbeing: (w) => request("PUT", `${P}/wellbeing`, w),
   wipe: (confirm) => request("POST", "/api/v1/wipe", { confirm }),
+  changePassphrase: (current, next) => request("POST", "/api/v1/passphrase", { current, new: next }),
   groups: () => request("GET", "/api/v1/groups"),
 };
 
@@ -1017,10 +1019,102 @@ export async function settingsView(main, _params, ctx) {
           h("a", { class: "button secondary", href: `${P}/export?format=csv`, download: "hearth-export.csv" }, "Download CSV"),
         ),
       ),
+      passphraseCard(),
       wipeCard(main),
     ),
   );
   ctx.onEvent(() => {});
+}
+
+/**
+ * Changing the passphrase: the current one, then the new one twice. The
+ * node re-seals its keystore under the new one and keeps running; the
+ * fields are emptied as soon as the answer comes, whatever it is.
+ */
+function passphraseCard() {
+  const err = errorSlot();
+  const done = h("p", { class: "success", role: "status", id: "pp-done", hidden: true });
+  const field = (id, autocomplete, extra) =>
+    h("input", { type: "password", id, required: true, autocomplete, maxlength: 1024, spellcheck: "false", ...extra });
+  const current = field("pp-current", "current-password");
+  const next = field("pp-new", "new-password", { minlength: minLength, "aria-describedby": "pp-new-hint pp-strength" });
+  const again = field("pp-again", "new-password");
+  const label = h("strong", { id: "pp-strength-label" });
+  const notes = h("ul", { class: "strength-notes" });
+  const hint = h("div", { class: "strength", id: "pp-strength", "aria-live": "polite" }, label, notes);
+  next.addEventListener("input", () => {
+    const r = strength(next.value);
+    label.textContent = next.value ? `Strength: ${r.label}` : "";
+    notes.replaceChildren(...(next.value ? r.notes : []).map((n) => h("li", null, n)));
+    hint.dataset.level = String(r.level);
+  });
+  const submit = h("button", { type: "submit" }, "Change passphrase");
+  const clear = () => {
+    current.value = next.value = again.value = "";
+    label.textContent = "";
+    notes.replaceChildren();
+  };
+  return h(
+    "form",
+    {
+      class: "card",
+      id: "pp-form",
+      novalidate: true,
+      "aria-labelledby": "pp-h",
+      onsubmit: async (ev) => {
+        ev.preventDefault();
+        showError(err, null);
+        done.hidden = true;
+        if (!current.value) {
+          showError(err, new Error("Type your current passphrase first."));
+          current.focus();
+          return;
+        }
+        if ([...next.value].length < minLength) {
+          showError(err, new Error(`The new passphrase is too short: use at least ${minLength} characters.`));
+          next.focus();
+          return;
+        }
+        if (next.value !== again.value) {
+          showError(err, new Error("The two new passphrases differ. Type the same one in both fields."));
+          again.value = "";
+          again.focus();
+          return;
+        }
+        submit.disabled = true;
+        submit.textContent = "Changing…";
+        try {
+          await papi.changePassphrase(current.value, next.value);
+          clear();
+          done.textContent = "Changed. From now on the new passphrase opens Hearth on this computer. A backup made before still opens with the old one.";
+          done.hidden = false;
+          announce("Passphrase changed.");
+        } catch (e) {
+          current.value = "";
+          showError(err, e);
+          current.focus();
+        } finally {
+          submit.disabled = false;
+          submit.textContent = "Change passphrase";
+        }
+      },
+    },
+    h("h2", { id: "pp-h" }, "Passphrase"),
+    h("p", null, "Change the passphrase that opens Hearth on this computer. Your groups, messages and journal stay as they are. From a terminal, the same is:"),
+    h("pre", { class: "mono" }, "hearth passphrase"),
+    h("div", { class: "field" }, h("label", { for: "pp-current" }, "Current passphrase"), current),
+    h(
+      "div",
+      { class: "field" },
+      h("label", { for: "pp-new" }, "New passphrase", h("span", { class: "hint", id: "pp-new-hint" }, `At least ${minLength} characters. A few unrelated words are easy to remember and hard to guess.`)),
+      next,
+      hint,
+    ),
+    h("div", { class: "field" }, h("label", { for: "pp-again" }, "Type the new one again"), again),
+    err,
+    done,
+    h("div", { class: "actions" }, submit),
+  );
 }
 
 /**
