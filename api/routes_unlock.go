@@ -66,8 +66,9 @@ type unlockGate struct {
 	routeGate
 }
 
-// wrongAttempts counts wrong passphrases, for the limit of UnlockAttempts
-// within UnlockWindow that unlocking and changing the passphrase share.
+// wrongAttempts counts wrong passphrases for the limit of UnlockAttempts
+// within UnlockWindow. The unlock route and the passphrase-change route
+// each keep one.
 type wrongAttempts struct {
 	now func() time.Time
 

@@ -327,9 +327,10 @@ removed at the end. It needs no daemon and touches no home of yours.
 		}
 	}
 	if len(cmds) == 0 {
-		for _, c := range familyCommands() {
+		family := familyCommands()
+		for _, c := range family {
 			if c.name == name || strings.HasPrefix(c.name, name+" ") {
-				printFamilyHelp(w, name, familyCommands())
+				printFamilyHelp(w, name, family)
 				return
 			}
 		}
