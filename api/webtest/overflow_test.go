@@ -9,12 +9,15 @@ import (
 	"github.com/hearthnet/hearth/api/client"
 )
 
-// TestSOSRespondersSurviveOverflowUI: a member who sent an SOS watches
-// "Who is responding". When the daemon's event stream drops events (it
-// sends "overflow" in their place) the page starts again from what the
-// daemon has, but keeps that screen: the answers already listed stay, and
-// an answer whose event was dropped is added to the list by the catch-up.
-func TestSOSRespondersSurviveOverflowUI(t *testing.T) {
+// TestMissedEventsUI: a member who sent an SOS watches "Who is
+// responding". When the daemon's event stream drops events (it sends
+// "overflow" in their place) the page starts again from what the daemon
+// has, but keeps that screen: the answers already listed stay, and an
+// answer whose event was dropped is added to the list by the catch-up.
+// Then, in the conversation, a message whose event never arrived (sent
+// while the stream was down) shows once the stream opens again, and the
+// member's unsent draft is still in the composer.
+func TestMissedEventsUI(t *testing.T) {
 	needChromium(t)
 	if testing.Short() {
 		t.Skip("the browser test starts two daemons and a browser; skipped with -short")
@@ -88,4 +91,23 @@ func TestSOSRespondersSurviveOverflowUI(t *testing.T) {
 		t.Error("with the list of who is responding on screen, the caught-up answer also came as a notice")
 	}
 	bb.shot(shots, "sos-responders-after-overflow")
+
+	// The stream goes down (here: its message events are swallowed) while
+	// ann posts, then opens again.
+	bb.do("opening the conversation", chromedp.Navigate(bo.base+"/#/g/"+group))
+	bb.waitText("main", "hello from ann")
+	bb.do("typing a draft", chromedp.SendKeys("#compose", "half a thought"))
+	eval[bool](bb, `(window.eventTap.dropped = 0, window.eventTap.drop.add("message"), true)`)
+	if _, err := ann.client.Post(ctx, group, "said while you were away", ""); err != nil {
+		t.Fatal(err)
+	}
+	bb.waitJS("the message's event swallowed", `window.eventTap.dropped === 1`)
+	if eval[bool](bb, `document.querySelector("main").textContent.includes("said while you were away")`) {
+		t.Fatal("the swallowed message showed anyway")
+	}
+	eval[bool](bb, `(window.eventTap.drop.clear(), window.eventTap.sources.at(-1).dispatchEvent(new Event("open")), true)`)
+	bb.waitText("main", "said while you were away")
+	if draft := eval[string](bb, `document.querySelector("#compose").value`); draft != "half a thought" {
+		t.Errorf("after the stream opened again the draft is %q", draft)
+	}
 }

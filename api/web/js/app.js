@@ -156,8 +156,10 @@ function connect() {
   source = new EventSource("/api/v1/events");
   source.onopen = () => {
     setConn("live");
-    // Back after a break: an SOS sent meanwhile is told of now.
-    if (streamOpened) sos.catchUpSOS();
+    // Back after a break (the laptop slept, the network dropped): what
+    // happened meanwhile came as no event, so start again from what the
+    // daemon has, as after an overflow.
+    if (streamOpened) startAgain();
     streamOpened = true;
   };
   source.onerror = () => {
@@ -308,18 +310,25 @@ function handleEvent(type, data) {
       if (state.details.has(g)) loadDetail(g).catch(() => {});
       break;
     case "overflow":
-      // Some events were dropped: start again from what the daemon has.
-      // The screen is drawn again from it, except one whose content only
-      // this page holds: the list of who is responding to the member's own
-      // SOS (sos.js), which the catch-up below completes instead.
-      state.histories.clear();
-      state.details.clear();
-      if (!document.getElementById("responders")) route();
-      // A dropped SOS, or answer to one, is not left unseen.
-      sos.catchUpSOS();
+      // Some events were dropped.
+      startAgain();
       return;
   }
   if (current.events) current.events(type, data);
+}
+
+// startAgain forgets what the page cached and draws the screen again from
+// what the daemon has, when events were missed: dropped by the daemon
+// ("overflow") or sent while the stream was down. The screen is drawn
+// again, except one whose content only this page holds: the list of who
+// is responding to the member's own SOS (sos.js), which the catch-up
+// below completes instead. Drafts are kept (state.drafts).
+function startAgain() {
+  state.histories.clear();
+  state.details.clear();
+  if (!document.getElementById("responders")) route();
+  // A missed SOS, or answer to one, is not left unseen.
+  sos.catchUpSOS();
 }
 
 function showSignedOut() {
