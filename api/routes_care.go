@@ -139,6 +139,9 @@ type mentorshipJSON struct {
 	Text          string `json:"text"`
 	Created       string `json:"created"`
 	Updated       string `json:"updated"`
+	// Outsiders: the mentorship ended because the pair's group held, or
+	// had held, someone besides the two (node.Mentorship.Outsiders).
+	Outsiders bool `json:"outsiders,omitempty"`
 }
 
 type mentorRequestJSON struct {
@@ -189,7 +192,7 @@ func mentorshipOf(m node.Mentorship) mentorshipJSON {
 	return mentorshipJSON{
 		ID: m.ID.String(), Parent: m.Parent.String(), Pair: m.Pair.String(), Peer: m.Peer.String(),
 		PeerPseudonym: m.PeerPseudonym, Role: m.Role.String(), State: m.State.String(), Asker: m.Asker,
-		Text: m.Text, Created: rfc3339(m.Created), Updated: rfc3339(m.Updated),
+		Text: m.Text, Created: rfc3339(m.Created), Updated: rfc3339(m.Updated), Outsiders: m.Outsiders,
 	}
 }
 

@@ -96,6 +96,10 @@ type Mentorship struct {
 	Text          string `json:"text"`
 	Created       string `json:"created"`
 	Updated       string `json:"updated"`
+	// Outsiders is set when the mentorship ended because someone besides
+	// the two was added to their private group: what either wrote after
+	// that may have been read by them.
+	Outsiders bool `json:"outsiders,omitempty"`
 }
 
 // MentorRequest is a request (or pairing suggestion) waiting for an answer.

@@ -148,6 +148,28 @@ func TestSOSUI(t *testing.T) {
 	ab.waitText("#mentorships", "Open your conversation")
 	bb.waitText("#mentorships", "ann is your mentor")
 	bb.waitText("#mentorships", "active")
+
+	// How a mentorship ended by an outsider shows. A node of this build
+	// never lets a third member into a pair's group (node's
+	// TestMentorPairStaysTwo shows how it ends the mentorship when one
+	// gets in anyway), so the daemon's list is altered in the page to say
+	// so; the rest of the answer is the daemon's own.
+	ab.do("marking the mentorship as ended by an outsider", chromedp.Evaluate[chromedp.Void](`(() => {
+		const real = window.fetch;
+		window.fetch = async (...args) => {
+			const res = await real(...args);
+			if (!String(args[0]).endsWith("/api/v1/mentorships")) return res;
+			const list = await res.json();
+			for (const m of list) Object.assign(m, { state: "ended", outsiders: true });
+			return new Response(JSON.stringify(list), { status: 200, headers: { "Content-Type": "application/json" } });
+		};
+		location.hash = "#/";
+	})()`))
+	ab.waitText("main h1", "Your groups")
+	ab.do("opening Mentors again", chromedp.Evaluate[chromedp.Void](`location.hash = "#/mentors"`))
+	ab.waitText("#mentorships", "Someone else was added to your private group.")
+	ab.waitText("#mentorships", "may have been read by them")
+	ab.shot(shots, "mentors-outsiders")
 }
 
 // hears has from post text to group and waits, on to's event stream,

@@ -453,6 +453,9 @@ func (f *careFlags) mentorList(ctx context.Context, r *cliRun) error {
 			if m.State == "asked" {
 				fmt.Fprint(w, " (waiting for their answer)")
 			}
+			if m.Outsiders {
+				fmt.Fprint(w, " (ended because someone else was added to your private group: what either of you wrote after that may have been read by them)")
+			}
 			fmt.Fprintln(w)
 		}
 	})

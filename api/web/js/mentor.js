@@ -89,6 +89,7 @@ function overview(requests, mentorships, err, reload) {
       { class: "mentorship", "data-state": m.state },
       h("span", { class: "who" }, role),
       h("span", { class: "what" }, stateWords[m.state] || m.state),
+      m.outsiders ? outsidersNote(m, `outsiders-${m.id}`) : null,
       h(
         "div",
         { class: "actions" },
@@ -262,6 +263,19 @@ export async function mentorsView(main, _params, ctx) {
 }
 
 /** Live mentorship events, wherever the member is. */
+/**
+ * The warning on a mentorship that ended because someone besides the two
+ * was added to their private group.
+ */
+function outsidersNote(m, id) {
+  return h(
+    "p",
+    { class: "notice", id },
+    h("strong", null, "Someone else was added to your private group. "),
+    `Hearth ended the mentorship with ${m.peer_pseudonym} and left that group for you (unless you were its only host). What either of you wrote after they were added may have been read by them.`,
+  );
+}
+
 export function handleMentorEvent(type, data) {
   if (type === "mentor_request" && data.mentor_request) {
     const q = data.mentor_request;
@@ -274,7 +288,15 @@ export function handleMentorEvent(type, data) {
     });
   } else if (type === "mentorship" && data.mentorship) {
     const m = data.mentorship;
-    if (m.state === "active" || m.state === "declined" || m.state === "ended") {
+    if (m.outsiders) {
+      notify({
+        kind: "mentor",
+        title: `Your mentorship with ${m.peer_pseudonym} ended: someone else was added to your private group`,
+        body: "What either of you wrote after that may have been read by them.",
+        href: "#/mentors",
+        group: groupName(data.group),
+      });
+    } else if (m.state === "active" || m.state === "declined" || m.state === "ended") {
       announce(`Your mentorship with ${m.peer_pseudonym} is ${stateWords[m.state]}.`);
     }
   }
