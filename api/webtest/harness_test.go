@@ -379,3 +379,38 @@ func (b *browser) checkConsole() {
 		b.t.Errorf("%s: the page reported errors:\n%s", b.name, s)
 	}
 }
+
+// browserTest begins a browser test: it skips without Chromium or under
+// -short, then starts a daemon for each name in daemons and a browser for
+// each name in browsers, all at once, and fails the test if a daemon does
+// not start. Each browser's console is checked when the test ends.
+func browserTest(t *testing.T, daemons []string, browsers ...string) ([]*daemon, []*browser) {
+	t.Helper()
+	needChromium(t)
+	if testing.Short() {
+		t.Skip("the browser test starts daemons and a browser; skipped with -short")
+	}
+	bin := buildHearth(t)
+	started := make([]chan *daemon, len(daemons))
+	for i, name := range daemons {
+		started[i] = make(chan *daemon, 1)
+		go func() { started[i] <- startDaemonOrNil(t, bin, name) }()
+	}
+	bs := make([]*browser, len(browsers))
+	for i, name := range browsers {
+		bs[i] = newBrowser(t, name)
+	}
+	ds := make([]*daemon, len(daemons))
+	failed := false
+	for i, ch := range started {
+		ds[i] = <-ch
+		failed = failed || ds[i] == nil
+	}
+	if failed {
+		t.FailNow()
+	}
+	for _, b := range bs {
+		t.Cleanup(b.checkConsole)
+	}
+	return ds, bs
+}

@@ -19,21 +19,10 @@ import (
 // moderator and host and back, each behind a confirmation that says what
 // changes; a moderator sees no role buttons (only hosts may change roles).
 func TestHostingUI(t *testing.T) {
-	needChromium(t)
-	if testing.Short() {
-		t.Skip("the browser test starts two daemons and a browser; skipped with -short")
-	}
+	ds, bs := browserTest(t, []string{"host", "member"}, "browser")
+	host, member := ds[0], ds[1]
+	b := bs[0]
 	shots := screenshotDir(t)
-	bin := buildHearth(t)
-	hostCh, memberCh := make(chan *daemon, 1), make(chan *daemon, 1)
-	go func() { hostCh <- startDaemonOrNil(t, bin, "host") }()
-	go func() { memberCh <- startDaemonOrNil(t, bin, "member") }()
-	b := newBrowser(t, "browser")
-	host, member := <-hostCh, <-memberCh
-	if host == nil || member == nil {
-		t.FailNow()
-	}
-	defer b.checkConsole()
 	ctx := t.Context()
 	group, err := host.client.CreateGroup(ctx, "Hosting circle", "River", "")
 	if err != nil {

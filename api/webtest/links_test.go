@@ -43,21 +43,10 @@ const results = {};
 // with this Hearth. A mistyped invite is refused with a plain sentence in
 // the form.
 func TestInviteLinkUI(t *testing.T) {
-	needChromium(t)
-	if testing.Short() {
-		t.Skip("the browser test starts two daemons and a browser; skipped with -short")
-	}
+	ds, bs := browserTest(t, []string{"host", "member"}, "member browser")
+	host, member := ds[0], ds[1]
+	mb := bs[0]
 	shots := screenshotDir(t)
-	bin := buildHearth(t)
-	hostCh, memberCh := make(chan *daemon, 1), make(chan *daemon, 1)
-	go func() { hostCh <- startDaemonOrNil(t, bin, "host") }()
-	go func() { memberCh <- startDaemonOrNil(t, bin, "member") }()
-	mb := newBrowser(t, "member browser")
-	host, member := <-hostCh, <-memberCh
-	if host == nil || member == nil {
-		t.FailNow()
-	}
-	defer mb.checkConsole()
 	ctx := t.Context()
 	group, err := host.client.CreateGroup(ctx, "Link circle", "River", "")
 	if err != nil {

@@ -22,23 +22,10 @@ import (
 // about to start shows a reminder notice; the host closes the meeting and
 // the member's screen says so. Screenshots at desktop and phone widths.
 func TestMeetingUI(t *testing.T) {
-	needChromium(t)
-	if testing.Short() {
-		t.Skip("the browser test starts two daemons and two browsers; skipped with -short")
-	}
+	ds, bs := browserTest(t, []string{"host", "member"}, "host browser", "member browser")
+	host, member := ds[0], ds[1]
+	hb, mb := bs[0], bs[1]
 	shots := screenshotDir(t)
-	bin := buildHearth(t)
-	hostCh, memberCh := make(chan *daemon, 1), make(chan *daemon, 1)
-	go func() { hostCh <- startDaemonOrNil(t, bin, "host") }()
-	go func() { memberCh <- startDaemonOrNil(t, bin, "member") }()
-	hb := newBrowser(t, "host browser")
-	mb := newBrowser(t, "member browser")
-	host, member := <-hostCh, <-memberCh
-	if host == nil || member == nil {
-		t.FailNow()
-	}
-	defer hb.checkConsole()
-	defer mb.checkConsole()
 
 	ctx := t.Context()
 	group, err := host.client.CreateGroup(ctx, "Evening circle", "ann", "")

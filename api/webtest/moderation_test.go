@@ -22,23 +22,10 @@ import (
 // messages fold, "Show it" opens one, the Members tab offers Unmute); Bo
 // deletes his second message. Screenshots at desktop and phone widths.
 func TestModerationUI(t *testing.T) {
-	needChromium(t)
-	if testing.Short() {
-		t.Skip("the browser test starts two daemons and two browsers; skipped with -short")
-	}
+	ds, bs := browserTest(t, []string{"ann", "bo"}, "ann's browser", "bo's browser")
+	ann, bo := ds[0], ds[1]
+	ab, bb := bs[0], bs[1]
 	shots := screenshotDir(t)
-	bin := buildHearth(t)
-	annCh, boCh := make(chan *daemon, 1), make(chan *daemon, 1)
-	go func() { annCh <- startDaemonOrNil(t, bin, "ann") }()
-	go func() { boCh <- startDaemonOrNil(t, bin, "bo") }()
-	ab := newBrowser(t, "ann's browser")
-	bb := newBrowser(t, "bo's browser")
-	ann, bo := <-annCh, <-boCh
-	if ann == nil || bo == nil {
-		t.FailNow()
-	}
-	defer ab.checkConsole()
-	defer bb.checkConsole()
 
 	ctx := t.Context()
 	group, err := ann.client.CreateGroup(ctx, "Evening circle", "ann", "")

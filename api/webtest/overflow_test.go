@@ -18,21 +18,10 @@ import (
 // while the stream was down) shows once the stream opens again, and the
 // member's unsent draft is still in the composer.
 func TestMissedEventsUI(t *testing.T) {
-	needChromium(t)
-	if testing.Short() {
-		t.Skip("the browser test starts two daemons and a browser; skipped with -short")
-	}
+	ds, bs := browserTest(t, []string{"ann", "bo"}, "bo's browser")
+	ann, bo := ds[0], ds[1]
+	bb := bs[0]
 	shots := screenshotDir(t)
-	bin := buildHearth(t)
-	annCh, boCh := make(chan *daemon, 1), make(chan *daemon, 1)
-	go func() { annCh <- startDaemonOrNil(t, bin, "ann") }()
-	go func() { boCh <- startDaemonOrNil(t, bin, "bo") }()
-	bb := newBrowser(t, "bo's browser")
-	ann, bo := <-annCh, <-boCh
-	if ann == nil || bo == nil {
-		t.FailNow()
-	}
-	defer bb.checkConsole()
 	ctx := t.Context()
 	group, err := ann.client.CreateGroup(ctx, "Evening circle", "ann", "")
 	if err != nil {

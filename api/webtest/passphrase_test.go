@@ -17,20 +17,10 @@ import (
 // keystore: from then on only the new passphrase opens the home on disk,
 // the node keeps running, and no field keeps a passphrase.
 func TestChangePassphraseUI(t *testing.T) {
-	needChromium(t)
-	if testing.Short() {
-		t.Skip("the browser test starts a daemon and a browser; skipped with -short")
-	}
+	ds, bs := browserTest(t, []string{"keys"}, "browser")
+	d := ds[0]
+	b := bs[0]
 	shots := screenshotDir(t)
-	bin := buildHearth(t)
-	dch := make(chan *daemon, 1)
-	go func() { dch <- startDaemonOrNil(t, bin, "keys") }()
-	b := newBrowser(t, "browser")
-	d := <-dch
-	if d == nil {
-		t.FailNow()
-	}
-	defer b.checkConsole()
 	const old, next = "a passphrase for keys", "lanterns over the quiet harbour"
 	keystore := filepath.Join(d.home, "keystore")
 	opens := func(pass string) bool {

@@ -19,20 +19,10 @@ import (
 // a slip, and the well-being screen; with screenshots at desktop and phone
 // widths.
 func TestPrivateSpaceUI(t *testing.T) {
-	needChromium(t)
-	if testing.Short() {
-		t.Skip("the browser test starts a daemon and a browser; skipped with -short")
-	}
+	ds, bs := browserTest(t, []string{"private"}, "browser")
+	d := ds[0]
+	b := bs[0]
 	shots := screenshotDir(t)
-	bin := buildHearth(t)
-	dch := make(chan *daemon, 1)
-	go func() { dch <- startDaemonOrNil(t, bin, "private") }()
-	b := newBrowser(t, "browser")
-	d := <-dch
-	if d == nil {
-		t.FailNow()
-	}
-	defer b.checkConsole()
 
 	// A month of history, through the API, so the charts have something
 	// to draw: craving high on "payday" evenings, mood rising.

@@ -16,20 +16,10 @@ import (
 // end, the summary counts it. In digest mode a reminder is held the same way
 // until the member opens the digest.
 func TestMeetingReminderQuietUI(t *testing.T) {
-	needChromium(t)
-	if testing.Short() {
-		t.Skip("the browser test starts a daemon and a browser; skipped with -short")
-	}
+	ds, bs := browserTest(t, []string{"host"}, "browser")
+	d := ds[0]
+	b := bs[0]
 	shots := screenshotDir(t)
-	bin := buildHearth(t)
-	dch := make(chan *daemon, 1)
-	go func() { dch <- startDaemonOrNil(t, bin, "host") }()
-	b := newBrowser(t, "browser")
-	d := <-dch
-	if d == nil {
-		t.FailNow()
-	}
-	defer b.checkConsole()
 	ctx := t.Context()
 	group, err := d.client.CreateGroup(ctx, "Evening circle", "ann", "")
 	if err != nil {
@@ -85,20 +75,10 @@ func TestMeetingReminderQuietUI(t *testing.T) {
 // already; in quiet hours the reminder is held and summarised when they
 // end. The page's clock is moved (fakeClock) rather than waited on.
 func TestReflectionRemindersUI(t *testing.T) {
-	needChromium(t)
-	if testing.Short() {
-		t.Skip("the browser test starts a daemon and a browser; skipped with -short")
-	}
+	ds, bs := browserTest(t, []string{"private"}, "browser")
+	d := ds[0]
+	b := bs[0]
 	shots := screenshotDir(t)
-	bin := buildHearth(t)
-	dch := make(chan *daemon, 1)
-	go func() { dch <- startDaemonOrNil(t, bin, "private") }()
-	b := newBrowser(t, "browser")
-	d := <-dch
-	if d == nil {
-		t.FailNow()
-	}
-	defer b.checkConsole()
 	ctx := t.Context()
 	if err := d.client.SetWellbeing(ctx, node.Wellbeing{MorningReminder: "08:00", EveningReminder: "21:00", QuietStart: "20:30", QuietEnd: "22:00"}); err != nil {
 		t.Fatal(err)

@@ -19,24 +19,10 @@ import (
 // comes outside quiet hours: both pages alert, and on Cy's page the SOS
 // stays when more ordinary notices arrive than the page keeps.
 func TestSOSPriorityUI(t *testing.T) {
-	needChromium(t)
-	if testing.Short() {
-		t.Skip("the browser test starts three daemons and two browsers; skipped with -short")
-	}
+	ds, bs := browserTest(t, []string{"bo", "ann", "cy"}, "ann's browser", "cy's browser")
+	bo, ann, cy := ds[0], ds[1], ds[2]
+	ab, cb := bs[0], bs[1]
 	shots := screenshotDir(t)
-	bin := buildHearth(t)
-	boCh, annCh, cyCh := make(chan *daemon, 1), make(chan *daemon, 1), make(chan *daemon, 1)
-	go func() { boCh <- startDaemonOrNil(t, bin, "bo") }()
-	go func() { annCh <- startDaemonOrNil(t, bin, "ann") }()
-	go func() { cyCh <- startDaemonOrNil(t, bin, "cy") }()
-	ab := newBrowser(t, "ann's browser")
-	cb := newBrowser(t, "cy's browser")
-	bo, ann, cy := <-boCh, <-annCh, <-cyCh
-	if bo == nil || ann == nil || cy == nil {
-		t.FailNow()
-	}
-	defer ab.checkConsole()
-	defer cb.checkConsole()
 
 	ctx := t.Context()
 	var groups []string
@@ -131,21 +117,10 @@ func TestSOSPriorityUI(t *testing.T) {
 // the page (eventTap) to swallow the SOS event, as an overflow would, then
 // hands the page the overflow event the daemon sends.
 func TestSOSOverflowUI(t *testing.T) {
-	needChromium(t)
-	if testing.Short() {
-		t.Skip("the browser test starts two daemons and a browser; skipped with -short")
-	}
+	ds, bs := browserTest(t, []string{"bo", "ann"}, "ann's browser")
+	bo, ann := ds[0], ds[1]
+	ab := bs[0]
 	shots := screenshotDir(t)
-	bin := buildHearth(t)
-	boCh, annCh := make(chan *daemon, 1), make(chan *daemon, 1)
-	go func() { boCh <- startDaemonOrNil(t, bin, "bo") }()
-	go func() { annCh <- startDaemonOrNil(t, bin, "ann") }()
-	ab := newBrowser(t, "ann's browser")
-	bo, ann := <-boCh, <-annCh
-	if bo == nil || ann == nil {
-		t.FailNow()
-	}
-	defer ab.checkConsole()
 
 	ctx := t.Context()
 	group, err := bo.client.CreateGroup(ctx, "Evening circle", "bo", "")

@@ -23,21 +23,10 @@ import (
 // mode messages are held and the summary shows when the member opens it.
 // With screenshots at desktop and phone widths.
 func TestWellbeingNotificationsUI(t *testing.T) {
-	needChromium(t)
-	if testing.Short() {
-		t.Skip("the browser test starts two daemons and a browser; skipped with -short")
-	}
+	ds, bs := browserTest(t, []string{"host", "member"}, "browser")
+	host, member := ds[0], ds[1]
+	b := bs[0]
 	shots := screenshotDir(t)
-	bin := buildHearth(t)
-	hostCh, memberCh := make(chan *daemon, 1), make(chan *daemon, 1)
-	go func() { hostCh <- startDaemonOrNil(t, bin, "host") }()
-	go func() { memberCh <- startDaemonOrNil(t, bin, "member") }()
-	b := newBrowser(t, "browser")
-	host, member := <-hostCh, <-memberCh
-	if host == nil || member == nil {
-		t.FailNow()
-	}
-	defer b.checkConsole()
 
 	// The member joins the host's group and is heard there before the
 	// browser opens (a post before the mesh forms may come by sync only,
@@ -190,20 +179,10 @@ func clock(m int) string {
 // a wrong word wipes nothing; WIPE wipes: the page says so, the home
 // directory is gone and the daemon has exited.
 func TestPanicWipeUI(t *testing.T) {
-	needChromium(t)
-	if testing.Short() {
-		t.Skip("the browser test starts a daemon and a browser; skipped with -short")
-	}
+	ds, bs := browserTest(t, []string{"wipe"}, "browser")
+	d := ds[0]
+	b := bs[0]
 	shots := screenshotDir(t)
-	bin := buildHearth(t)
-	dch := make(chan *daemon, 1)
-	go func() { dch <- startDaemonOrNil(t, bin, "wipe") }()
-	b := newBrowser(t, "browser")
-	d := <-dch
-	if d == nil {
-		t.FailNow()
-	}
-	defer b.checkConsole()
 	homeExists := func() bool {
 		_, err := os.Stat(d.home)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
