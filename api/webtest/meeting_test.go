@@ -28,17 +28,7 @@ func TestMeetingUI(t *testing.T) {
 	shots := screenshotDir(t)
 
 	ctx := t.Context()
-	group, err := host.client.CreateGroup(ctx, "Evening circle", "ann", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv, err := host.client.CreateInvite(ctx, group, client.InviteOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res, err := member.client.Join(ctx, inv.Invite, "bo"); err != nil || res.Status != "joined" {
-		t.Fatalf("joining: %+v, %v", res, err)
-	}
+	group := eveningCircle(t, host, member)
 	// Both ways heard before the browsers act, so the room's events are
 	// not sent before the mesh has formed.
 	hears := func(from, to *daemon, text string) {

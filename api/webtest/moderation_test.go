@@ -28,17 +28,7 @@ func TestModerationUI(t *testing.T) {
 	shots := screenshotDir(t)
 
 	ctx := t.Context()
-	group, err := ann.client.CreateGroup(ctx, "Evening circle", "ann", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv, err := ann.client.CreateInvite(ctx, group, client.InviteOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res, err := bo.client.Join(ctx, inv.Invite, "bo"); err != nil || res.Status != "joined" {
-		t.Fatalf("joining: %+v, %v", res, err)
-	}
+	group := eveningCircle(t, ann, bo)
 	hears(t, group, bo, ann, "hello from bo")
 	hears(t, group, ann, bo, "hello from ann")
 

@@ -23,17 +23,7 @@ func TestMissedEventsUI(t *testing.T) {
 	bb := bs[0]
 	shots := screenshotDir(t)
 	ctx := t.Context()
-	group, err := ann.client.CreateGroup(ctx, "Evening circle", "ann", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv, err := ann.client.CreateInvite(ctx, group, client.InviteOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res, err := bo.client.Join(ctx, inv.Invite, "bo"); err != nil || res.Status != client.JoinJoined {
-		t.Fatalf("joining: %+v, %v", res, err)
-	}
+	group := eveningCircle(t, ann, bo)
 	hears(t, group, bo, ann, "hello from bo")
 	hears(t, group, ann, bo, "hello from ann")
 
@@ -46,6 +36,7 @@ func TestMissedEventsUI(t *testing.T) {
 	bb.do("sending", chromedp.Click("#sos-send"))
 	bb.waitText("#responders", "No one yet")
 	var sent []client.SOS
+	var err error
 	for deadline := time.Now().Add(stepTimeout); len(sent) == 0; time.Sleep(100 * time.Millisecond) {
 		if sent, err = ann.client.SOSes(ctx, group); err != nil || time.Now().After(deadline) {
 			t.Fatalf("the SOS did not reach ann: %+v, %v", sent, err)

@@ -27,17 +27,7 @@ func TestSOSUI(t *testing.T) {
 	shots := screenshotDir(t)
 
 	ctx := t.Context()
-	group, err := ann.client.CreateGroup(ctx, "Evening circle", "ann", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv, err := ann.client.CreateInvite(ctx, group, client.InviteOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res, err := bo.client.Join(ctx, inv.Invite, "bo"); err != nil || res.Status != "joined" {
-		t.Fatalf("joining: %+v, %v", res, err)
-	}
+	group := eveningCircle(t, ann, bo)
 	// Heard both ways before the browsers act, so the SOS is not sent
 	// before the mesh has formed.
 	hears(t, group, bo, ann, "hello from bo")
@@ -157,6 +147,25 @@ func TestSOSUI(t *testing.T) {
 	ab.waitText("#mentorships", "Someone else was added to your private group.")
 	ab.waitText("#mentorships", "may have been read by them")
 	ab.shot(shots, "mentors-outsiders")
+}
+
+// eveningCircle has host create the group "Evening circle", as ann, and
+// member join it with a one-use invite, as bo, and returns the group's ID.
+func eveningCircle(t *testing.T, host, member *daemon) string {
+	t.Helper()
+	ctx := t.Context()
+	group, err := host.client.CreateGroup(ctx, "Evening circle", "ann", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := host.client.CreateInvite(ctx, group, client.InviteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := member.client.Join(ctx, inv.Invite, "bo"); err != nil || res.Status != client.JoinJoined {
+		t.Fatalf("joining: %+v, %v", res, err)
+	}
+	return group
 }
 
 // hears has from post text to group and waits, on to's event stream,
