@@ -86,12 +86,18 @@ func TestAnnouncedAddressesReachMembers(t *testing.T) {
 
 	// A copy of the host's session, taken before the announcements to
 	// come, opens them later (the running session erases each message key
-	// once used). It must hold b's and c's chain keys: once the host has
-	// opened an announcement of each, it does (b and c finding each other
-	// says only that they hold each other's).
-	e2ePoll(t, "the host opening b's and c's announcements", func() bool {
-		return len(h.group(t, id).announcedPeers()) == 2
-	})
+	// once used). It must hold b's and c's chain keys of the current epoch
+	// (c's joining began it): once the host has read a post of each sent
+	// in this epoch, it does. b and c finding each other says only that
+	// they hold each other's, and an announcement the host stored may be
+	// b's from the epoch before. Both are in this epoch: each opened the
+	// other's announcement, which c sent in it.
+	for _, e := range []*e2eNode{b, c} {
+		if _, err := e.group(t, id).Post(e2eCtx(t), "in this epoch, from "+e.name, MessageID{}); err != nil {
+			t.Fatal(err)
+		}
+		h.rec.waitText(t, id, "in this epoch, from "+e.name)
+	}
 	hs := e2eSessionCopy(t, h, id)
 
 	// Both move while stopped.

@@ -155,6 +155,12 @@ func TestHostingUI(t *testing.T) {
 	b.shot(shots, "members-host")
 
 	// Sam, a moderator, may remove but not change roles: no role buttons.
+	// Sam's node applies the last change a moment after the host's.
+	for deadline := time.Now().Add(stepTimeout); roleOf(t, member.client, group, sam) != "moderator"; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("Sam's node never learns Sam is a moderator again (it says %s)", roleOf(t, member.client, group, sam))
+		}
+	}
 	b.do("signing in as Sam", chromedp.Navigate(member.loginURL))
 	b.waitText("main h1", "Your groups")
 	b.do("opening Sam's members list", chromedp.Navigate(member.base+"/#/g/"+group+"/members"))
