@@ -93,18 +93,49 @@ export function confirmAction({ title, body, confirm, danger = true, quote = "" 
   ok.textContent = confirm;
   ok.className = danger ? "danger" : "";
   const opener = document.activeElement;
+  wireConfirm(dialog);
+  // One still open (a second click elsewhere) is answered no.
+  if (settleConfirm) settleConfirm(false);
   return new Promise((resolve) => {
-    dialog.returnValue = "";
-    dialog.addEventListener(
-      "close",
-      () => {
+    settleConfirm = (yes) => {
+      settleConfirm = null;
+      // Focus goes back to what opened the dialog once it has closed
+      // (while it is open, the rest of the page is inert).
+      const restore = () => {
         if (opener && opener.isConnected) opener.focus();
-        resolve(dialog.returnValue === "ok");
-      },
-      { once: true },
-    );
-    dialog.showModal();
+      };
+      if (dialog.open) dialog.addEventListener("close", restore, { once: true });
+      else restore();
+      resolve(yes);
+    };
+    if (!dialog.open) dialog.showModal();
     document.getElementById("confirm-cancel").focus();
+  });
+}
+
+// settleConfirm answers the confirmation open now; null when none is.
+let settleConfirm = null;
+
+/**
+ * Wires the confirmation dialog once. The answer is taken as the dialog
+ * closes: from the button that submitted its form, or no when Escape
+ * cancelled it. Never from its close event: that comes later, as a task
+ * of its own, by when the next confirmation may have opened (a quick
+ * Cancel and a click on another action), and it would answer that one
+ * instead, leaving the open dialog's buttons doing nothing.
+ */
+function wireConfirm(dialog) {
+  if (dialog.dataset.wired) return;
+  dialog.dataset.wired = "true";
+  const answer = (yes) => {
+    if (settleConfirm) settleConfirm(yes);
+  };
+  dialog.querySelector("form").addEventListener("submit", (ev) => answer(!!ev.submitter && ev.submitter.value === "ok"));
+  dialog.addEventListener("cancel", () => answer(false));
+  // Closed some other way: no, unless it is open again already (the
+  // late close event of an earlier confirmation).
+  dialog.addEventListener("close", () => {
+    if (!dialog.open) answer(false);
   });
 }
 
