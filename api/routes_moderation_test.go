@@ -177,6 +177,26 @@ func TestRoutesModeration(t *testing.T) {
 	if len(page) != 1 || page[0].ID != hello {
 		t.Fatalf("ann's history with bo blocked: %+v", page)
 	}
+	// The daemon's event bridge judges each event as it handles it, on
+	// its own goroutine: the blocked post must be judged before the
+	// unblock. Ann's own marker comes after it on the node's one event
+	// stream, so once the marker is on hers, the blocked post was judged.
+	marker := postSeen(t, group, "marker before unblocking", ann)
+	for seen := false; !seen; {
+		select {
+		case e := <-annEv.ch:
+			d, err := e.Decode()
+			if err != nil || d.Message == nil {
+				continue
+			}
+			if d.Message.ID == hidden {
+				t.Fatal("ann's event stream carried a blocked member's post")
+			}
+			seen = d.Message.ID == marker
+		case <-time.After(e2eBound):
+			t.Fatal("ann's own marker never reached her stream")
+		}
+	}
 	if err := ann.c.Unblock(ctx, group, boID); err != nil {
 		t.Fatal(err)
 	}

@@ -170,6 +170,8 @@ func TestHostileJoinPeers(t *testing.T) {
 		if d := time.Since(start); d > 5*time.Second {
 			t.Fatalf("%s: stream held open for %v", name, d)
 		}
+		// The next attempt must reach the handler, not the per-peer limit.
+		waitJoinStreamReleased(t, ann.Node)
 	}
 	frame := func(b []byte) []byte {
 		return binary.BigEndian.AppendUint32(nil, uint32(len(b)))[:4:4]
@@ -232,22 +234,31 @@ func TestJoinAttemptRateLimit(t *testing.T) {
 		s.Write(append(binary.BigEndian.AppendUint32(nil, 1), 0xff))
 		io.Copy(io.Discard, s)
 		s.Close()
-		// The admin resets its half before its resource manager lets go
-		// of the stream; until it has, the next stream would meet the
-		// one-join-stream-per-peer limit instead of the rate limit.
-		transportPoll(t, "join stream scope released", func() bool {
-			var open int
-			_ = ann.host.Network().ResourceManager().ViewProtocol(joinProtocolID, func(s network.ProtocolScope) error {
-				open = s.Stat().NumStreamsInbound
-				return nil
-			})
-			return open == 0
-		})
+		// Until the admin's resource manager lets go of the stream, the
+		// next one would meet the one-join-stream-per-peer limit instead
+		// of the rate limit.
+		waitJoinStreamReleased(t, ann.Node)
 	}
 	refilled := int(time.Since(start).Minutes()*joinAttemptsPerMinute) + 1
 	if refusedAt < joinAttemptsBurst || refusedAt > joinAttemptsBurst+refilled {
 		t.Fatalf("refused at attempt %d, want %d (or up to %d more, refilled while the test ran)", refusedAt, joinAttemptsBurst, refilled)
 	}
+}
+
+// waitJoinStreamReleased waits until the admin n holds no inbound join
+// stream. It resets its half of a finished one before its resource
+// manager lets go of it, so a stream opened at once can meet the limit of
+// one join stream per peer.
+func waitJoinStreamReleased(t *testing.T, n *Node) {
+	t.Helper()
+	transportPoll(t, "join stream scope released", func() bool {
+		var open int
+		_ = n.host.Network().ResourceManager().ViewProtocol(joinProtocolID, func(s network.ProtocolScope) error {
+			open = s.Stat().NumStreamsInbound
+			return nil
+		})
+		return open == 0
+	})
 }
 
 // TestCloseStopsEverything: after Close no goroutine the node started is

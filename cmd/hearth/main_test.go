@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -44,6 +45,7 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exits":       cmdExits,
 			"waitfile":    cmdWaitFile,
+			"until":       cmdUntil,
 			"api":         cmdAPI,
 			"login":       cmdLogin,
 			"pathwithout": cmdPathWithout,
@@ -98,6 +100,32 @@ func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("waitfile: %s did not appear within 30s", args[0])
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// cmdUntil is the script command "until REGEXP command [args...]": it
+// runs the command, as exec does, until it succeeds with standard output
+// matching REGEXP, for state another daemon reaches in its own time (a
+// mailbox taking a group a host named). It fails after 30 s; stdout and
+// stderr are the last run's.
+func cmdUntil(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: until REGEXP command [args...]")
+	}
+	re, err := regexp.Compile(args[0])
+	if err != nil {
+		ts.Fatalf("until: %v", err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := ts.Exec(args[1], args[2:]...)
+		if err == nil && re.MatchString(ts.ReadFile("stdout")) {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("until: %s did not print a match for %s within 30s (last error: %v)", args[1], args[0], err)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 
