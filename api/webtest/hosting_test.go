@@ -60,7 +60,9 @@ func TestHostingUI(t *testing.T) {
 	b.waitJS("two open invites", `document.querySelectorAll("#open-invites > li").length === 2`)
 	b.waitText("#open-invites", "Works until tomorrow at")
 	b.fullShot(shots, "invites")
-	made := eval[string](b, `[...document.querySelectorAll("#open-invites button")].map((e) => e.getAttribute("aria-label")).find((l) => l.includes("tomorrow"))`)
+	// The new one is told apart by its one use: by its day it cannot be
+	// in the hour before midnight, when the hour-long one ends tomorrow too.
+	made := eval[string](b, `[...document.querySelectorAll("#open-invites > li")].find((li) => li.textContent.includes("1 use left")).querySelector("button").getAttribute("aria-label")`)
 	b.do("asking to revoke", chromedp.Click(fmt.Sprintf(`#open-invites button[aria-label=%q]`, made)))
 	b.waitJS("the confirmation", `document.querySelector("#confirm").open`)
 	b.waitText("#confirm-body", "Nobody will be able to join with the invite that works until tomorrow at")
