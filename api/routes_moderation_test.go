@@ -181,41 +181,31 @@ func TestRoutesModeration(t *testing.T) {
 	// its own goroutine: the blocked post must be judged before the
 	// unblock. Ann's own marker comes after it on the node's one event
 	// stream, so once the marker is on hers, the blocked post was judged.
-	marker := postSeen(t, group, "marker before unblocking", ann)
-	for seen := false; !seen; {
-		select {
-		case e := <-annEv.ch:
-			d, err := e.Decode()
-			if err != nil || d.Message == nil {
-				continue
+	// readUntil reads ann's stream until the post want arrives (unmuted),
+	// failing if the blocked post comes first.
+	readUntil := func(want, what string) {
+		t.Helper()
+		for seen := false; !seen; {
+			select {
+			case e := <-annEv.ch:
+				d, err := e.Decode()
+				if err != nil || d.Message == nil {
+					continue
+				}
+				if d.Message.ID == hidden {
+					t.Fatal("ann's event stream carried a blocked member's post")
+				}
+				seen = d.Message.ID == want && !d.Message.Muted
+			case <-time.After(e2eBound):
+				t.Fatalf("%s never reached ann's stream", what)
 			}
-			if d.Message.ID == hidden {
-				t.Fatal("ann's event stream carried a blocked member's post")
-			}
-			seen = d.Message.ID == marker
-		case <-time.After(e2eBound):
-			t.Fatal("ann's own marker never reached her stream")
 		}
 	}
+	readUntil(postSeen(t, group, "marker before unblocking", ann), "ann's own marker")
 	if err := ann.c.Unblock(ctx, group, boID); err != nil {
 		t.Fatal(err)
 	}
-	after := postSeen(t, group, "after the block", bo)
-	for seen := false; !seen; {
-		select {
-		case e := <-annEv.ch:
-			d, err := e.Decode()
-			if err != nil || d.Message == nil {
-				continue
-			}
-			if d.Message.ID == hidden {
-				t.Fatal("ann's event stream carried a blocked member's post")
-			}
-			seen = d.Message.ID == after && !d.Message.Muted
-		case <-time.After(e2eBound):
-			t.Fatal("the post after unblocking never reached ann's stream")
-		}
-	}
+	readUntil(postSeen(t, group, "after the block", bo), "the post after unblocking")
 	if ms, err := ann.c.MutedMembers(ctx, group); err != nil || len(ms) != 0 {
 		t.Fatalf("MutedMembers after Unblock = %+v, %v", ms, err)
 	}
